@@ -1,0 +1,49 @@
+# The two commands (README): `make run` and `make test`. Both install what they need.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_OWNER_URL ?= postgresql+psycopg://ledger_owner:ledger_owner@127.0.0.1:5432/ledger_test
+PG_APP_URL ?= postgresql+psycopg://ledger_app:ledger_app@127.0.0.1:5432/ledger_test
+export LEDGER_TEST_PG_OWNER_URL ?= $(PG_OWNER_URL)
+export LEDGER_TEST_PG_APP_URL ?= $(PG_APP_URL)
+# Dev-only secrets for `make run`: generated once under var/, never committed.
+DEV_ENV = LEDGER_KEY_PASSPHRASE_FILE=var/dev-passphrase
+
+.PHONY: install run test test-fast postgres bench clean demo verify
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var/dev-passphrase:
+	mkdir -p var && umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > $@
+
+# The main job on the embedded SQLite default (var/ledger.db).
+run: install var/dev-passphrase
+	$(DEV_ENV) $(BIN)/ledger db upgrade
+	$(DEV_ENV) $(BIN)/ledger demo --entries 2000 --seed 1
+	$(DEV_ENV) $(BIN)/ledger checkpoint
+	$(DEV_ENV) $(BIN)/ledger verify
+	$(DEV_ENV) $(BIN)/ledger summary
+
+postgres:
+	bash .ci/postgres-up
+
+# Every test, against SQLite and PostgreSQL.
+test: install postgres
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -x -m "not slow"
+
+bench: install postgres
+	$(BIN)/python bench/append.py
+
+clean:
+	rm -rf var .pytest_cache .hypothesis

@@ -1,0 +1,81 @@
+"""Canonical bytes: RFC 8785 (JSON Canonicalization Scheme).
+
+Scope: turning JSON values into the exact bytes that are signed and hashed, and
+checking that stored bytes are canonical. Non-scope: what the values mean
+(``entry``) or whether they are allowed (``entry_types``).
+
+Floats are refused everywhere: money is integer fen and no field needs a
+fraction, so refusing them removes RFC 8785 §3.2.2.3 number formatting from the
+contract altogether.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from .errors import Problem, ValidationError
+
+# RFC 8785 §3.2.2.3: only integers in the IEEE 754 exact range survive every parser.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def encode(value: Any) -> bytes:
+    """The RFC 8785 canonical bytes of ``value`` (UTF-8, no whitespace, sorted keys)."""
+    _check(value, "$")
+    return rfc8785.dumps(value)
+
+
+def decode(data: bytes) -> Any:
+    """Parse canonical bytes; raise ``ValidationError`` unless they are exactly canonical."""
+    try:
+        text = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise ValidationError([Problem("$", f"not UTF-8 at byte {e.start}")]) from e
+    try:
+        value = json.loads(text, parse_float=_reject_float, parse_constant=_reject_float)
+    except (ValueError, TypeError) as e:
+        raise ValidationError([Problem("$", f"not JSON: {e}")]) from e
+    if encode(value) != data:
+        raise ValidationError([Problem("$", "bytes are not RFC 8785 canonical")])
+    return value
+
+
+def _reject_float(token: str) -> Any:
+    raise ValueError(f"non-integer number {token}")
+
+
+def _check(value: Any, path: str) -> None:
+    """Refuse what RFC 8785 cannot carry exactly: floats, big ints, lone surrogates."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValidationError([Problem(path, f"integer {value} outside ±2^53-1")])
+        return
+    if isinstance(value, float):
+        raise ValidationError([Problem(path, "numbers must be integers")])
+    if isinstance(value, str):
+        _check_text(value, path)
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError([Problem(path, "object keys must be strings")])
+            _check_text(key, path)
+            _check(item, f"{path}.{key}")
+        return
+    raise ValidationError([Problem(path, f"{type(value).__name__} is not a JSON value")])
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8", errors="strict")
+    except UnicodeEncodeError as e:
+        raise ValidationError([Problem(path, "text is not valid Unicode (lone surrogate)")]) from e

@@ -1,0 +1,343 @@
+"""The ``ledger`` command: a thin edge. Each command reads settings, makes one
+call into the library, and prints the result for people (default) or
+machines (``--json``). Exit codes: 0 ok, 1 verification failed, 2 bad input
+or configuration."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from . import checkpoint as checkpoints
+from . import keystore
+from .append import append_entries
+from .config import Settings
+from .entry import Authority, Draft
+from .errors import InputError, IntegrityError, LedgerError, Problem, ProofError, SignatureError, ValidationError
+from .keys import parse_vkey
+from .store import log_store
+from .store.engine import make_engine
+from .store.migrate import upgrade
+
+err = Console(stderr=True)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def db_option(f):
+    return click.option("--db", "db_url", envvar=None, default=None, metavar="URL",
+                        help="Database URL (else LEDGER_DATABASE_URL, else sqlite:///var/ledger.db).")(f)
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(f)
+
+
+def edge(f):
+    """Translate ledger errors into messages and exit codes."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except (IntegrityError, ProofError, SignatureError) as e:
+            _fail(kwargs.get("as_json"), e, 1)
+        except LedgerError as e:
+            _fail(kwargs.get("as_json"), e, 2)
+
+    return wrapper
+
+
+def _fail(as_json, e: LedgerError, code: int) -> None:
+    if as_json:
+        payload = {"ok": False, "error": type(e).__name__, "message": str(e)}
+        if isinstance(e, IntegrityError):
+            payload.update(seq=e.seq, kind=e.kind, detail=e.detail)
+        if isinstance(e, ValidationError):
+            payload["problems"] = [{"field": p.field, "rule": p.rule} for p in e.problems]
+        click.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        err.print(f"[red]error:[/red] {e}", highlight=False, markup=True)
+    sys.exit(code)
+
+
+def settings_for(db_url: str | None) -> Settings:
+    return Settings.from_env(database_url=db_url)
+
+
+def engine_for(db_url: str | None):
+    return make_engine(settings_for(db_url).database_url)
+
+
+def progress_bar(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+@click.group()
+@click.version_option(package_name="integrity-ledger")
+def main() -> None:
+    """Integrity Ledger: append-only, hash-chained, Merkle-proved integrity records."""
+
+
+# --- database -----------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Schema management (Alembic)."""
+
+
+@db.command("upgrade")
+@db_option
+@click.option("--app-role", default=None, help="PostgreSQL role to grant SELECT/INSERT on the log tables.")
+@edge
+def db_upgrade(db_url, app_role):
+    """Create or upgrade the schema (run as the schema owner)."""
+    engine = engine_for(db_url)
+    upgrade(engine, app_role=app_role)
+    click.echo(f"schema at head on {engine.url.render_as_string(hide_password=True)}")
+
+
+# --- keys ---------------------------------------------------------------------
+@main.group()
+def keys() -> None:
+    """Ed25519 keys: generate, register in the log, revoke."""
+
+
+@keys.command("generate")
+@click.argument("name")
+@edge
+def keys_generate(name):
+    """Create key NAME: encrypted private half in LEDGER_KEY_DIR, vkey in keys/NAME.vkey."""
+    s = settings_for(None)
+    signer = keystore.generate(name, s.key_dir, s.vkey_dir, s.passphrase)
+    click.echo(signer.verifier.vkey())
+
+
+@keys.command("register")
+@click.argument("name")
+@click.option("--authority", "authority_id", required=True, help="Authority that will sign with the key.")
+@click.option("--purpose", default="records")
+@click.option("--holder", default=None, help="Who holds the private half.")
+@db_option
+@json_option
+@edge
+def keys_register(name, authority_id, purpose, holder, db_url, as_json):
+    """Record key.registered for keys/NAME.vkey, signed by the log key."""
+    from .operator import register_key, require_log_signer
+
+    s = settings_for(db_url)
+    vkey = keystore.read_vkey(keystore.vkey_path(s.vkey_dir, name))
+    e = register_key(make_engine(s.database_url), require_log_signer(s), vkey.vkey(), authority_id, now,
+                     purpose=purpose, holder=holder)
+    _print_entry_ack(e, as_json)
+
+
+@keys.command("revoke")
+@click.argument("name")
+@click.option("--reason", required=True)
+@db_option
+@json_option
+@edge
+def keys_revoke(name, reason, db_url, as_json):
+    """Record key.revoked: NAME signs nothing after this entry."""
+    from .operator import require_log_signer, revoke_key
+
+    s = settings_for(db_url)
+    e = revoke_key(make_engine(s.database_url), require_log_signer(s), name, reason, now)
+    _print_entry_ack(e, as_json)
+
+
+# --- writing ------------------------------------------------------------------
+@main.command("init")
+@db_option
+@json_option
+@edge
+def init(db_url, as_json):
+    """Upgrade the schema and append the genesis entry (log.initialized)."""
+    from .operator import init_log, require_log_signer
+
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    upgrade(engine)
+    _print_entry_ack(init_log(engine, require_log_signer(s), s.origin, now), as_json)
+
+
+@main.command("record")
+@click.argument("source", type=click.File("rb"))
+@db_option
+@json_option
+@edge
+def record(source, db_url, as_json):
+    """Append the JSON-lines drafts in SOURCE (or -) as one all-or-nothing batch."""
+    from .operator import load_keyring
+
+    s = settings_for(db_url)
+    drafts = parse_drafts(source.read())
+    engine = make_engine(s.database_url)
+    out = append_entries(engine, drafts, load_keyring(engine, s), now)
+    if as_json:
+        click.echo(json.dumps([{"seq": e.seq, "leaf_hash": e.leaf_hash.hex(), "request_id": e.request_id} for e in out]))
+    else:
+        click.echo(f"{len(out)} entries: seq {out[0].seq}-{out[-1].seq}" if out else "nothing to record")
+
+
+def parse_drafts(data: bytes) -> list[Draft]:
+    """JSON lines of {type, authority:{id,region}, actor, subject, refs, request_id, body}."""
+    try:
+        text = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise ValidationError([Problem("input", f"is not UTF-8 (byte {e.start})")]) from e
+    drafts = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            auth = obj["authority"]
+            drafts.append(Draft(obj["type"], Authority(auth["id"], auth["region"]), obj["actor"],
+                                obj.get("subject"), tuple(obj.get("refs", [])), obj["request_id"], obj.get("body", {})))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValidationError([Problem(f"line {n}", f"is not a draft entry ({e!r})")]) from e
+    return drafts
+
+
+def _print_entry_ack(e, as_json):
+    if as_json:
+        click.echo(json.dumps({"seq": e.seq, "type": e.type, "leaf_hash": e.leaf_hash.hex()}))
+    else:
+        click.echo(f"seq {e.seq} {e.type} leaf {e.leaf_hash.hex()}")
+
+
+@main.command("demo")
+@click.option("--entries", "count", default=1000, show_default=True, help="Demo entries to append.")
+@click.option("--seed", default=1, show_default=True)
+@db_option
+@json_option
+@edge
+def demo(count, seed, db_url, as_json):
+    """Append COUNT realistic-looking entries (deterministic content by --seed)."""
+    from .demo import build_demo
+
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    upgrade(engine)
+    with progress_bar("demo") as bar:
+        task = bar.add_task("append", total=count)
+        written = build_demo(engine, s, now, entries=count, seed=seed, progress=lambda n: bar.advance(task, n))
+    with engine.connect() as conn:
+        size = log_store.size(conn)
+    if as_json:
+        click.echo(json.dumps({"written": written, "size": size}))
+    else:
+        click.echo(f"demo: {written} new entries, log size {size}")
+
+
+# --- reading ------------------------------------------------------------------
+@main.command("entry")
+@click.argument("seq", type=int)
+@click.option("--raw", is_flag=True, help="Write the exact canonical bytes (for recomputing the leaf hash).")
+@db_option
+@edge
+def entry_cmd(seq, raw, db_url):
+    """Show entry SEQ."""
+    with engine_for(db_url).connect() as conn:
+        data = log_store.get_canonical(conn, seq)
+    if data is None:
+        raise InputError(f"seq: no entry {seq}")
+    if raw:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        click.echo(json.dumps(json.loads(data), ensure_ascii=False, indent=2))
+
+
+@main.command("verify")
+@click.option("--since-checkpoint", is_flag=True, help="Verify only what is new since this verifier's last run.")
+@click.option("--trusted-vkey", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The log's verifier key; entry 0 must name it.")
+@click.option("--state", "state_path", type=click.Path(path_type=Path), default=None,
+              help="This verifier's state file (default var/verify-state.json).")
+@click.option("--workers", type=int, default=None, help="Signature-checking processes (default: 2).")
+@db_option
+@json_option
+@edge
+def verify(since_checkpoint, trusted_vkey, state_path, workers, db_url, as_json):
+    """Recompute every hash, link, signature and tree node; name the first bad seq."""
+    from .verify import VerifierState, verify_log
+
+    s = settings_for(db_url)
+    state_path = state_path or s.verify_state_path
+    state = VerifierState.load(state_path) if since_checkpoint else None
+    trusted = keystore.read_vkey(trusted_vkey) if trusted_vkey else None
+    with progress_bar("verify") as bar:
+        task = bar.add_task("verify", total=None)
+        report, new_state = verify_log(make_engine(s.database_url), trusted_log_key=trusted, state=state, workers=workers,
+                                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+    new_state.save(state_path)
+    result = {"ok": True, "size": report.size, "root": report.root.hex(), "from_seq": report.start,
+              "entries_checked": report.size - report.start, "signatures": report.signatures,
+              "tree_nodes": report.nodes, "checkpoints": report.checkpoints}
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"OK: {result['entries_checked']} entries (seq {report.start}-{report.size - 1}) verified; "
+                   f"{report.signatures} signatures, {report.nodes} tree nodes, {report.checkpoints} checkpoints; "
+                   f"size {report.size} root {report.root.hex()}")
+
+
+@main.command("summary")
+@db_option
+@json_option
+@edge
+def summary(db_url, as_json):
+    """Size, root, entry types and latest checkpoint."""
+    from sqlalchemy import func, select
+
+    from .store.schema import entries
+
+    with engine_for(db_url).connect() as conn:
+        size = log_store.size(conn)
+        root = checkpoints.tree_root(conn, size).hex() if size else None
+        by_type = dict(conn.execute(select(entries.c.type, func.count()).group_by(entries.c.type)).all())
+    out = {"size": size, "root": root, "types": by_type}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"size {size}\nroot {root}")
+        for t, n in sorted(by_type.items()):
+            click.echo(f"  {t:<24} {n}")
+
+
+# --- checkpoints --------------------------------------------------------------
+@main.command("checkpoint")
+@click.option("--show", is_flag=True, help="Print a stored checkpoint note exactly.")
+@click.option("--size", type=int, default=None, help="With --show: the checkpoint at this size.")
+@db_option
+@edge
+def checkpoint_cmd(show, size, db_url):
+    """Sign the current tree head as a C2SP checkpoint (never a fork, one per size)."""
+    from .operator import require_log_signer
+
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    if show:
+        with engine.connect() as conn:
+            click.echo(checkpoints.stored(conn, size).note, nl=False)
+        return
+    text, new = checkpoints.publish(engine, require_log_signer(s), s.origin, now)
+    if not new:
+        err.print("a checkpoint at this size already exists; showing it", highlight=False)
+    click.echo(text, nl=False)
+
+
+def vkey_arg(path: Path):
+    return parse_vkey(path.read_text())

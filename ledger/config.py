@@ -1,0 +1,62 @@
+"""Settings, read once at the edge (CLI, API, DAG) and passed down.
+
+Every value has an environment variable; the CLI's ``--db`` overrides the URL.
+
+| setting            | variable                     | default                          |
+|--------------------|------------------------------|----------------------------------|
+| database URL       | LEDGER_DATABASE_URL          | sqlite:///var/ledger.db          |
+| private-key dir    | LEDGER_KEY_DIR               | var/private-keys (git-ignored)   |
+| verifier-key dir   | LEDGER_VKEY_DIR              | keys                             |
+| key passphrase     | LEDGER_KEY_PASSPHRASE[_FILE] | none (required to load keys)     |
+| checkpoint origin  | LEDGER_ORIGIN                | talent.nmg.example/integrity-ledger |
+| log key name       | LEDGER_LOG_KEY               | dev-log                          |
+| state dir          | LEDGER_STATE_DIR             | var                              |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/ledger.db"
+DEFAULT_ORIGIN = "talent.nmg.example/integrity-ledger"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    key_dir: Path = Path("var/private-keys")
+    vkey_dir: Path = Path("keys")
+    origin: str = DEFAULT_ORIGIN
+    log_key_name: str = "dev-log"
+    passphrase_value: bytes | None = field(default=None, repr=False)
+    state_dir: Path = Path("var")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, *, database_url: str | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        passphrase = env.get("LEDGER_KEY_PASSPHRASE")
+        if passphrase is None and env.get("LEDGER_KEY_PASSPHRASE_FILE"):
+            passphrase = Path(env["LEDGER_KEY_PASSPHRASE_FILE"]).read_text().strip()
+        return cls(
+            database_url=database_url or env.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            key_dir=Path(env.get("LEDGER_KEY_DIR", "var/private-keys")),
+            vkey_dir=Path(env.get("LEDGER_VKEY_DIR", "keys")),
+            origin=env.get("LEDGER_ORIGIN", DEFAULT_ORIGIN),
+            log_key_name=env.get("LEDGER_LOG_KEY", "dev-log"),
+            passphrase_value=passphrase.encode() if passphrase else None,
+            state_dir=Path(env.get("LEDGER_STATE_DIR", "var")),
+        )
+
+    @property
+    def passphrase(self) -> bytes:
+        if not self.passphrase_value:
+            raise ConfigError("set LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE to use private keys")
+        return self.passphrase_value
+
+    @property
+    def verify_state_path(self) -> Path:
+        return self.state_dir / "verify-state.json"

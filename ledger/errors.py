@@ -1,0 +1,129 @@
+"""One exception tree for the whole ledger.
+
+::
+
+    LedgerError
+    ├── InputError              the request is bad; nothing was written
+    │   ├── ValidationError     one or more (field, rule) problems
+    │   ├── UnknownEntryType
+    │   ├── RequestConflict     request_id reused with different content
+    │   └── NotFound
+    ├── ConfigError             missing key, passphrase, database URL …
+    ├── KeyFormatError          a vkey / signature line that does not parse
+    ├── SignatureError          a signature that does not verify, or an unknown/revoked signer
+    ├── ProofError              an inclusion or consistency proof that does not verify
+    │   ├── IndexBeyondSize
+    │   ├── WrongProofLength
+    │   └── RootMismatch
+    └── IntegrityError          FATAL: the stored log does not verify; stop appending
+
+Edges (CLI, API, DAGs) translate these into exit codes, union results or task
+failures with ``raise … from e``; the core never prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose."""
+
+
+class InputError(LedgerError):
+    """The request is bad. Nothing was written."""
+
+    code = "invalid_input"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One violated rule: ``field`` is a dotted path (``body.amount_fen``)."""
+
+    field: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.rule}"
+
+
+class ValidationError(InputError):
+    """One or more fields break their rules; ``problems`` lists every one."""
+
+    code = "validation"
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], *, index: int | None = None):
+        self.problems = tuple(problems)
+        self.index = index
+        where = f"item {index}: " if index is not None else ""
+        super().__init__(where + "; ".join(str(p) for p in self.problems))
+
+
+class UnknownEntryType(InputError):
+    code = "unknown_type"
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+        super().__init__(f"type: unknown entry type {type_name!r}")
+
+
+class RequestConflict(InputError):
+    """A ``request_id`` already used for an entry with different content."""
+
+    code = "conflict"
+
+    def __init__(self, request_id: str, seq: int):
+        self.request_id = request_id
+        self.seq = seq
+        super().__init__(
+            f"request_id: {request_id!r} was already used by entry {seq} with different content"
+        )
+
+
+class NotFound(InputError):
+    code = "not_found"
+
+
+class ConfigError(LedgerError):
+    """The ledger is not configured well enough to do what was asked."""
+
+
+class KeyFormatError(LedgerError):
+    """A verifier key, signature line or key file does not parse."""
+
+
+class SignatureError(LedgerError):
+    """A signature does not verify, or its signer is unknown or revoked."""
+
+
+class ProofError(LedgerError):
+    """An inclusion or consistency proof does not verify."""
+
+
+class IndexBeyondSize(ProofError):
+    def __init__(self, what: str, index: int, size: int):
+        self.index, self.size = index, size
+        super().__init__(f"{what} {index} is beyond tree size {size}")
+
+
+class WrongProofLength(ProofError):
+    def __init__(self, got: int, want: int):
+        self.got, self.want = got, want
+        super().__init__(f"wrong proof size {got}, want {want}")
+
+
+class RootMismatch(ProofError):
+    def __init__(self, computed: bytes, expected: bytes, what: str = "root"):
+        self.computed, self.expected = computed, expected
+        super().__init__(
+            f"{what} mismatch: computed {computed.hex()}, expected {expected.hex()}"
+        )
+
+
+class IntegrityError(LedgerError):
+    """FATAL: the stored log fails verification at ``seq``. Stop appending."""
+
+    def __init__(self, seq: int | None, kind: str, detail: str):
+        self.seq, self.kind, self.detail = seq, kind, detail
+        where = f"seq {seq}" if seq is not None else "log"
+        super().__init__(f"{where}: {kind}: {detail}")

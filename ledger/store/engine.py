@@ -1,0 +1,56 @@
+"""Engines for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite (engineering notes, measured): pysqlite's legacy transaction handling
+races under several writers, so we take transactions over: autocommit at the
+driver, then ``BEGIN IMMEDIATE`` for append transactions (the write lock is
+taken at BEGIN, before the head is read) and a plain deferred ``BEGIN`` for
+readers. WAL lets readers run beside the one writer. ``synchronous=FULL``: an
+acknowledged append survives power loss, not only a process crash.
+
+PostgreSQL: appends take ``pg_advisory_xact_lock`` (see ``lock``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+APPEND_OPTION = "ledger_append"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_engine(url: str, database: str | None, **kwargs) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("timeout", 60)  # seconds to wait for the write lock
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get(APPEND_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

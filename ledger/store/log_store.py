@@ -1,0 +1,150 @@
+"""Reads and writes of the log tables (entries, tree_nodes, checkpoints).
+
+Every function takes an open ``Connection``; transactions and locks belong to
+the services. Hot paths are SQLAlchemy Core ``executemany``, never the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, func, or_, select, text
+
+from ..entry import Entry, from_canonical
+from ..merkle import Address
+from .schema import checkpoints, entries, tree_nodes
+
+# Arbitrary but fixed: the advisory lock key of "the append lock of this log".
+APPEND_LOCK_KEY = 0x4C454447  # "LEDG"
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    leaf_hash: bytes | None  # of entry size-1
+    recorded_at: str | None
+
+
+def take_append_lock(conn: Connection) -> None:
+    """Serialise appenders. SQLite already holds the write lock (BEGIN IMMEDIATE);
+    PostgreSQL takes a transaction-scoped advisory lock (engineering notes:
+    locking "the last row" under READ COMMITTED forks the log)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
+
+
+def head(conn: Connection) -> Head:
+    row = conn.execute(
+        select(entries.c.seq, entries.c.leaf_hash, entries.c.recorded_at)
+        .order_by(entries.c.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return Head(0, None, None)
+    return Head(row.seq + 1, bytes(row.leaf_hash), row.recorded_at)
+
+
+def size(conn: Connection) -> int:
+    return head(conn).size
+
+
+def by_request(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
+    """Entries already recorded under (authority_id, request_id)."""
+    keys = list(set(keys))
+    found: dict[tuple[str, str], Entry] = {}
+    for i in range(0, len(keys), 200):
+        chunk = keys[i : i + 200]
+        cond = or_(*(and_(entries.c.authority_id == a, entries.c.request_id == r) for a, r in chunk))
+        for row in conn.execute(select(entries.c.canonical).where(cond)):
+            e = from_canonical(bytes(row.canonical))
+            found[(e.authority.id, e.request_id)] = e
+    return found
+
+
+def insert_entries(conn: Connection, batch: list[Entry]) -> None:
+    conn.execute(
+        entries.insert(),
+        [
+            {
+                "seq": e.seq, "prev": bytes.fromhex(e.prev), "leaf_hash": e.leaf_hash,
+                "type": e.type, "recorded_at": e.recorded_at, "authority_id": e.authority.id,
+                "subject": e.subject, "request_id": e.request_id, "signer": e.signer,
+                "canonical": e.canonical,
+            }
+            for e in batch
+        ],
+    )
+
+
+def insert_nodes(conn: Connection, nodes: dict[Address, bytes]) -> None:
+    if nodes:
+        conn.execute(
+            tree_nodes.insert(),
+            [{"level": lvl, "idx": idx, "hash": h} for (lvl, idx), h in nodes.items()],
+        )
+
+
+def read_nodes(conn: Connection, addresses: Iterable[Address]) -> dict[Address, bytes]:
+    """Perfect-subtree hashes at ``addresses``: level 0 from entries, the rest from tree_nodes.
+    Two statements whatever the number of addresses (O(log n) of them for a proof)."""
+    addresses = set(addresses)
+    leaves = sorted(i for lvl, i in addresses if lvl == 0)
+    inner = sorted(a for a in addresses if a[0] > 0)
+    out: dict[Address, bytes] = {}
+    if leaves:
+        rows = conn.execute(select(entries.c.seq, entries.c.leaf_hash).where(entries.c.seq.in_(leaves)))
+        out.update({(0, r.seq): bytes(r.leaf_hash) for r in rows})
+    if inner:
+        cond = or_(*(and_(tree_nodes.c.level == lvl, tree_nodes.c.idx == i) for lvl, i in inner))
+        rows = conn.execute(select(tree_nodes.c.level, tree_nodes.c.idx, tree_nodes.c.hash).where(cond))
+        out.update({(r.level, r.idx): bytes(r.hash) for r in rows})
+    return out
+
+
+def nodes_in_range(conn: Connection, level: int, first: int, last: int) -> dict[int, bytes]:
+    """Stored interior nodes at ``level`` with ``first <= idx < last``."""
+    rows = conn.execute(
+        select(tree_nodes.c.idx, tree_nodes.c.hash).where(
+            tree_nodes.c.level == level, tree_nodes.c.idx >= first, tree_nodes.c.idx < last
+        )
+    )
+    return {r.idx: bytes(r.hash) for r in rows}
+
+
+def count_nodes_beyond(conn: Connection, size: int) -> list[tuple[int, int]]:
+    """Stored interior nodes that no tree of ``size`` leaves contains (up to 10)."""
+    rows = conn.execute(
+        select(tree_nodes.c.level, tree_nodes.c.idx)
+        .where((tree_nodes.c.idx + 1).op("<<")(tree_nodes.c.level) > size)
+        .order_by(tree_nodes.c.level, tree_nodes.c.idx)
+        .limit(10)
+    )
+    return [(r.level, r.idx) for r in rows]
+
+
+def entry_rows(conn: Connection, start: int, end: int) -> Iterator:
+    """Raw rows ``start <= seq < end`` in seq order (verify reads every column)."""
+    return conn.execute(select(entries).where(entries.c.seq >= start, entries.c.seq < end).order_by(entries.c.seq))
+
+
+def get_entry(conn: Connection, seq: int) -> Entry | None:
+    row = conn.execute(select(entries.c.canonical).where(entries.c.seq == seq)).first()
+    return from_canonical(bytes(row.canonical)) if row else None
+
+
+def get_canonical(conn: Connection, seq: int) -> bytes | None:
+    row = conn.execute(select(entries.c.canonical).where(entries.c.seq == seq)).first()
+    return bytes(row.canonical) if row else None
+
+
+def max_seq_row(conn: Connection) -> int | None:
+    return conn.execute(select(func.max(entries.c.seq))).scalar()
+
+
+def count_entries(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(entries)).scalar_one()
+
+
+def checkpoint_rows(conn: Connection) -> list:
+    return list(conn.execute(select(checkpoints).order_by(checkpoints.c.size)))
