@@ -142,3 +142,29 @@ def verify_stored_checkpoint(conn: Connection, row, log_key: VerifierKey | None)
     if cp.size != row.size or cp.root != bytes(row.root) or cp.root != actual:
         raise IntegrityError(row.size, "checkpoint",
                              f"checkpoint at size {row.size} commits to root {cp.root.hex()}, tree has {actual.hex()}")
+
+
+def with_cosignatures(conn: Connection, size: int) -> str:
+    """The stored checkpoint at ``size`` plus every witness cosignature recorded for it."""
+    from .store.schema import cosignatures
+
+    signed = note.parse(stored(conn, size).note)
+    for row in conn.execute(select(cosignatures.c.line).where(cosignatures.c.size == size).order_by(cosignatures.c.witness)):
+        line = note.parse("x\n\n" + row.line + "\n").signatures[0]
+        signed = note.add_signature(signed, line)
+    return signed.render()
+
+
+def record_cosignature(engine: Engine, size: int, line: note.SignatureLine, clock: Callable[[], datetime]) -> bool:
+    """Store a witness's cosignature line for the checkpoint at ``size`` (once per witness)."""
+    from .store.schema import cosignatures
+
+    with engine.begin() as conn:
+        stored(conn, size)
+        exists = conn.execute(select(cosignatures.c.size).where(
+            cosignatures.c.size == size, cosignatures.c.witness == line.name)).first()
+        if exists:
+            return False
+        conn.execute(insert(cosignatures).values(size=size, witness=line.name, line=line.render().rstrip("\n"),
+                                                 created_at=format_time(clock())))
+    return True

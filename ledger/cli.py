@@ -114,11 +114,12 @@ def keys() -> None:
 
 @keys.command("generate")
 @click.argument("name")
+@click.option("--witness", is_flag=True, help="A witness key (C2SP cosignature/v1, vkey type 0x04).")
 @edge
-def keys_generate(name):
+def keys_generate(name, witness):
     """Create key NAME: encrypted private half in LEDGER_KEY_DIR, vkey in keys/NAME.vkey."""
     s = settings_for(None)
-    signer = keystore.generate(name, s.key_dir, s.vkey_dir, s.passphrase)
+    signer = keystore.generate(name, s.key_dir, s.vkey_dir, s.passphrase, witness=witness)
     click.echo(signer.verifier.vkey())
 
 
@@ -341,3 +342,115 @@ def checkpoint_cmd(show, size, db_url):
 
 def vkey_arg(path: Path):
     return parse_vkey(path.read_text())
+
+
+# --- proofs -------------------------------------------------------------------
+@main.group()
+def prove() -> None:
+    """Inclusion and consistency proofs (RFC 9162 §2.1.3-2.1.4)."""
+
+
+@prove.command("inclusion")
+@click.argument("seq", type=int)
+@click.option("--size", type=int, default=None, help="Tree size (default: latest checkpoint for tlog-proof, else current).")
+@click.option("--format", "fmt", type=click.Choice(["json", "tlog-proof"]), default="json", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@db_option
+@edge
+def prove_inclusion(seq, size, fmt, as_json, db_url):
+    """Prove entry SEQ is in the tree of SIZE entries."""
+    from . import prove as proofs
+
+    engine = engine_for(db_url)
+    if fmt == "tlog-proof" and not as_json:
+        click.echo(proofs.tlog_proof(engine, seq, size), nl=False)
+        return
+    with engine.connect() as conn:
+        click.echo(json.dumps(proofs.inclusion(conn, seq, size).to_json(), indent=1))
+
+
+@prove.command("consistency")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@click.option("--json", "as_json", is_flag=True, help="JSON output (the default and only format).")
+@db_option
+@edge
+def prove_consistency(old, new, as_json, db_url):
+    """Prove the tree of OLD entries is a prefix of the tree of NEW entries."""
+    from . import prove as proofs
+
+    with engine_for(db_url).connect() as conn:
+        click.echo(json.dumps(proofs.consistency(conn, old, new).to_json(), indent=1))
+
+
+@main.command("verify-proof")
+@click.argument("proof_file", type=click.Path(exists=True, path_type=Path))
+@click.option("--vkey", "vkey_file", type=click.Path(exists=True, path_type=Path), required=True,
+              help="The log's verifier key file.")
+@click.option("--entry", "entry_file", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The entry's canonical bytes (from `ledger entry SEQ --raw`).")
+@click.option("--witness", "witness_files", type=click.Path(exists=True, path_type=Path), multiple=True,
+              help="A witness verifier key (repeatable).")
+@click.option("--quorum", type=int, default=0, help="Witness cosignatures required.")
+@json_option
+@edge
+def verify_proof(proof_file, vkey_file, entry_file, witness_files, quorum, as_json):
+    """Check a C2SP tlog-proof offline: checkpoint signature and inclusion."""
+    from . import tlog_proof
+
+    p = tlog_proof.parse(proof_file.read_text())
+    entry = entry_file.read_bytes() if entry_file else None
+    cp = tlog_proof.verify(p, keystore.read_vkey(vkey_file), entry,
+                           witnesses=[keystore.read_vkey(w) for w in witness_files], quorum=quorum)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "index": p.index, "tree_size": cp.size, "root": cp.root.hex(), "origin": cp.origin}))
+    else:
+        click.echo(f"OK: entry {p.index} is in {cp.origin} at tree size {cp.size} (root {cp.root.hex()})")
+
+
+# --- witness ------------------------------------------------------------------
+@main.group()
+def witness() -> None:
+    """Run as an independent witness (C2SP cosignature/v1)."""
+
+
+@witness.command("cosign")
+@click.option("--key", "key_name", required=True, help="The witness's key (generated with `ledger keys generate --witness`).")
+@click.option("--state", "state_path", type=click.Path(path_type=Path), required=True, help="The witness's own state file.")
+@click.option("--log-vkey", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--checkpoint", "cp_file", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Signed checkpoint to cosign (default: the latest in --db).")
+@click.option("--proof", "proof_file", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Consistency proof JSON from the witness's last size (default: computed from --db).")
+@click.option("--record/--no-record", default=True, help="Store the cosignature in the ledger database (with --db).")
+@db_option
+@edge
+def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, db_url):
+    """Cosign a checkpoint only if it extends the last one this witness cosigned."""
+    from . import witness as witnesses
+    from .checkpoint import open_checkpoint, record_cosignature
+
+    s = settings_for(db_url)
+    log_key = keystore.read_vkey(log_vkey)
+    signer = keystore.load(key_name, s.key_dir, s.passphrase, witness=True)
+    engine = make_engine(s.database_url) if (cp_file is None or proof_file is None or record) else None
+    if cp_file:
+        signed = cp_file.read_text()
+    else:
+        with engine.connect() as conn:
+            signed = checkpoints.stored(conn).note
+    state = witnesses.WitnessState.load(state_path)
+    if proof_file:
+        proof = [bytes.fromhex(h) for h in json.loads(proof_file.read_text())["proof"]]
+    elif state:
+        from . import prove as proofs
+
+        size = open_checkpoint(signed, log_key).size
+        with engine.connect() as conn:
+            proof = proofs.consistency(conn, state.size, size).proof if state.size <= size else []
+    else:
+        proof = []
+    cosigned, line = witnesses.cosign(state_path, signer, log_key, signed, proof, now)
+    if record and engine is not None:
+        record_cosignature(engine, open_checkpoint(signed, log_key).size, line, now)
+    click.echo(cosigned, nl=False)

@@ -14,7 +14,8 @@
     ├── ProofError              an inclusion or consistency proof that does not verify
     │   ├── IndexBeyondSize
     │   ├── WrongProofLength
-    │   └── RootMismatch
+    │   ├── RootMismatch
+    │   └── ForkDetected        two signed checkpoints that cannot both be true
     └── IntegrityError          FATAL: the stored log does not verify; stop appending
 
 Edges (CLI, API, DAGs) translate these into exit codes, union results or task
@@ -118,6 +119,14 @@ class RootMismatch(ProofError):
         super().__init__(
             f"{what} mismatch: computed {computed.hex()}, expected {expected.hex()}"
         )
+
+
+class ForkDetected(ProofError):
+    """Two validly signed checkpoints that cannot both be true (split view)."""
+
+    def __init__(self, message: str, evidence_path: str | None = None):
+        self.evidence_path = evidence_path
+        super().__init__(message + (f"; evidence written to {evidence_path}" if evidence_path else ""))
 
 
 class IntegrityError(LedgerError):

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from .errors import ConfigError, KeyFormatError
-from .keys import Signer, VerifierKey, check_key_name, parse_vkey
+from .keys import COSIGNATURE_TYPE, ED25519_TYPE, Signer, VerifierKey, check_key_name, parse_vkey
 
 
 def private_path(key_dir: Path, name: str) -> Path:
@@ -31,17 +31,21 @@ def vkey_path(vkey_dir: Path, name: str) -> Path:
     return vkey_dir / f"{name}.vkey"
 
 
-def generate(name: str, key_dir: Path, vkey_dir: Path, passphrase: bytes, *, exist_ok: bool = False) -> Signer:
-    """Create a key pair; refuse to overwrite an existing private key."""
+def generate(name: str, key_dir: Path, vkey_dir: Path, passphrase: bytes, *, exist_ok: bool = False,
+             witness: bool = False) -> Signer:
+    """Create a key pair; refuse to overwrite an existing private key.
+
+    ``witness`` keys sign C2SP cosignatures (vkey type 0x04) instead of notes.
+    """
     check_key_name(name)
     path = private_path(key_dir, name)
     if path.exists():
         if exist_ok:
-            return load(name, key_dir, passphrase)
+            return load(name, key_dir, passphrase, witness=witness)
         raise ConfigError(f"private key {path} already exists")
     if not passphrase:
         raise ConfigError("a passphrase is required to store a private key")
-    signer = Signer.generate(name)
+    signer = Signer.generate(name, COSIGNATURE_TYPE if witness else ED25519_TYPE)
     pem = signer.private_key.private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase)
     )
@@ -61,7 +65,7 @@ def write_vkey(key: VerifierKey, vkey_dir: Path) -> Path:
     return path
 
 
-def load(name: str, key_dir: Path, passphrase: bytes) -> Signer:
+def load(name: str, key_dir: Path, passphrase: bytes, *, witness: bool = False) -> Signer:
     path = private_path(key_dir, name)
     try:
         data = path.read_bytes()
@@ -73,7 +77,7 @@ def load(name: str, key_dir: Path, passphrase: bytes) -> Signer:
         raise ConfigError(f"private key {name!r}: wrong passphrase or damaged file") from e
     if not isinstance(private, Ed25519PrivateKey):
         raise KeyFormatError(f"private key {name!r} is not Ed25519")
-    return Signer(name, private)
+    return Signer(name, private, COSIGNATURE_TYPE if witness else ED25519_TYPE)
 
 
 def read_vkey(path: Path) -> VerifierKey:

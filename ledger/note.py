@@ -14,7 +14,7 @@ import binascii
 from dataclasses import dataclass
 
 from .errors import KeyFormatError, SignatureError
-from .keys import Signer, VerifierKey, check_key_name
+from .keys import COSIGNATURE_TYPE, Signer, VerifierKey, check_key_name
 
 EM_DASH = "\u2014"
 
@@ -78,15 +78,40 @@ def parse(data: str) -> Note:
     return Note(text, tuple(sigs))
 
 
+def cosignature_message(text: str, timestamp: int) -> bytes:
+    """c2sp.org/tlog-cosignature: "cosignature/v1\n" "time <T>\n" then the checkpoint body."""
+    return f"cosignature/v1\ntime {timestamp}\n{text}".encode()
+
+
+def cosign(text: str, witness: Signer, timestamp: int) -> SignatureLine:
+    """A cosignature/v1 line: key ID with type 0x04; signature = u64 BE timestamp || Ed25519 sig."""
+    if witness.verifier.sig_type != COSIGNATURE_TYPE:
+        raise KeyFormatError(f"key {witness.name} is not a witness (cosignature) key")
+    sig = witness.sign(cosignature_message(text, timestamp))
+    return SignatureLine(witness.name, witness.verifier.id, timestamp.to_bytes(8, "big") + sig)
+
+
+def cosignature_time(line: SignatureLine) -> int:
+    return int.from_bytes(line.signature[:8], "big")
+
+
 def verify(note: Note, known: list[VerifierKey]) -> list[VerifierKey]:
-    """Return the known keys that signed ``note``; raise if none did or one failed."""
+    """Return the known keys that signed ``note``; raise if none did or one failed.
+
+    Keys of type 0x04 are witnesses: their lines are cosignature/v1 signatures.
+    """
     by_id = {(k.name, k.id): k for k in known}
     verified = []
     for line in note.signatures:
         key = by_id.get((line.name, line.key_id))
         if key is None:
             continue  # c2sp.org/signed-note: unknown keys are ignored
-        key.verify(line.signature, note.text.encode())  # a bad known signature rejects the note
+        if key.sig_type == COSIGNATURE_TYPE:
+            if len(line.signature) != 72:
+                raise SignatureError(f"cosignature by {key.name} is {len(line.signature)} bytes, want 72")
+            key.verify(line.signature[8:], cosignature_message(note.text, cosignature_time(line)))
+        else:
+            key.verify(line.signature, note.text.encode())  # a bad known signature rejects the note
         verified.append(key)
     if not verified:
         names = ", ".join(s.name for s in note.signatures)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-APPEND_ONLY_TABLES = ("entries", "tree_nodes", "checkpoints")
+APPEND_ONLY_TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures")
 
 entries = Table(
     "entries",
@@ -61,6 +61,16 @@ checkpoints = Table(
     Column("size", BigInteger, primary_key=True, autoincrement=False),
     Column("root", LargeBinary(32), nullable=False),
     Column("note", Text, nullable=False),
+    Column("created_at", String(27), nullable=False),
+)
+
+# Witness cosignature lines (c2sp.org/tlog-cosignature) on stored checkpoints.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(128), primary_key=True),
+    Column("line", Text, nullable=False),
     Column("created_at", String(27), nullable=False),
 )
 
