@@ -164,7 +164,7 @@ class _Scan:
             self._fail(expected, "gap", f"entry {expected} is missing (log ends at {expected})")
 
     def _entry(self, row) -> Entry:
-        seq, data = row.seq, bytes(row.canonical)
+        seq, data = row.seq, _blob(row.canonical)
         try:
             e = from_json(canonical.decode(data))
         except LedgerError as err:
@@ -172,12 +172,12 @@ class _Scan:
         columns = {"seq": (row.seq, e.seq), "type": (row.type, e.type), "recorded_at": (row.recorded_at, e.recorded_at),
                    "authority_id": (row.authority_id, e.authority.id), "subject": (row.subject, e.subject),
                    "request_id": (row.request_id, e.request_id), "signer": (row.signer, e.signer),
-                   "prev": (bytes(row.prev).hex(), e.prev)}
+                   "prev": (_blob(row.prev).hex(), e.prev)}
         for name, (stored, inside) in columns.items():
             if stored != inside:
                 raise IntegrityError(seq, "column", f"stored {name} {stored!r} differs from the entry's {inside!r}")
-        if bytes(row.leaf_hash) != e.leaf_hash:
-            raise IntegrityError(seq, "hash", f"stored leaf hash {bytes(row.leaf_hash).hex()}, computed {e.leaf_hash.hex()}")
+        if _blob(row.leaf_hash) != e.leaf_hash:
+            raise IntegrityError(seq, "hash", f"stored leaf hash {_blob(row.leaf_hash).hex()}, computed {e.leaf_hash.hex()}")
         if e.prev != self.st.last_leaf_hash:
             raise IntegrityError(seq, "chain", f"prev is {e.prev}, but entry {seq - 1} hashes to {self.st.last_leaf_hash}")
         if e.recorded_at < self.st.last_recorded_at:
@@ -224,6 +224,14 @@ class _Scan:
     def _fail(self, seq: int, kind: str, detail: str) -> None:
         if self.error is None or seq < (self.error.seq or 0):
             self.error = IntegrityError(seq, kind, detail)
+
+
+def _blob(value) -> bytes:
+    """Column bytes as stored. SQLite lets an attacker store TEXT in a BLOB column;
+    we compare its UTF-8 bytes, which then fail the hash checks, rather than crash."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return str(value).encode("utf-8", errors="surrogatepass")
 
 
 def _submit(pool, pending: list, batch: list) -> None:

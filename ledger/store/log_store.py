@@ -109,7 +109,8 @@ def nodes_in_range(conn: Connection, level: int, first: int, last: int) -> dict[
             tree_nodes.c.level == level, tree_nodes.c.idx >= first, tree_nodes.c.idx < last
         )
     )
-    return {r.idx: bytes(r.hash) for r in rows}
+    # str(): SQLite would let tampering store TEXT here; verify then reports a mismatch.
+    return {r.idx: r.hash if isinstance(r.hash, bytes) else str(r.hash).encode() for r in rows}
 
 
 def count_nodes_beyond(conn: Connection, size: int) -> list[tuple[int, int]]:

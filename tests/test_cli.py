@@ -1,0 +1,151 @@
+"""The ``ledger`` command as a user runs it: exit codes, --json, raw bytes,
+proofs that verify offline, keys at rest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ledger.cli import main
+
+from .test_tamper import drop_triggers
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    values = {
+        "LEDGER_KEY_PASSPHRASE": "correct horse battery staple",
+        "LEDGER_KEY_DIR": str(tmp_path / "private"),
+        "LEDGER_VKEY_DIR": str(tmp_path / "keys"),
+        "LEDGER_STATE_DIR": str(tmp_path / "state"),
+        "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
+    }
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output + result.stderr
+    return result.stdout
+
+
+def test_demo_verify_entry_and_proofs_round_trip(env, tmp_path):
+    out = json.loads(run("demo", "--entries", "120", "--seed", "7", "--json"))
+    assert out["written"] == 120 and out["size"] > 120
+    again = json.loads(run("demo", "--entries", "120", "--seed", "7", "--json"))
+    assert again["written"] == 0 and again["size"] == out["size"]  # same seed: idempotent retries
+    report = json.loads(run("verify", "--json"))
+    assert report["ok"] and report["size"] == out["size"] and report["signatures"] == out["size"]
+
+    raw = CliRunner().invoke(main, ["entry", "40", "--raw"]).stdout_bytes
+    run("checkpoint")
+    proof_text = run("prove", "inclusion", "40", "--format", "tlog-proof")
+    proof = tmp_path / "40.tlog-proof"
+    proof.write_text(proof_text)
+    (tmp_path / "40.entry").write_bytes(raw)
+    inclusion = json.loads(run("prove", "inclusion", "40", "--json"))
+    assert inclusion["leaf_hash"] == hashlib.sha256(b"\x00" + raw).hexdigest()
+    vkey = Path(env["LEDGER_VKEY_DIR"]) / "dev-log.vkey"
+    ok = json.loads(run("verify-proof", str(proof), "--vkey", str(vkey), "--entry", str(tmp_path / "40.entry"), "--json"))
+    assert ok == {"ok": True, "index": 40, "tree_size": out["size"], "root": report["root"],
+                  "origin": "talent.nmg.example/integrity-ledger"}
+    # A changed entry byte fails with exit code 1 and names the mismatch.
+    (tmp_path / "bad.entry").write_bytes(raw.replace(b"officer", b"OFFICER"))
+    bad = CliRunner().invoke(main, ["verify-proof", str(proof), "--vkey", str(vkey), "--entry", str(tmp_path / "bad.entry")])
+    assert bad.exit_code == 1 and "differs" in bad.stderr
+    shown = run("checkpoint", "--show")
+    assert shown == proof_text.split("\n\n", 1)[1]
+
+
+def test_verify_names_the_first_bad_seq_with_exit_code_1(env, tmp_path):
+    run("demo", "--entries", "60")
+    from ledger.store.engine import make_engine
+    import sqlalchemy as sa
+
+    engine = make_engine(env["LEDGER_DATABASE_URL"])
+
+    class S:  # the shape drop_triggers expects
+        dialect, owner = "sqlite", engine
+
+    drop_triggers(S)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE entries SET canonical = replace(canonical, 'officer', 'OFFICER') WHERE seq = 33"))
+    result = CliRunner().invoke(main, ["verify", "--json"])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and payload["seq"] == 33 and payload["kind"] == "hash"
+
+
+def test_incremental_verify_from_the_cli(env):
+    run("demo", "--entries", "50")
+    run("verify")
+    run("demo", "--entries", "80")
+    out = json.loads(run("verify", "--since-checkpoint", "--json"))
+    assert out["entries_checked"] == 30 and out["from_seq"] == out["size"] - 30
+
+
+def test_record_is_all_or_nothing_and_errors_name_the_field(env, tmp_path):
+    run("demo", "--entries", "1")
+    size = json.loads(run("summary", "--json"))["size"]
+    good = {"type": "note.recorded", "authority": {"id": "hrss-150100", "region": "150100"}, "actor": "a",
+            "request_id": "cli-1", "body": {"text": "ok"}}
+    bad = {**good, "request_id": "cli-2", "body": {"text": "ok", "amount": 1}}
+    f = tmp_path / "batch.jsonl"
+    f.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    result = CliRunner().invoke(main, ["record", str(f), "--json"])
+    assert result.exit_code == 2
+    err = json.loads(result.stdout)
+    assert err["problems"] == [{"field": "body.amount", "rule": "is not a field of this entry type"}]
+    assert json.loads(run("summary", "--json"))["size"] == size
+    f.write_text(json.dumps(good) + "\n")
+    assert json.loads(run("record", str(f), "--json"))[0]["seq"] == size
+
+
+def test_private_keys_are_encrypted_and_private(env):
+    vkey = run("keys", "generate", "auditor-test").strip()
+    path = Path(env["LEDGER_KEY_DIR"]) / "auditor-test.key"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    assert (Path(env["LEDGER_VKEY_DIR"]) / "auditor-test.vkey").read_text().strip() == vkey
+    again = CliRunner().invoke(main, ["keys", "generate", "auditor-test"])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_witness_cosign_from_the_cli(env, tmp_path):
+    run("demo", "--entries", "10")
+    run("checkpoint")
+    run("keys", "generate", "witness-1", "--witness")
+    keys = Path(env["LEDGER_VKEY_DIR"])
+    args = ["witness", "cosign", "--key", "witness-1", "--state", str(tmp_path / "w.json"), "--log-vkey", str(keys / "dev-log.vkey")]
+    first = run(*args)
+    assert "\u2014 witness-1 " in first
+    run("demo", "--entries", "30")
+    run("checkpoint")
+    run(*args)
+    proof = tmp_path / "p"
+    proof.write_text(run("prove", "inclusion", "5", "--format", "tlog-proof"))
+    run("verify-proof", str(proof), "--vkey", str(keys / "dev-log.vkey"), "--witness", str(keys / "witness-1.vkey"),
+        "--quorum", "1")
+
+
+def test_the_installed_console_script_runs(env):
+    exe = Path(sys.executable).parent / "ledger"
+    out = subprocess.run([str(exe), "demo", "--entries", "5", "--json"], capture_output=True, text=True,
+                         env={**os.environ, **env}, check=True)
+    assert json.loads(out.stdout)["written"] == 5
+
+
+def test_graphql_folder_holds_no_python(tmp_path):
+    """A graphql/ package would shadow graphql-core (engineering notes)."""
+    root = Path(__file__).resolve().parent.parent / "graphql"
+    assert not list(root.rglob("*.py"))
