@@ -8,7 +8,7 @@ function raises a specific ``ProofError`` naming both sides; none returns a bool
 from __future__ import annotations
 
 from .errors import IndexBeyondSize, ProofError, RootMismatch, WrongProofLength
-from .merkle import HASH_SIZE, node_hash
+from .merkle import EMPTY_ROOT, HASH_SIZE, node_hash
 
 
 def inclusion_proof_size(index: int, size: int) -> int:
@@ -83,10 +83,14 @@ def verify_consistency(
             raise WrongProofLength(len(proof), 0)
         if old_root != new_root:
             raise RootMismatch(old_root, new_root, "equal-size roots")
+        if old == 0 and old_root != EMPTY_ROOT:
+            raise RootMismatch(old_root, EMPTY_ROOT, "empty-tree root")
         return
     if old == 0:
         if proof:
             raise WrongProofLength(len(proof), 0)
+        if old_root != EMPTY_ROOT:  # RFC 9162 §2.1.1: the empty tree's hash is SHA-256()
+            raise RootMismatch(old_root, EMPTY_ROOT, "old (empty) root")
         return
     want = consistency_proof_size(old, new)
     if len(proof) != want:
