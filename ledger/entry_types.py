@@ -137,3 +137,8 @@ NOTE_RECORDED = register(EntryType(
     subject="optional", max_refs=MAX_REFS,
     doc="A generic attributed note: used by tests and the foundation demo.",
 ))
+
+
+# The domain's types register themselves on import; importing them here means
+# anything that validates or verifies entries knows every type.
+from . import records  # noqa: E402,F401

@@ -7,6 +7,7 @@
     │   ├── ValidationError     one or more (field, rule) problems
     │   ├── UnknownEntryType
     │   ├── RequestConflict     request_id reused with different content
+    │   ├── Barred              the award guard refused an honour or grant
     │   └── NotFound
     ├── ConfigError             missing key, passphrase, database URL …
     ├── KeyFormatError          a vkey / signature line that does not parse
@@ -79,6 +80,16 @@ class RequestConflict(InputError):
         super().__init__(
             f"request_id: {request_id!r} was already used by entry {seq} with different content"
         )
+
+
+class Barred(InputError):
+    """The award guard: the subject is barred for this benefit (Art. 66)."""
+
+    code = "barred"
+
+    def __init__(self, subject: str, blocking: list[int], detail: str):
+        self.subject, self.blocking = subject, blocking
+        super().__init__(f"subject: barred ({detail}); to award anyway, give body.override with approver and reason")
 
 
 class NotFound(InputError):

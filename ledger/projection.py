@@ -81,4 +81,6 @@ def load_registry(conn: Connection) -> KeyRegistry:
 
 
 def default_projections() -> list[Projection]:
-    return [KeyProjection()]
+    from .domain_projection import DomainProjection
+
+    return [KeyProjection(), DomainProjection()]

@@ -130,3 +130,60 @@ def ledger(store) -> Ledger:
     ring, clock = make_keyring(), FixedClock()
     bootstrap(store.engine, ring, clock)
     return Ledger(store, ring, clock)
+
+
+# --- the domain -------------------------------------------------------------
+PERSON = "cn-rid:150102199001010019"
+PERSON_2 = "cn-rid:152201198006150025"
+OLD_LEAGUE_PERSON = "cn-rid:152100197001010035"
+EMPLOYER = "cn-uscc:911522010783762860"
+EMPLOYER_2 = "cn-uscc:91152201078377449P"
+BASIS = {"article": "条例第六十六条", "document_no": "内人社发〔2026〕1号"}
+
+
+class DomainLedger(Ledger):
+    """A bootstrapped ledger with a vault and helpers that read like the records."""
+
+    vault = None
+    _n = 0
+
+    def subject(self, identifier: str, name: str = "测试人员") -> str:
+        from ledger.subjects import add_subject
+
+        return add_subject(self.engine, self.vault, identifier, name, self.clock)[0]
+
+    def record(self, type_: str, subject: str, body: dict, refs=(), authority: Authority = HOHHOT, rid: str | None = None):
+        DomainLedger._n += 1
+        return self.append([Draft(type_, authority, "officer-1", subject, tuple(refs), rid or f"{type_}-{DomainLedger._n}", body)])[0]
+
+    def sanction(self, subject, start="2026-01-01", until="2027-12-31", benefits=("honor", "subsidy", "talent_project"),
+                 regions=("150000",), programmes=(), **kw):
+        body = {"severity": "serious", "grounds": "伪造申报材料", "legal_basis": BASIS, "deciding_body": "自治区人社厅",
+                "decision_date": start, "effective_from": start,
+                "scope": {"benefits": list(benefits), "regions": list(regions), "programmes": list(programmes)}, **kw}
+        if until:
+            body["effective_until"] = until
+        return self.record("sanction.imposed", subject, body)
+
+    def grant(self, subject, amount=500_000_00, ref=None, on="2026-03-01", region="150100", programme="草原英才", **kw):
+        DomainLedger._n += 1
+        body = {"programme": programme, "kind": "research_funding", "amount_fen": amount,
+                "grant_ref": ref or f"NMG-GR-{DomainLedger._n:06d}", "budget_account": "2130101",
+                "decision_date": on, "region": region, **kw}
+        return self.record("subsidy.granted", subject, body)
+
+    def honor(self, subject, on="2026-03-01", region="150100", programme="草原英才", **kw):
+        return self.record("honor.granted", subject, {"title": "草原英才", "level": "regional", "programme": programme,
+                                                      "awarding_body": "自治区人民政府", "decision_date": on,
+                                                      "region": region, **kw})
+
+
+@pytest.fixture
+def domain(store) -> DomainLedger:
+    from ledger.vault import Vault
+
+    ring, clock = make_keyring(), FixedClock()
+    bootstrap(store.engine, ring, clock)
+    d = DomainLedger(store, ring, clock)
+    d.vault = Vault(bytes(range(32)))
+    return d

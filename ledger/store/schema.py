@@ -84,3 +84,105 @@ authority_keys = Table(
     Column("registered_seq", BigInteger, nullable=False),
     Column("revoked_seq", BigInteger, nullable=True),
 )
+
+# --- The subject vault (contract 2.4): personal data, outside the hashed log ----
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("ref", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # person | organisation
+    Column("blind_index", String(64), nullable=True, unique=True),  # HMAC; NULL once erased
+    Column("wrapped_key", LargeBinary, nullable=True),  # NULL once erased
+    Column("payload", LargeBinary, nullable=True),  # sealed name, id, salt; NULL once erased
+    Column("created_at", String(27), nullable=False),
+    Column("erased_seq", BigInteger, nullable=True),
+)
+
+# --- Domain projections. Insert-only: every row carries the seq that made it
+# true, so "as known at tree size N" is a filter `seq < N` (bitemporal).
+sanction_versions = Table(
+    "sanction_versions",
+    metadata,
+    Column("version_seq", BigInteger, primary_key=True, autoincrement=False),  # imposed or amended entry
+    Column("sanction_seq", BigInteger, nullable=False, index=True),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("severity", String(16), nullable=False),
+    Column("effective_from", String(10), nullable=False),
+    Column("effective_until", String(10), nullable=True),  # NULL: indefinite
+    Column("benefits", Text, nullable=False),  # JSON list
+    Column("regions", Text, nullable=False),  # JSON list of GB/T 2260 codes
+    Column("programmes", Text, nullable=False),  # JSON list; [] = every programme
+    Column("legal_basis", Text, nullable=False),  # JSON {article, document_no}
+    Column("deciding_body", String(200), nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("grant_ref", String(64), nullable=False, unique=True),  # normalised: trimmed, case-folded
+    Column("programme", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("decision_date", String(10), nullable=False),
+    Column("region", String(6), nullable=False),
+)
+
+honors = Table(
+    "honors",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("programme", String(100), nullable=False),
+    Column("decision_date", String(10), nullable=False),
+    Column("region", String(6), nullable=False),
+)
+
+clawbacks = Table(
+    "clawbacks",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("deadline", String(10), nullable=False),
+    Column("grant_seqs", Text, nullable=False),  # JSON list
+    Column("decision_date", String(10), nullable=False),
+)
+
+money_moves = Table(
+    "money_moves",
+    metadata,
+    Column("move_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("clawback_seq", BigInteger, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # recovered | waived
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("on_date", String(10), nullable=False),
+)
+
+# How a sanction, grant, honour, clawback or link stops counting, and since which seq.
+exits = Table(
+    "exits",
+    metadata,
+    Column("target_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("exit_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # ended | voided | exempted | revoked
+    Column("on_date", String(10), nullable=True),  # for ended: from which business date
+    Column("reason", String(32), nullable=True),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("organisation", String(64), nullable=False, index=True),
+    Column("relation", String(16), nullable=False),
+    Column("valid_from", String(10), nullable=False),
+    Column("valid_until", String(10), nullable=True),
+)
+
+DOMAIN_PROJECTIONS = (sanction_versions, grants, honors, clawbacks, money_moves, exits, links)

@@ -1,0 +1,445 @@
+"""Append throughput, latency and where the time goes, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/append.py [--quick] [--json OUT] [--engines sqlite,postgresql]
+
+Each engine gets fresh stores: a new SQLite file in a temp dir (through
+``make_engine``: WAL, synchronous=FULL), or a new schema in ledger_test
+(migrated as ledger_owner, appended to as ledger_app, dropped afterwards).
+Every figure is the median of several runs (5; 3 with --quick), each next to a
+baseline measured in the same run on the same engine:
+
+1. Bulk append: N note entries (20000; 5000 with --quick) in batches of 1000
+   through ``append_entries`` with per-entry Ed25519 signatures, on a freshly
+   bootstrapped log each run. Also the same with signing stubbed out (a Signer
+   returning 64 zero bytes), to separate the signature cost from the rest.
+   Baseline: SQLAlchemy Core ``executemany`` of the very same rows (the ledger's
+   canonical bytes and columns, precomputed) into ``plain_entries``: the same
+   columns, primary key only, no triggers, one transaction per 1000 rows.
+2. Single-append latency with commit: one entry per ``append_entries`` call
+   (300; 100 with --quick), p50/p99. Baseline: a one-row Core insert + commit of
+   the same row. Then 8 writers as separate OS processes (multiprocessing,
+   spawn), 50 appends each (20 with --quick), all released by one barrier:
+   p50/p99 over all their calls and the aggregate appends/s; baseline: the same
+   8 processes doing one-row inserts + commit of the rows they just appended.
+3. A cProfile of one ``append_entries`` call with 5000 drafts: the cumulative
+   (inclusive) share of the call spent in canonical encoding, signing, hashing,
+   tree integration, storage and validation. Categories overlap where one calls
+   another (validation encodes the body; integration computes node hashes).
+   Profiling slows pure-Python code far more than C code (OpenSSL, SQLite), so
+   the shares overstate Python work; use them to rank, not to add up.
+
+No assertions: this script measures and reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import multiprocessing as mp
+import os
+import platform
+import pstats
+import shlex
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    BAOTOU, HOHHOT, Store, bootstrap, check_postgres, entry_row, fresh_store, make_keyring,
+    median, note, percentile, plain_entries, server_version, utc_now,
+)
+from ledger.append import append_entries  # noqa: E402
+from ledger.store.engine import make_engine  # noqa: E402
+
+BATCH = 1000
+PROFILE_BATCH = 5000
+WRITERS = 8
+
+err = Console(stderr=True, highlight=False)
+
+
+def progress(msg: str) -> None:
+    err.print(f"[dim]{time.strftime('%H:%M:%S')}  {escape(msg)}[/dim]")
+
+
+# --- 1. Bulk append ---------------------------------------------------------------
+
+def _ledger_bulk(store: Store, n: int, *, null_sign: bool, tag: str) -> tuple[float, list]:
+    """Seconds to append n notes in batches of BATCH on a freshly bootstrapped log."""
+    ring = make_keyring(null_sign=null_sign)
+    bootstrap(store.engine, make_keyring())  # registers the real public keys
+    batches = [[note(f"{tag}-{i}") for i in range(s, min(s + BATCH, n))] for s in range(0, n, BATCH)]
+    gc.collect()
+    t = time.perf_counter()
+    out = []
+    for b in batches:
+        out += append_entries(store.engine, b, ring, utc_now)
+    return time.perf_counter() - t, out
+
+
+def _plain_bulk(store: Store, rows: list[dict]) -> float:
+    chunks = [rows[s:s + BATCH] for s in range(0, len(rows), BATCH)]
+    gc.collect()
+    t = time.perf_counter()
+    for chunk in chunks:
+        with store.plain_engine.begin() as conn:
+            conn.execute(plain_entries.insert(), chunk)
+    return time.perf_counter() - t
+
+
+def bench_bulk(kind: str, n: int, runs: int, tmp: Path) -> dict:
+    ledger_s, nosig_s, plain_s, sign_us = [], [], [], []
+    signer = make_keyring().authorities[HOHHOT.id]
+    for r in range(runs):
+        progress(f"[{kind}] bulk run {r + 1}/{runs}: {n} entries, batches of {BATCH}")
+        with fresh_store(kind, tmp) as store:
+            secs, entries = _ledger_bulk(store, n, null_sign=False, tag=f"bulk{r}")
+            ledger_s.append(secs)
+            rows = [entry_row(e) for e in entries]  # precomputed: same bytes, same columns
+            plain_s.append(_plain_bulk(store, rows))
+            msgs = [e.signing_bytes for e in entries]
+            t = time.perf_counter()
+            for m in msgs:
+                signer.sign(m)
+            sign_us.append((time.perf_counter() - t) / len(msgs) * 1e6)
+        with fresh_store(kind, tmp) as store:
+            nosig_s.append(_ledger_bulk(store, n, null_sign=True, tag=f"nosig{r}")[0])
+    led, nos, pla = median(ledger_s), median(nosig_s), median(plain_s)
+    return {
+        "entries": n, "batch": BATCH, "runs": runs,
+        "ledger_eps": n / led, "ledger_nosig_eps": n / nos, "plain_eps": n / pla,
+        "ledger_us_per_row": led / n * 1e6, "ledger_nosig_us_per_row": nos / n * 1e6,
+        "plain_us_per_row": pla / n * 1e6,
+        "ratio": led / pla, "ratio_nosig": nos / pla,
+        "sign_us_per_entry": median(sign_us),
+        "samples_s": {"ledger": ledger_s, "ledger_nosig": nosig_s, "plain": plain_s},
+    }
+
+
+# --- 2. Latency: one writer, then WRITERS processes ---------------------------------
+
+def bench_single(store: Store, calls: int, runs: int) -> dict:
+    ring = make_keyring()
+    append_entries(store.engine, [note("single-warm")], ring, utc_now)  # connect, caches
+    with store.plain_engine.begin() as conn:  # connect; row seq -1 never collides
+        conn.execute(plain_entries.insert(), {**_dummy_row(), "seq": -1})
+    per_run = []
+    for r in range(runs):
+        progress(f"[{store.kind}] single-writer run {r + 1}/{runs}: {calls} appends + {calls} plain inserts")
+        gc.collect()
+        lat, rows = [], []
+        for k in range(calls):
+            d = note(f"single{r}-{k}")
+            t = time.perf_counter()
+            e = append_entries(store.engine, [d], ring, utc_now)[0]
+            lat.append(time.perf_counter() - t)
+            rows.append(entry_row(e))
+        plat = []
+        for row in rows:
+            t = time.perf_counter()
+            with store.plain_engine.begin() as conn:
+                conn.execute(plain_entries.insert(), row)
+            plat.append(time.perf_counter() - t)
+        per_run.append({"ledger_p50": percentile(lat, 50), "ledger_p99": percentile(lat, 99),
+                        "plain_p50": percentile(plat, 50), "plain_p99": percentile(plat, 99),
+                        "ledger_rate": calls / sum(lat), "plain_rate": calls / sum(plat)})
+    out = {k: median(x[k] for x in per_run) for k in per_run[0]}
+    for k in list(out):
+        if k.endswith(("p50", "p99")):
+            out[k + "_ms"] = out.pop(k) * 1000
+    return {"calls": calls, "runs": runs, **out}
+
+
+def _dummy_row() -> dict:
+    return {"seq": 0, "prev": bytes(32), "leaf_hash": bytes(32), "type": "x", "recorded_at": "x",
+            "authority_id": "x", "subject": None, "request_id": "x", "signer": "x", "canonical": b"{}"}
+
+
+def _writer(wid: int, url: str, plain_url: str, rounds: int, m: int, barrier, out) -> None:
+    """One writer process: per round, m single appends, then m one-row plain inserts."""
+    try:
+        engine, plain_engine = make_engine(url), make_engine(plain_url)
+        ring = make_keyring()
+        authority = HOHHOT if wid % 2 == 0 else BAOTOU
+        append_entries(engine, [note(f"w{wid}-warm", authority)], ring, utc_now)
+        with plain_engine.begin() as conn:
+            conn.execute(plain_entries.insert(), {**_dummy_row(), "seq": -2 - wid})
+        for r in range(rounds):
+            barrier.wait(timeout=600)
+            rows, lat = [], []
+            t0 = time.monotonic()
+            for k in range(m):
+                d = note(f"w{wid}-{r}-{k}", authority)
+                t = time.perf_counter()
+                e = append_entries(engine, [d], ring, utc_now)[0]
+                lat.append(time.perf_counter() - t)
+                rows.append(entry_row(e))
+            out.put(("ledger", wid, r, t0, time.monotonic(), lat))
+            barrier.wait(timeout=600)
+            lat = []
+            t0 = time.monotonic()
+            for row in rows:
+                t = time.perf_counter()
+                with plain_engine.begin() as conn:
+                    conn.execute(plain_entries.insert(), row)
+                lat.append(time.perf_counter() - t)
+            out.put(("plain", wid, r, t0, time.monotonic(), lat))
+        engine.dispose()
+        plain_engine.dispose()
+    except BaseException:  # noqa: BLE001 - hand any failure to the parent
+        out.put(("error", wid, -1, 0.0, 0.0, traceback.format_exc()))
+        barrier.abort()
+
+
+def bench_concurrent(store: Store, m: int, runs: int) -> dict:
+    progress(f"[{store.kind}] {WRITERS} writer processes (spawn) x {runs} rounds x {m} appends + {m} plain inserts")
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(WRITERS), ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(w, store.url, store.plain_url, runs, m, barrier, out))
+             for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    results: dict[tuple[str, int], list] = {}
+    try:
+        for _ in range(WRITERS * runs * 2):
+            what, wid, r, t0, t1, lat = out.get(timeout=900)
+            if what == "error":
+                raise RuntimeError(f"writer {wid} failed:\n{lat}")
+            results.setdefault((what, r), []).append((t0, t1, lat))
+    finally:
+        for p in procs:
+            p.join(timeout=60)
+            if p.is_alive():
+                p.terminate()
+    per_round = []
+    for r in range(runs):
+        row = {}
+        for what in ("ledger", "plain"):
+            parts = results[(what, r)]
+            lat = [x for _, _, ls in parts for x in ls]
+            wall = max(t1 for _, t1, _ in parts) - min(t0 for t0, _, _ in parts)
+            row[f"{what}_p50"], row[f"{what}_p99"] = percentile(lat, 50), percentile(lat, 99)
+            row[f"{what}_rate"] = len(lat) / wall
+        per_round.append(row)
+    res = {k: median(x[k] for x in per_round) for k in per_round[0]}
+    for k in list(res):
+        if k.endswith(("p50", "p99")):
+            res[k + "_ms"] = res.pop(k) * 1000
+    return {"writers": WRITERS, "appends_per_writer": m, "runs": runs, **res}
+
+
+# --- 3. Profile ---------------------------------------------------------------------
+
+def _fn(key) -> tuple[str, str]:
+    filename, _, name = key
+    return filename.replace(os.sep, "/"), name
+
+
+CATEGORIES = {
+    "canonical encoding": ("ledger.canonical.encode / rfc8785",
+                           lambda f, n: f.endswith("ledger/canonical.py") or "/rfc8785/" in f),
+    "signing": ("Signer.sign (Ed25519)", lambda f, n: f.endswith("ledger/keys.py") and n == "sign"),
+    "hashing": ("merkle.leaf_hash/node_hash, hashlib",
+                lambda f, n: (f.endswith("ledger/merkle.py") and n in ("leaf_hash", "node_hash"))
+                or "_hashlib" in n or "sha256" in n),
+    "tree integration": ("merkle.integrate (incl. its node hashes), perfect_pieces",
+                         lambda f, n: f.endswith("ledger/merkle.py")
+                         and n in ("integrate", "completed_by", "perfect_pieces")),
+    "storage": ("ledger.store.log_store, SQLAlchemy, driver, commit",
+                lambda f, n: "ledger/store/" in f or "/sqlalchemy/" in f or "/psycopg" in f
+                or "sqlite3" in f or "sqlite3" in n or "psycopg" in n),
+    "  of which idempotency lookup": ("log_store.by_request (part of storage)",
+                                      lambda f, n: f.endswith("ledger/store/log_store.py") and n == "by_request"),
+    "validation": ("entry_types.validate (incl. its body encoding)",
+                   lambda f, n: f.endswith(("ledger/entry_types.py", "ledger/body_schema.py"))),
+}
+
+
+def _inclusive(stats: dict, pred) -> float:
+    """Time spent inside functions matching ``pred``, counted where the call enters
+    the category from outside it (so nested calls inside it are not counted twice).
+
+    A call coming through a C builtin (``operator.eq`` running SQLAlchemy's
+    ``__eq__``, ``sorted`` running a key function) is taken to come from the
+    builtin's own caller, which is nearly always in the same category; counting
+    it again would double-count it."""
+    total = 0.0
+    for key, (_cc, _nc, _tt, ct, callers) in stats.items():
+        if not pred(*_fn(key)):
+            continue
+        if not callers:
+            total += ct
+        for caller, v in callers.items():
+            if caller[0] != "~" and not pred(*_fn(caller)):
+                total += v[3]
+    return total
+
+
+def bench_profile(kind: str, tmp: Path) -> dict:
+    progress(f"[{kind}] cProfile of one append_entries call with {PROFILE_BATCH} drafts")
+    with fresh_store(kind, tmp) as store:
+        ring = make_keyring()
+        bootstrap(store.engine, ring)
+        drafts = [note(f"prof-{i}") for i in range(PROFILE_BATCH)]
+        append_entries(store.engine, [note("prof-warm")], ring, utc_now)
+        gc.collect()
+        t = time.perf_counter()
+        unprofiled = append_entries(store.engine, [note(f"unprof-{i}") for i in range(PROFILE_BATCH)],
+                                    ring, utc_now)
+        unprofiled_s = time.perf_counter() - t
+        assert len(unprofiled) == PROFILE_BATCH
+        prof = cProfile.Profile()
+        prof.enable()
+        append_entries(store.engine, drafts, ring, utc_now)
+        prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = _inclusive(stats, lambda f, n: f.endswith("ledger/append.py") and n == "append_entries")
+    cats = {}
+    for name, (what, pred) in CATEGORIES.items():
+        s = _inclusive(stats, pred)
+        cats[name] = {"what": what, "seconds": s, "share": s / total}
+    top = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:12]
+    top_self = [{"function": _short(k), "calls": v[1], "self_s": v[2], "cum_s": v[3],
+                 "self_share": v[2] / total} for k, v in top]
+    return {"batch": PROFILE_BATCH, "profiled_s": total, "unprofiled_s": unprofiled_s,
+            "categories": cats, "top_self": top_self}
+
+
+def _short(key) -> str:
+    filename, line, name = key
+    if filename == "~":
+        return name
+    f = filename.replace(os.sep, "/")
+    for marker in ("/site-packages/", "/work/main/", "/lib/python3"):
+        if marker in f:
+            f = f.split(marker, 1)[1]
+    return f"{f}:{line}({name})"
+
+
+# --- Output ---------------------------------------------------------------------------
+
+def _f(x: float, nd: int = 0) -> str:
+    return f"{x:,.{nd}f}"
+
+
+def render(console: Console, result: dict) -> None:
+    console.rule("[bold]Integrity Ledger append benchmark[/bold]")
+    console.print(f"command: {escape(result['command'])}", highlight=False, soft_wrap=True)
+    env = result["environment"]
+    console.print(f"{env['platform']}, {env['cpus']} CPUs, Python {env['python']}; "
+                  + "; ".join(f"{k}: {v}" for k, v in env["servers"].items()), highlight=False)
+    console.print(f"medians of {result['params']['runs']} runs; baselines measured in the same run", highlight=False)
+    engines = result["engines"]
+
+    t = Table(title=f"1. Bulk append: {result['params']['bulk_entries']} note entries, batches of {BATCH}")
+    for c in ("engine", "variant", "entries/s", "µs/row", "× plain µs/row"):
+        t.add_column(c, justify="left" if c in ("engine", "variant") else "right")
+    for kind, r in engines.items():
+        b = r["bulk"]
+        t.add_row(kind, "append_entries, Ed25519 per entry", _f(b["ledger_eps"]), _f(b["ledger_us_per_row"], 1),
+                  _f(b["ratio"], 2))
+        t.add_row("", "append_entries, signing stubbed", _f(b["ledger_nosig_eps"]),
+                  _f(b["ledger_nosig_us_per_row"], 1), _f(b["ratio_nosig"], 2))
+        t.add_row("", "baseline: plain Core executemany", _f(b["plain_eps"]), _f(b["plain_us_per_row"], 1), "1.00")
+        t.add_row("", "(Ed25519 sign alone, µs/entry)", "", _f(b["sign_us_per_entry"], 1), "", end_section=True)
+    console.print(t)
+
+    p = result["params"]
+    t = Table(title=f"2. Append latency with commit (one entry per call): 1 writer x {p['single_calls']}; "
+                    f"{WRITERS} processes x {p['concurrent_per_writer']}")
+    for c in ("engine", "writers", "variant", "p50 ms", "p99 ms", "appends/s"):
+        t.add_column(c, justify="left" if c in ("engine", "variant") else "right")
+    for kind, r in engines.items():
+        s, c = r["single"], r["concurrent"]
+        t.add_row(kind, "1", "append_entries", _f(s["ledger_p50_ms"], 2), _f(s["ledger_p99_ms"], 2),
+                  _f(s["ledger_rate"]))
+        t.add_row("", "1", "baseline: 1-row insert + commit", _f(s["plain_p50_ms"], 2), _f(s["plain_p99_ms"], 2),
+                  _f(s["plain_rate"]))
+        t.add_row("", str(WRITERS), "append_entries", _f(c["ledger_p50_ms"], 2), _f(c["ledger_p99_ms"], 2),
+                  _f(c["ledger_rate"]))
+        t.add_row("", str(WRITERS), "baseline: 1-row insert + commit", _f(c["plain_p50_ms"], 2),
+                  _f(c["plain_p99_ms"], 2), _f(c["plain_rate"]), end_section=True)
+    console.print(t)
+
+    t = Table(title=f"3. Profile of one append_entries call with {PROFILE_BATCH} drafts "
+                    "(cumulative share; categories overlap)")
+    t.add_column("category")
+    t.add_column("covers")
+    for kind in engines:
+        t.add_column(f"{kind} share", justify="right")
+    first = next(iter(engines.values()))["profile"]
+    for name, cat in first["categories"].items():
+        t.add_row(name, cat["what"], *(f"{engines[k]['profile']['categories'][name]['share']:.0%}" for k in engines))
+    t.add_row("[dim]whole call, profiled / unprofiled (s)[/dim]", "", *(
+        f"{engines[k]['profile']['profiled_s']:.2f} / {engines[k]['profile']['unprofiled_s']:.2f}" for k in engines))
+    console.print(t)
+    for kind in engines:
+        t = Table(title=f"3b. {kind}: top functions by self time (profiled call)")
+        for c in ("function", "calls", "self s", "self share"):
+            t.add_column(c, justify="left" if c == "function" else "right")
+        for row in engines[kind]["profile"]["top_self"][:10]:
+            t.add_row(row["function"], _f(row["calls"]), f"{row['self_s']:.3f}", f"{row['self_share']:.0%}")
+        console.print(t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="5000 entries, 3 runs, fewer latency samples")
+    ap.add_argument("--json", dest="out", metavar="OUT", help="also write the results as JSON to OUT")
+    ap.add_argument("--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
+    args = ap.parse_args()
+    kinds = [k.strip() for k in args.engines.split(",") if k.strip()]
+    for k in kinds:
+        if k not in ("sqlite", "postgresql"):
+            ap.error(f"unknown engine {k!r} (want sqlite and/or postgresql)")
+    if "postgresql" in kinds and (problem := check_postgres()):
+        ap.error(f"PostgreSQL is not reachable ({problem}); run `bash .ci/postgres-up`, "
+                 "or pass --engines sqlite")
+
+    runs = 3 if args.quick else 5
+    params = {
+        "runs": runs, "quick": args.quick,
+        "bulk_entries": 5000 if args.quick else 20000, "batch": BATCH,
+        "single_calls": 100 if args.quick else 300,
+        "concurrent_writers": WRITERS, "concurrent_per_writer": 20 if args.quick else 50,
+        "profile_batch": PROFILE_BATCH,
+    }
+    exe = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
+    command = shlex.join([exe, *sys.argv])
+    progress(f"command: {command}")
+    started = time.perf_counter()
+    result: dict = {"command": command, "params": params, "environment": {
+        "python": platform.python_version(), "platform": platform.platform(terse=True),
+        "cpus": os.cpu_count(), "servers": {}}, "engines": {}}
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as d:
+        tmp = Path(d)
+        for kind in kinds:
+            r: dict = {}
+            r["bulk"] = bench_bulk(kind, params["bulk_entries"], runs, tmp)
+            with fresh_store(kind, tmp) as store:
+                result["environment"]["servers"][kind] = server_version(store.engine)
+                bootstrap(store.engine, make_keyring())
+                r["single"] = bench_single(store, params["single_calls"], runs)
+                r["concurrent"] = bench_concurrent(store, params["concurrent_per_writer"], runs)
+            r["profile"] = bench_profile(kind, tmp)
+            result["engines"][kind] = r
+    result["elapsed_s"] = time.perf_counter() - started
+    render(Console(width=max(Console().width, 120)), result)
+    print(f"elapsed: {result['elapsed_s']:.0f} s")
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Shared benchmark helpers: fresh stores (SQLite file / PostgreSQL schema), a
+bootstrapped ledger, note drafts, a plain baseline table, and small statistics.
+
+Kept independent of ``tests/`` on purpose (benchmarks must not break when a
+fixture changes); the keys, authorities and drafts are the same as
+``tests/conftest.py``'s so the figures describe the same workload.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
+
+from ledger.entry import Authority, Draft, Entry  # noqa: E402
+from ledger.keyring import Keyring  # noqa: E402
+from ledger.keys import Signer  # noqa: E402
+from ledger.operator import init_log, register_key  # noqa: E402
+from ledger.store.engine import make_engine  # noqa: E402
+from ledger.store.migrate import upgrade  # noqa: E402
+
+# Same defaults as the Makefile (`make test` / `make bench` export these).
+PG_OWNER_URL = os.environ.get(
+    "LEDGER_TEST_PG_OWNER_URL", "postgresql+psycopg://ledger_owner:ledger_owner@127.0.0.1:5432/ledger_test")
+PG_APP_URL = os.environ.get(
+    "LEDGER_TEST_PG_APP_URL", "postgresql+psycopg://ledger_app:ledger_app@127.0.0.1:5432/ledger_test")
+PG_APP_ROLE = "ledger_app"
+
+ORIGIN = "bench.example/ledger"
+HOHHOT = Authority("hrss-150100", "150100")
+BAOTOU = Authority("hrss-150200", "150200")
+SEEDS = {"log": b"test-log-key", HOHHOT.id: b"test-hohhot-key", BAOTOU.id: b"test-baotou-key"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class NullSigner(Signer):
+    """A Signer whose ``sign`` returns 64 zero bytes: measures the append path
+    with the Ed25519 signature taken out (the key name and public key are the
+    real ones, so the key registry accepts it). Benchmarks only."""
+
+    def sign(self, message: bytes) -> bytes:
+        return bytes(64)
+
+
+def make_keyring(*, null_sign: bool = False) -> Keyring:
+    """Deterministic (seeded) Ed25519 keys, as tests/conftest.py; subprocesses rebuild them."""
+    ring = Keyring(Signer.from_seed("test-log", SEEDS["log"]))
+    cls = NullSigner if null_sign else Signer
+    for a in (HOHHOT, BAOTOU):
+        ring.authorities[a.id] = cls.from_seed(f"test-{a.id}", SEEDS[a.id])
+    return ring
+
+
+def bootstrap(engine: Engine, keyring: Keyring, clock=utc_now) -> None:
+    """Genesis plus one key.registered per authority (3 entries), as tests/conftest.py."""
+    init_log(engine, keyring.log, ORIGIN, clock)
+    for authority_id, signer in keyring.authorities.items():
+        register_key(engine, keyring.log, signer.verifier.vkey(), authority_id, clock)
+
+
+def note(request_id: str, authority: Authority = HOHHOT) -> Draft:
+    """The tests' note draft: a short Chinese text body, no subject, no refs."""
+    return Draft("note.recorded", authority, "officer-1", None, (), request_id,
+                 {"text": f"考核记录 {request_id}"})
+
+
+# --- The baseline table: the entries columns, primary key only ----------------
+
+plain_metadata = sa.MetaData()
+plain_entries = sa.Table(
+    "plain_entries",
+    plain_metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("prev", sa.LargeBinary(32), nullable=False),
+    sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.String(27), nullable=False),
+    sa.Column("authority_id", sa.String(128), nullable=False),
+    sa.Column("subject", sa.String(64), nullable=True),
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("signer", sa.String(128), nullable=False),
+    sa.Column("canonical", sa.LargeBinary, nullable=False),
+)
+
+
+def entry_row(e: Entry) -> dict:
+    """Exactly the row ``log_store.insert_entries`` writes for ``e``."""
+    return {
+        "seq": e.seq, "prev": bytes.fromhex(e.prev), "leaf_hash": e.leaf_hash,
+        "type": e.type, "recorded_at": e.recorded_at, "authority_id": e.authority.id,
+        "subject": e.subject, "request_id": e.request_id, "signer": e.signer,
+        "canonical": e.canonical,
+    }
+
+
+# --- Fresh stores ----------------------------------------------------------------
+
+@dataclass
+class Store:
+    kind: str  # "sqlite" | "postgresql"
+    url: str  # the application's URL (what append_entries connects with)
+    engine: Engine  # application engine (PostgreSQL: ledger_app, SELECT+INSERT on the log)
+    plain_url: str  # where the baseline table lives
+    plain_engine: Engine
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    return f"{url}?options={quote(f'-csearch_path={schema}')}"
+
+
+def check_postgres() -> str | None:
+    """None if PostgreSQL answers on the owner URL, else the error text."""
+    try:
+        e = make_engine(PG_OWNER_URL)
+        with e.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        e.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - report any connection failure
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def server_version(engine: Engine) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return "SQLite " + conn.exec_driver_sql("select sqlite_version()").scalar_one()
+        return conn.exec_driver_sql("show server_version").scalar_one().split()[0]
+
+
+@contextmanager
+def fresh_store(kind: str, tmp: Path) -> Iterator[Store]:
+    """A migrated, empty log (not bootstrapped) plus an empty baseline table.
+
+    SQLite: a new file ``ledger-<id>.db`` and a separate ``plain-<id>.db`` (both
+    through ``make_engine``: WAL, synchronous=FULL). PostgreSQL: a new schema in
+    ledger_test, migrated as ledger_owner with ledger_app's grants; the baseline
+    table lives in the same schema (SELECT+INSERT granted to ledger_app), and the
+    schema is dropped afterwards.
+    """
+    tag = uuid.uuid4().hex[:12]
+    if kind == "sqlite":
+        url, plain_url = f"sqlite:///{tmp}/ledger-{tag}.db", f"sqlite:///{tmp}/plain-{tag}.db"
+        engine, plain_engine = make_engine(url), make_engine(plain_url)
+        upgrade(engine)
+        plain_metadata.create_all(plain_engine)
+        try:
+            yield Store(kind, url, engine, plain_url, plain_engine)
+        finally:
+            engine.dispose()
+            plain_engine.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                for p in (f"{tmp}/ledger-{tag}.db{suffix}", f"{tmp}/plain-{tag}.db{suffix}"):
+                    Path(p).unlink(missing_ok=True)
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown engine {kind!r}")
+    schema = f"bench_{tag}"
+    admin = make_engine(PG_OWNER_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    owner = engine = plain_engine = None
+    try:
+        owner = make_engine(_with_search_path(PG_OWNER_URL, schema))
+        upgrade(owner, app_role=PG_APP_ROLE)
+        plain_metadata.create_all(owner)
+        with owner.begin() as conn:
+            conn.execute(text(f"GRANT SELECT, INSERT ON plain_entries TO {PG_APP_ROLE}"))
+        url = _with_search_path(PG_APP_URL, schema)
+        engine, plain_engine = make_engine(url), make_engine(url)
+        yield Store(kind, url, engine, url, plain_engine)
+    finally:
+        for e in (engine, plain_engine, owner):
+            if e is not None:
+                e.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+# --- Statistics ------------------------------------------------------------------
+
+def median(xs) -> float:
+    return statistics.median(list(xs))
+
+
+def percentile(xs, q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), q in [0, 100]."""
+    s = sorted(xs)
+    if not s:
+        raise ValueError("no samples")
+    pos = (len(s) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)

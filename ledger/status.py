@@ -1,0 +1,80 @@
+"""Queries about a subject: eligibility (bitemporal), status and history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, Engine, func, select
+
+from .eligibility import Decision, Query, decide
+from .entry import Entry, format_time, from_canonical
+from .errors import IndexBeyondSize, ValidationError, Problem
+from .facts import clawbacks_of, load_facts, sanctions_of
+from .store import log_store
+from .store.schema import entries, exits, grants, honors
+
+
+def size_known_at(conn: Connection, known_at: int | datetime | None) -> int:
+    """The tree size the ledger had at ``known_at``: a size, a moment, or now (None)."""
+    current = log_store.size(conn)
+    if known_at is None:
+        return current
+    if isinstance(known_at, int):
+        if known_at < 0 or known_at > current:
+            raise IndexBeyondSize("known_at tree size", known_at, current)
+        return known_at
+    stamp = format_time(known_at)
+    return conn.execute(select(func.count()).select_from(entries).where(entries.c.recorded_at <= stamp)).scalar_one()
+
+
+def eligibility(engine: Engine, subject: str, benefit: str, programme: str, region: str, on: date,
+                known_at: int | datetime | None = None) -> Decision:
+    from .body_schema import region_code
+    from .records import BENEFITS
+
+    problems = []
+    if benefit not in BENEFITS:
+        problems.append(Problem("benefit", "must be one of " + ", ".join(BENEFITS)))
+    if region_code(region):
+        problems.append(Problem("region", region_code(region)))
+    if problems:
+        raise ValidationError(problems)
+    with engine.connect() as conn:
+        size = size_known_at(conn, known_at)
+        return decide(Query(subject, benefit, programme, region, on), load_facts(conn, subject, size, on))
+
+
+@dataclass(frozen=True)
+class Status:
+    subject: str
+    tree_size: int
+    on: date
+    sanctions: list  # eligibility.Sanction, with in_force(on)
+    clawbacks: list  # eligibility.Clawback
+    honors: list[dict]
+    grants: list[dict]
+
+
+def status(engine: Engine, subject: str, on: date, known_at: int | datetime | None = None) -> Status:
+    with engine.connect() as conn:
+        size = size_known_at(conn, known_at)
+        gone = {r.target_seq: r.kind for r in conn.execute(
+            select(exits.c.target_seq, exits.c.kind).where(exits.c.subject == subject, exits.c.exit_seq < size))}
+        hs = [dict(r._mapping, status=gone.get(r.seq, "active")) for r in conn.execute(
+            select(honors).where(honors.c.subject == subject, honors.c.seq < size).order_by(honors.c.seq))]
+        gs = [dict(r._mapping, status=gone.get(r.seq, "active")) for r in conn.execute(
+            select(grants).where(grants.c.subject == subject, grants.c.seq < size).order_by(grants.c.seq))]
+        return Status(subject, size, on, sanctions_of(conn, [subject], size), clawbacks_of(conn, subject, size), hs, gs)
+
+
+def history(engine: Engine, subject: str, *, types: list[str] | None = None, after: int = -1,
+            limit: int = 100, known_at: int | None = None) -> list[Entry]:
+    """The subject's entries in seq order (a page: seq > after, up to limit)."""
+    with engine.connect() as conn:
+        size = size_known_at(conn, known_at)
+        q = select(entries.c.canonical).where(entries.c.subject == subject, entries.c.seq > after, entries.c.seq < size)
+        if types:
+            q = q.where(entries.c.type.in_(types))
+        rows = conn.execute(q.order_by(entries.c.seq).limit(limit))
+        return [from_canonical(bytes(r.canonical)) for r in rows]
