@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,10 +20,23 @@ from ledger.verify import verify_log
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def spawn(url: str, *args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.appender", url, *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def spawn(url: str, *args: str, env: dict | None = None, watchdog: float = 180) -> subprocess.Popen:
+    """Start an appender process. Its stderr goes to a file (a full, unread pipe
+    would block it), and a watchdog kills it so a broken test cannot hang CI."""
+    errors = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([sys.executable, "-m", "tests.appender", url, *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=errors, text=True,
                             env={**os.environ, **(env or {})})
+    proc.errors = errors
+    timer = threading.Timer(watchdog, proc.kill)
+    timer.daemon = True
+    timer.start()
+    return proc
+
+
+def stderr_of(proc) -> str:
+    proc.errors.seek(0)
+    return proc.errors.read()
 
 
 @pytest.mark.slow
@@ -30,8 +45,8 @@ def test_concurrent_processes_never_fork_skip_or_duplicate(ledger):
     start = log_store.size(ledger.engine.connect())
     procs = [spawn(ledger.store.url, "notes", str(w), str(per_worker)) for w in range(workers)]
     for p in procs:
-        out, errs = p.communicate(timeout=240)
-        assert p.returncode == 0, errs
+        p.communicate(timeout=240)
+        assert p.returncode == 0, stderr_of(p)
     with ledger.engine.connect() as conn:
         rows = conn.execute(select(entries.c.seq, entries.c.request_id).order_by(entries.c.seq)).all()
     seqs = [r.seq for r in rows]
@@ -54,7 +69,7 @@ def test_sigkill_in_the_middle_of_a_batch_loses_nothing_acknowledged(ledger):
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert len(acked) == 2, "the child should have acknowledged two batches before hanging in the third"
+    assert len(acked) == 2, "two batches should be acknowledged before the hang: " + stderr_of(proc)
     last_acked = int(acked[-1][1])
     report, _ = verify_log(ledger.engine, workers=1)
     assert report.size == last_acked + 1  # the half-written third batch left nothing behind
