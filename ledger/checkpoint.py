@@ -50,11 +50,11 @@ def parse_body(text: str) -> Checkpoint:
     if len(lines) < 4 or lines[-1] != "":
         raise KeyFormatError("checkpoint: want origin, size and root lines, each ending in newline")
     origin, size_text, root_text, *ext = lines[:-1]
-    if not origin or not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+    if not origin or not (size_text.isascii() and size_text.isdigit()) or (size_text != "0" and size_text.startswith("0")):
         raise KeyFormatError(f"checkpoint: bad origin or size line {size_text!r}")
     try:
         root = base64.b64decode(root_text, validate=True)
-    except binascii.Error as e:
+    except (binascii.Error, ValueError) as e:  # ValueError: non-ASCII input
         raise KeyFormatError("checkpoint: root is not base64") from e
     if len(root) != 32:
         raise KeyFormatError(f"checkpoint: root is {len(root)} bytes, want 32")

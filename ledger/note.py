@@ -54,6 +54,10 @@ def parse(data: str) -> Note:
     """Split a note into text and signature lines; raise ``KeyFormatError`` if malformed."""
     if "\n\n" not in data or not data.endswith("\n"):
         raise KeyFormatError("note: want text, a blank line, then signature lines ending in newline")
+    # c2sp.org/signed-note: no control characters other than newline.
+    bad = next((ch for ch in data if (ord(ch) < 0x20 and ch != "\n") or ord(ch) == 0x7F), None)
+    if bad is not None:
+        raise KeyFormatError(f"note: control character U+{ord(bad):04X} is not allowed")
     cut = data.rindex("\n\n")
     text, block = data[: cut + 1], data[cut + 2 :]
     lines = block[:-1].split("\n")
@@ -68,7 +72,7 @@ def parse(data: str) -> Note:
         check_key_name(name)
         try:
             raw = base64.b64decode(b64, validate=True)
-        except binascii.Error as e:
+        except (binascii.Error, ValueError) as e:  # ValueError: non-ASCII input
             raise KeyFormatError(f"note: signature by {name} is not base64") from e
         if len(raw) < 5:
             raise KeyFormatError(f"note: signature by {name} is too short")

@@ -63,12 +63,17 @@ def parse(text: str) -> TlogProof:
         if not rest or not rest[0].startswith("index "):
             raise KeyFormatError("tlog-proof: missing index line")
         index_text = rest.pop(0)[6:]
-        if not index_text.isdigit() or (index_text != "0" and index_text.startswith("0")):
+        if not _is_decimal(index_text):
             raise KeyFormatError(f"tlog-proof: index {index_text!r} is not a decimal without leading zeroes")
         proof = tuple(base64.b64decode(line, validate=True) for line in rest)
-    except binascii.Error as e:
+    except (binascii.Error, ValueError) as e:  # ValueError: non-ASCII input
         raise KeyFormatError("tlog-proof: a line is not base64") from e
     return TlogProof(int(index_text), proof, checkpoint, extra)
+
+
+def _is_decimal(text: str) -> bool:
+    """ASCII digits only, no leading zero (str.isdigit would admit '٢' and '²')."""
+    return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
 
 
 def verify(p: TlogProof, log_key: VerifierKey, entry: bytes | None = None, *, origin: str | None = None,
@@ -78,7 +83,7 @@ def verify(p: TlogProof, log_key: VerifierKey, entry: bytes | None = None, *, or
     cp = open_checkpoint(p.checkpoint, log_key, origin)
     if quorum:
         signed = note.parse(p.checkpoint)
-        cosigners = [k for k in note.verify(signed, [log_key, *(witnesses or [])]) if k != log_key]
+        cosigners = {k for k in note.verify(signed, [log_key, *(witnesses or [])]) if k != log_key}  # distinct witnesses
         if len(cosigners) < quorum:
             raise SignatureError(f"checkpoint has {len(cosigners)} valid witness cosignatures, want {quorum}")
     data = entry if entry is not None else p.extra

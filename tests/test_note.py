@@ -434,10 +434,8 @@ def test_open_checkpoint_checks_origin_and_key():
 
 
 # --- deviations found while writing these tests (see the report) ------------------------------
-# strict xfail: each flips to a failure once ledger/ is fixed, so the marker gets removed.
+# Regression tests for bugs found by the interop review (fixed in ledger/).
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG ledger/note.py parse/verify accept ASCII control characters (signed-note MUST NOT)")
 @pytest.mark.parametrize("ctrl", ["\t", "\r", "\x00", "\x1b"])
 def test_note_with_control_character_rejected(ctrl):
     text = f"origin{ctrl}x\n"
@@ -449,8 +447,6 @@ def test_note_with_control_character_rejected(ctrl):
     raise AssertionError(f"note containing {ctrl!r} was accepted")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG ledger/checkpoint.py parse_body uses str.isdigit: non-ASCII digits accepted or ValueError")
 @pytest.mark.parametrize("size", ["\u0663", "\uff17", "\u00b2"])  # ARABIC-INDIC 3, FULLWIDTH 7, SUPERSCRIPT 2
 def test_checkpoint_size_must_be_ascii(size):
     try:
@@ -462,8 +458,6 @@ def test_checkpoint_size_must_be_ascii(size):
     raise AssertionError(f"size {size!r} accepted")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG ledger/tlog_proof.py parse uses str.isdigit on the index line")
 @pytest.mark.parametrize("index", ["\u0662", "\u00b2"])
 def test_tlog_proof_index_must_be_ascii(index):
     data = f"c2sp.org/tlog-proof@v1\nindex {index}\n\n" + note.sign(TEXT, LOG).render()
@@ -476,8 +470,6 @@ def test_tlog_proof_index_must_be_ascii(index):
     raise AssertionError(f"index {index!r} accepted")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG non-ASCII in a base64 field raises bare ValueError, not KeyFormatError")
 @pytest.mark.parametrize("where", ["note signature", "checkpoint root", "proof extra", "proof hash"])
 def test_non_ascii_base64_is_a_format_error(where):
     parse, data = {
@@ -495,8 +487,6 @@ def test_non_ascii_base64_is_a_format_error(where):
     raise AssertionError(f"{where}: accepted")  # pragma: no cover
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG ledger/tlog_proof.py verify counts one witness's repeated cosignature lines toward the quorum")
 def test_quorum_counts_distinct_witnesses():
     entry = b"the entry"
     body = Checkpoint("o", 1, hashlib.sha256(b"\x00" + entry).digest()).body()
