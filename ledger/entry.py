@@ -97,7 +97,14 @@ class Entry:
 
     @cached_property
     def canonical(self) -> bytes:
-        return canonical.encode(self.to_json())
+        """RFC 8785 of the whole entry, derived from the signing bytes without a
+        second encode: ``sig`` sorts between ``seq`` and ``signer``, and the last
+        ``,"signer":`` is the top-level member (only subject, type and v follow
+        it, and none can hold an unescaped quote). Checked against a full encode
+        in tests/test_entry.py."""
+        data = self.signing_bytes
+        cut = data.rindex(b',"signer":')
+        return data[:cut] + b',"sig":' + canonical.encode(self.sig) + data[cut:]
 
     @cached_property
     def signing_bytes(self) -> bytes:

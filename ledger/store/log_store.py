@@ -51,14 +51,20 @@ def size(conn: Connection) -> int:
 
 def by_request(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
     """Entries already recorded under (authority_id, request_id)."""
-    keys = list(set(keys))
+    by_authority: dict[str, set[str]] = {}
+    for a, r in keys:
+        by_authority.setdefault(a, set()).add(r)
     found: dict[tuple[str, str], Entry] = {}
-    for i in range(0, len(keys), 200):
-        chunk = keys[i : i + 200]
-        cond = or_(*(and_(entries.c.authority_id == a, entries.c.request_id == r) for a, r in chunk))
-        for row in conn.execute(select(entries.c.canonical).where(cond)):
-            e = from_canonical(bytes(row.canonical))
-            found[(e.authority.id, e.request_id)] = e
+    # One `authority_id = ? AND request_id IN (…)` per authority and chunk: served by the
+    # unique (authority_id, request_id) index on both engines (an OR of pairs is not, on PostgreSQL).
+    for a, rids in by_authority.items():
+        rids_list = sorted(rids)
+        for i in range(0, len(rids_list), 1000):
+            q = select(entries.c.canonical).where(entries.c.authority_id == a,
+                                                  entries.c.request_id.in_(rids_list[i : i + 1000]))
+            for row in conn.execute(q):
+                e = from_canonical(bytes(row.canonical))
+                found[(e.authority.id, e.request_id)] = e
     return found
 
 
