@@ -11,6 +11,7 @@ Every value has an environment variable; the CLI's ``--db`` overrides the URL.
 | checkpoint origin  | LEDGER_ORIGIN                | talent.nmg.example/integrity-ledger |
 | log key name       | LEDGER_LOG_KEY               | dev-log                          |
 | state dir          | LEDGER_STATE_DIR             | var                              |
+| vault master key   | LEDGER_VAULT_KEY_FILE        | var/vault.key (git-ignored)      |
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Settings:
     log_key_name: str = "dev-log"
     passphrase_value: bytes | None = field(default=None, repr=False)
     state_dir: Path = Path("var")
+    vault_key_file: Path = Path("var/vault.key")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, database_url: str | None = None) -> Settings:
@@ -49,6 +51,7 @@ class Settings:
             log_key_name=env.get("LEDGER_LOG_KEY", "dev-log"),
             passphrase_value=passphrase.encode() if passphrase else None,
             state_dir=Path(env.get("LEDGER_STATE_DIR", "var")),
+            vault_key_file=Path(env.get("LEDGER_VAULT_KEY_FILE", str(Path(env.get("LEDGER_STATE_DIR", "var")) / "vault.key"))),
         )
 
     @property
@@ -56,6 +59,11 @@ class Settings:
         if not self.passphrase_value:
             raise ConfigError("set LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE to use private keys")
         return self.passphrase_value
+
+    def vault(self, *, create: bool = False):
+        from .vault import Vault, create_master, load_master
+
+        return Vault(create_master(self.vault_key_file) if create else load_master(self.vault_key_file))
 
     @property
     def verify_state_path(self) -> Path:
