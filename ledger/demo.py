@@ -183,12 +183,13 @@ def _tell_person(st: _Story, rng: random.Random, region: str, employers: list[st
 
 def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int, seed: int,
                progress: Callable[[int], None] | None = None) -> int:
-    """Grow the synthetic region until ``entries`` entries of this seed exist; return how many were new."""
+    """Grow the synthetic region by whole subjects' stories until at least ``entries``
+    domain entries of this seed exist; return how many entries were new (set-up included)."""
+    with engine.connect() as conn:
+        before = log_store.size(conn)
     ensure_dev_keys(engine, settings, clock)
     ring = load_keyring(engine, settings)
     v: Vault = settings.vault(create=True)
-    with engine.connect() as conn:
-        before = log_store.size(conn)
     rng = random.Random(seed)
     employers: dict[str, list[str]] = {}
     made, k = 0, 0
@@ -216,8 +217,8 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
                                             "scope": {"benefits": ["subsidy", "talent_project"], "regions": [REGION]}})
         else:
             _tell_person(st, sub_rng, league, employers.get(league, []))
-        made += max(st.written, 1)
+        made += st.written
         if progress:
-            progress(max(st.written, 1))
+            progress(st.written)
     with engine.connect() as conn:
         return log_store.size(conn) - before

@@ -41,7 +41,7 @@ def run(*args: str, code: int = 0) -> str:
 
 def test_demo_verify_entry_and_proofs_round_trip(env, tmp_path):
     out = json.loads(run("demo", "--entries", "120", "--seed", "7", "--json"))
-    assert out["written"] == 120 and out["size"] > 120
+    assert out["written"] >= 120 + 14 and out["size"] == out["written"]  # 14: genesis and 13 key registrations
     again = json.loads(run("demo", "--entries", "120", "--seed", "7", "--json"))
     assert again["written"] == 0 and again["size"] == out["size"]  # same seed: idempotent retries
     report = json.loads(run("verify", "--json"))
@@ -87,11 +87,11 @@ def test_verify_names_the_first_bad_seq_with_exit_code_1(env, tmp_path):
 
 
 def test_incremental_verify_from_the_cli(env):
-    run("demo", "--entries", "50")
+    first = json.loads(run("demo", "--entries", "50", "--json"))["size"]
     run("verify")
-    run("demo", "--entries", "80")
+    second = json.loads(run("demo", "--entries", "80", "--json"))["size"]
     out = json.loads(run("verify", "--since-checkpoint", "--json"))
-    assert out["entries_checked"] == 30 and out["from_seq"] == out["size"] - 30
+    assert second > first and out["entries_checked"] == second - first and out["from_seq"] == first
 
 
 def test_record_is_all_or_nothing_and_errors_name_the_field(env, tmp_path):
@@ -142,7 +142,7 @@ def test_the_installed_console_script_runs(env):
     exe = Path(sys.executable).parent / "ledger"
     out = subprocess.run([str(exe), "demo", "--entries", "5", "--json"], capture_output=True, text=True,
                          env={**os.environ, **env}, check=True)
-    assert json.loads(out.stdout)["written"] == 5
+    assert json.loads(out.stdout)["written"] >= 5
 
 
 def test_graphql_folder_holds_no_python(tmp_path):
