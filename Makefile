@@ -37,7 +37,7 @@ postgres:
 
 # Every test, against SQLite and PostgreSQL.
 test: install postgres
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 test-fast: install
 	$(BIN)/python -m pytest -q -x -m "not slow"
