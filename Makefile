@@ -42,8 +42,10 @@ test: install postgres
 test-fast: install
 	$(BIN)/python -m pytest -q -x -m "not slow"
 
+# Benchmarks (docs/benchmarks.md); `make bench ARGS=--quick` for a short run.
 bench: install postgres
-	$(BIN)/python bench/append.py
+	$(BIN)/python bench/append.py $(ARGS) --json var/bench-append.json
+	$(BIN)/python bench/proofs.py $(ARGS) --json var/bench-proofs.json
 
 clean:
 	rm -rf var .pytest_cache .hypothesis

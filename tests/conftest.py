@@ -79,6 +79,8 @@ def store(request, tmp_path):
     engine.dispose()
     owner.dispose()
     with admin.begin() as conn:
+        # A test that leaked an open transaction must fail, not hang the suite.
+        conn.execute(text("SET LOCAL lock_timeout = '20s'"))
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
 

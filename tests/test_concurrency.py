@@ -42,7 +42,8 @@ def stderr_of(proc) -> str:
 @pytest.mark.slow
 def test_concurrent_processes_never_fork_skip_or_duplicate(ledger):
     workers, per_worker = 4, 40
-    start = log_store.size(ledger.engine.connect())
+    with ledger.engine.connect() as conn:
+        start = log_store.size(conn)
     procs = [spawn(ledger.store.url, "notes", str(w), str(per_worker)) for w in range(workers)]
     for p in procs:
         p.communicate(timeout=240)

@@ -227,15 +227,16 @@ def test_unknown_subject_and_bad_dates_are_refused(domain):
 
 def test_erasure_keeps_the_log_verifiable_and_forgets_the_person(domain):
     p = domain.subject(OLD_LEAGUE_PERSON, "张三")
-    assert domain.vault.reveal(domain.engine.connect(), p).name == "张三"
+    with domain.engine.connect() as conn:
+        assert domain.vault.reveal(conn, p).name == "张三"
     s = domain.sanction(p)
     e = erase_subject(domain.engine, domain.keyring, p, "保存期限届满", "个人信息保护法第四十七条", "dpo",
                       HOHHOT, domain.clock)
     assert e.signer == domain.keyring.log.name
     with pytest.raises(NotFound):
         resolve(domain.engine, domain.vault, OLD_LEAGUE_PERSON)
-    with pytest.raises(NotFound):
-        domain.vault.reveal(domain.engine.connect(), p)
+    with pytest.raises(NotFound), domain.engine.connect() as conn:
+        domain.vault.reveal(conn, p)
     with pytest.raises(ValidationError):
         domain.grant(p)
     verify_log(domain.engine, workers=1)
