@@ -149,8 +149,10 @@ def decide(q: Query, facts: Facts) -> Decision:
         elif c.outstanding_fen:
             warnings.append(Reason("clawback_outstanding", c.seq, f"clawback {c.seq}: {c.outstanding_fen} fen outstanding, due {c.deadline}",
                                    amount_fen=c.outstanding_fen))
-    answer = "barred" if blocking else "needs_review" if review else "eligible"
-    return Decision(answer, tuple(blocking + review), tuple(warnings), facts.tree_size, q)
+    if blocking:  # barred: the bar is the answer; review matters stay visible as warnings
+        return Decision("barred", tuple(blocking), tuple(review + warnings), facts.tree_size, q)
+    answer = "needs_review" if review else "eligible"
+    return Decision(answer, tuple(review), tuple(warnings), facts.tree_size, q)
 
 
 def _period_covers(s: Sanction, on: date) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger import status
@@ -77,6 +77,12 @@ def _play(d: DomainLedger, p: str, o: str, ops) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(op, max_size=12), questions=st.lists(question, min_size=1, max_size=8))
+# Explicit examples, so every answer is exercised on every run (random draws rarely line up a bar).
+@example(ops=[("impose", "p", 0, None, BENEFITS, ["150000"], []), ("end", 0, 200)],
+         questions=[(10, "subsidy", "草原英才", "150100", 1.0), (250, "subsidy", "草原英才", "150100", 1.0),
+                    (10, "subsidy", "草原英才", "150100", 0.0)])
+@example(ops=[("link", 0), ("impose", "o", 0, 100, ["subsidy"], ["150100"], ["草原英才"]), ("clawback", 50, 5, 10)],
+         questions=[(20, "subsidy", "草原英才", "150102", 1.0), (20, "honor", "草原英才", "150102", 1.0)])
 def test_engine_agrees_with_log_replay(tmp_path_factory, ops, questions):
     path = tmp_path_factory.mktemp("prop") / "l.db"
     engine = make_engine(f"sqlite:///{path}")
