@@ -46,6 +46,7 @@ test-fast: install
 bench: install postgres
 	$(BIN)/python bench/append.py $(ARGS) --json var/bench-append.json
 	$(BIN)/python bench/proofs.py $(ARGS) --json var/bench-proofs.json
+	$(BIN)/python bench/status.py $(ARGS) --json var/bench-status.json
 
 clean:
 	rm -rf var .pytest_cache .hypothesis

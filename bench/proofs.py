@@ -150,6 +150,7 @@ def main() -> None:
                                             3, Path(d))
             print(json.dumps(result["verify"]), flush=True)
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1))
 
 

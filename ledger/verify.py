@@ -154,21 +154,22 @@ class _Scan:
             if row.seq != expected:
                 return self._fail(expected, "gap", f"entry {expected} is missing (next stored seq is {row.seq})")
             try:
-                e = self._entry(row)
+                e, leaf = self._entry(row)
             except IntegrityError as err:
                 return self._fail(err.seq, err.kind, err.detail)
-            self.leaves.append(e.leaf_hash)
+            self.leaves.append(leaf)
             st.size = expected = expected + 1
-            st.last_leaf_hash, st.last_recorded_at = e.leaf_hash.hex(), e.recorded_at
+            st.last_leaf_hash, st.last_recorded_at = leaf.hex(), e.recorded_at
         if expected != hi:
             self._fail(expected, "gap", f"entry {expected} is missing (log ends at {expected})")
 
-    def _entry(self, row) -> Entry:
+    def _entry(self, row) -> tuple[Entry, bytes]:
         seq, data = row.seq, _blob(row.canonical)
         try:
             e = from_json(canonical.decode(data))
         except LedgerError as err:
             raise IntegrityError(seq, "encoding", str(err)) from err
+        leaf = merkle.leaf_hash(data)  # of the stored bytes themselves (decode proved them canonical)
         columns = {"seq": (row.seq, e.seq), "type": (row.type, e.type), "recorded_at": (row.recorded_at, e.recorded_at),
                    "authority_id": (row.authority_id, e.authority.id), "subject": (row.subject, e.subject),
                    "request_id": (row.request_id, e.request_id), "signer": (row.signer, e.signer),
@@ -176,8 +177,8 @@ class _Scan:
         for name, (stored, inside) in columns.items():
             if stored != inside:
                 raise IntegrityError(seq, "column", f"stored {name} {stored!r} differs from the entry's {inside!r}")
-        if _blob(row.leaf_hash) != e.leaf_hash:
-            raise IntegrityError(seq, "hash", f"stored leaf hash {_blob(row.leaf_hash).hex()}, computed {e.leaf_hash.hex()}")
+        if _blob(row.leaf_hash) != leaf:
+            raise IntegrityError(seq, "hash", f"stored leaf hash {_blob(row.leaf_hash).hex()}, computed {leaf.hex()}")
         if e.prev != self.st.last_leaf_hash:
             raise IntegrityError(seq, "chain", f"prev is {e.prev}, but entry {seq - 1} hashes to {self.st.last_leaf_hash}")
         if e.recorded_at < self.st.last_recorded_at:
@@ -193,7 +194,7 @@ class _Scan:
             raise IntegrityError(0, "signature", f"log key {key.vkey()} is not the trusted {self.trusted.vkey()}")
         self.batch.append((seq, key.public, e.signing_bytes, e.signature))
         self.st.registry.apply(e)
-        return e
+        return e, leaf
 
     def nodes(self, conn, lo: int, hi: int) -> None:
         """Recompute the interior nodes completed by leaves [lo, lo+len) and compare."""
