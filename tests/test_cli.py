@@ -149,3 +149,32 @@ def test_graphql_folder_holds_no_python(tmp_path):
     """A graphql/ package would shadow graphql-core (engineering notes)."""
     root = Path(__file__).resolve().parent.parent / "graphql"
     assert not list(root.rglob("*.py"))
+
+
+def test_domain_commands_as_programme_staff_use_them(env, tmp_path):
+    run("demo", "--entries", "1")
+    ref = run("subject", "add", "cn-rid:150102199001010019", "--name", "张三").strip()
+    assert len(ref) == 64 and run("subject", "add", "cn-rid:150102199001010019", "--name", "张三").strip() == ref
+    bad = CliRunner().invoke(main, ["subject", "add", "cn-rid:150102199001010018", "--name", "x", "--json"])
+    assert bad.exit_code == 2 and json.loads(bad.stdout)["problems"][0]["field"] == "id"
+    sanction = {"type": "sanction.imposed", "authority": {"id": "hrss-150100", "region": "150100"}, "actor": "a",
+                "subject": ref, "request_id": "s-1", "body": {
+                    "severity": "serious", "grounds": "伪造材料", "legal_basis": {"article": "条例第六十六条", "document_no": "x"},
+                    "deciding_body": "自治区人社厅", "decision_date": "2026-01-01", "effective_from": "2026-01-01",
+                    "effective_until": "2026-12-31", "scope": {"benefits": ["subsidy"], "regions": ["150000"]}}}
+    f = tmp_path / "s.jsonl"
+    f.write_text(json.dumps(sanction, ensure_ascii=False) + "\n")
+    seq = json.loads(run("record", str(f), "--json"))[0]["seq"]
+    args = ["status", "cn-rid:150102199001010019", "--benefit", "subsidy", "--region", "150102", "--json"]
+    barred = json.loads(run(*args, "--on", "2026-06-01"))
+    assert barred["answer"] == "barred" and barred["blocking"][0]["seq"] == seq and barred["tree_size"] == seq + 1
+    assert json.loads(run(*args, "--on", "2026-06-01", "--known-at", str(seq)))["answer"] == "eligible"
+    assert json.loads(run(*args, "--on", "2027-06-01"))["answer"] == "eligible"
+    status = json.loads(run("status", ref, "--on", "2026-06-01", "--json"))
+    assert status["sanctions"][0]["in_force"] is True
+    assert [e["seq"] for e in json.loads(run("history", "cn-rid:150102199001010019", "--json"))] == [seq]
+    assert "projections rebuilt" in run("reindex")
+    run("subject", "erase", "cn-rid:150102199001010019", "--reason", "保存期限届满")
+    gone = CliRunner().invoke(main, ["status", "cn-rid:150102199001010019"])
+    assert gone.exit_code == 2 and "no subject" in gone.stderr
+    assert json.loads(run("verify", "--json"))["ok"]
