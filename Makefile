@@ -27,7 +27,7 @@ var/dev-passphrase:
 # The main job on the embedded SQLite default (var/ledger.db).
 run: install var/dev-passphrase
 	$(DEV_ENV) $(BIN)/ledger db upgrade
-	$(DEV_ENV) $(BIN)/ledger demo --entries 3000 --seed 1
+	$(DEV_ENV) $(BIN)/ledger demo --entries 6000 --seed 1
 	$(DEV_ENV) $(BIN)/ledger checkpoint
 	$(DEV_ENV) $(BIN)/ledger verify
 	$(DEV_ENV) $(BIN)/ledger summary
