@@ -21,7 +21,6 @@ from .append import append_entries
 from .config import Settings
 from .entry import Authority, Draft
 from .errors import InputError, IntegrityError, LedgerError, Problem, ProofError, SignatureError, ValidationError
-from .keys import parse_vkey
 from .store import log_store
 from .store.engine import make_engine
 from .store.migrate import upgrade
@@ -340,9 +339,6 @@ def checkpoint_cmd(show, size, db_url):
         err.print("a checkpoint at this size already exists; showing it", highlight=False)
     click.echo(text, nl=False)
 
-
-def vkey_arg(path: Path):
-    return parse_vkey(path.read_text())
 
 
 # --- proofs -------------------------------------------------------------------

@@ -95,25 +95,21 @@ def test_amendment_changes_period_and_scope_bitemporally(domain):
 
 def test_known_at_before_the_sanction_was_recorded(domain):
     p = domain.subject(PERSON)
-    before = domain.append([])  # nothing
     size_before = check(domain, p).tree_size
     domain.sanction(p, start="2026-01-01")
     assert check(domain, p, on="2026-05-01").answer == "barred"
     assert check(domain, p, on="2026-05-01", known_at=size_before).answer == "eligible"
-    assert before == []
 
 
 def test_exemption_neutralises_and_says_so(domain):
     p = domain.subject(PERSON)
     s = domain.sanction(p)
-    g = domain.grant(domain.subject(PERSON_2))
     x = domain.record("exemption.granted", p, {"project": "稀土新材料中试", "finding": "依法依规、勤勉尽责、未谋取不正当利益",
                                                "decision_date": "2026-04-01", "deciding_body": "自治区科技厅"}, refs=[s.seq])
     decision = check(domain, p)
     assert decision.answer == "eligible" and decision.blocking == ()
     assert [(w.kind, w.seq) for w in decision.warnings] == [("exemption_applied", s.seq)]
     assert str(x.seq) in decision.warnings[0].message
-    assert g.seq > 0
 
 
 def test_award_guard_refuses_barred_subject_atomically_and_records_an_override(domain):

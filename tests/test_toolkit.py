@@ -16,7 +16,7 @@ from ledger.store.schema import tree_nodes
 from ledger.verify import verify_log
 
 from .conftest import BAOTOU, HOHHOT, ORIGIN, note
-from .test_tamper import drop_triggers, tamper
+from .test_tamper import tamper
 
 
 def publish(ledger):
