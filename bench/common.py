@@ -26,11 +26,12 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
-from ledger.entry import Authority, Draft, Entry  # noqa: E402
+from ledger.entry import Authority, Draft  # noqa: E402
 from ledger.keyring import Keyring  # noqa: E402
 from ledger.keys import Signer  # noqa: E402
 from ledger.operator import init_log, register_key  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
+from ledger.store.log_store import entry_row  # noqa: E402,F401  (re-exported: the row the ledger writes)
 from ledger.store.migrate import upgrade  # noqa: E402
 
 # Same defaults as the Makefile (`make test` / `make bench` export these).
@@ -98,16 +99,6 @@ plain_entries = sa.Table(
     sa.Column("signer", sa.String(128), nullable=False),
     sa.Column("canonical", sa.LargeBinary, nullable=False),
 )
-
-
-def entry_row(e: Entry) -> dict:
-    """Exactly the row ``log_store.insert_entries`` writes for ``e``."""
-    return {
-        "seq": e.seq, "prev": bytes.fromhex(e.prev), "leaf_hash": e.leaf_hash,
-        "type": e.type, "recorded_at": e.recorded_at, "authority_id": e.authority.id,
-        "subject": e.subject, "request_id": e.request_id, "signer": e.signer,
-        "canonical": e.canonical,
-    }
 
 
 # --- Fresh stores ----------------------------------------------------------------

@@ -477,6 +477,12 @@ def _known_at(value: str | None):
         raise ValidationError([Problem("known_at", "must be a tree size or an RFC 3339 time")]) from e
 
 
+def _subject_ref(s: Settings, engine, identifier: str) -> str:
+    from .subjects import resolve
+
+    return resolve(engine, s.vault(), identifier)
+
+
 @main.group()
 def subject() -> None:
     """The subject vault: add, erase."""
@@ -508,11 +514,11 @@ def subject_add(identifier, name, db_url, as_json):
 def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
     """Append subject.erased, then destroy the subject's salt and keys (PIPL Art. 47)."""
     from .operator import OPERATOR, load_keyring
-    from .subjects import erase_subject, resolve
+    from .subjects import erase_subject
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
-    ref = resolve(engine, s.vault(), identifier)
+    ref = _subject_ref(s, engine, identifier)
     e = erase_subject(engine, load_keyring(engine, s), ref, reason, legal_basis, actor, OPERATOR, now)
     _print_entry_ack(e, as_json)
 
@@ -531,11 +537,10 @@ def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
 def status_cmd(identifier, on, known_at, benefit, region, programme, db_url, as_json):
     """A subject's sanctions, clawbacks, honours and grants on a date (and eligibility)."""
     from . import status as st
-    from .subjects import resolve
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
-    ref = resolve(engine, s.vault(), identifier)
+    ref = _subject_ref(s, engine, identifier)
     day, k = _date(on), _known_at(known_at)
     if benefit:
         d = st.eligibility(engine, ref, benefit, programme, region or "150000", day, k)
@@ -605,11 +610,10 @@ def status_json(res) -> dict:
 def history_cmd(identifier, types, limit, after, db_url, as_json):
     """Every entry about a subject, in order."""
     from . import status as st
-    from .subjects import resolve
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
-    items = st.history(engine, resolve(engine, s.vault(), identifier), types=list(types) or None, after=after, limit=limit)
+    items = st.history(engine, _subject_ref(s, engine, identifier), types=list(types) or None, after=after, limit=limit)
     if as_json:
         click.echo(json.dumps([e.to_json() for e in items], ensure_ascii=False))
         return

@@ -68,19 +68,18 @@ def by_request(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[
     return found
 
 
+def entry_row(e: Entry) -> dict:
+    """The ``entries`` row of ``e``: its canonical bytes plus the columns indexed from them."""
+    return {
+        "seq": e.seq, "prev": bytes.fromhex(e.prev), "leaf_hash": e.leaf_hash,
+        "type": e.type, "recorded_at": e.recorded_at, "authority_id": e.authority.id,
+        "subject": e.subject, "request_id": e.request_id, "signer": e.signer,
+        "canonical": e.canonical,
+    }
+
+
 def insert_entries(conn: Connection, batch: list[Entry]) -> None:
-    conn.execute(
-        entries.insert(),
-        [
-            {
-                "seq": e.seq, "prev": bytes.fromhex(e.prev), "leaf_hash": e.leaf_hash,
-                "type": e.type, "recorded_at": e.recorded_at, "authority_id": e.authority.id,
-                "subject": e.subject, "request_id": e.request_id, "signer": e.signer,
-                "canonical": e.canonical,
-            }
-            for e in batch
-        ],
-    )
+    conn.execute(entries.insert(), [entry_row(e) for e in batch])
 
 
 def insert_nodes(conn: Connection, nodes: dict[Address, bytes]) -> None:
