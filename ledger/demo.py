@@ -222,3 +222,32 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
             progress(st.written)
     with engine.connect() as conn:
         return log_store.size(conn) - before
+
+
+def demo_tokens(engine: Engine, clock: Clock, *, days: int = 7) -> list[tuple[str, str, str]]:
+    """One short-lived token per role for the demo server: (role, scope, token).
+    The court's case names the first subject with a sanction in force."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from .store.schema import sanction_versions
+    from .tokens import issue
+
+    with engine.connect() as conn:
+        sanctioned = conn.execute(select(sanction_versions.c.subject).order_by(sanction_versions.c.version_seq)
+                                  .limit(1)).scalar()
+    until = clock() + timedelta(days=days)
+    plans = [
+        ("recorder", dict(authority_id="hrss-150100", region="150100"), "hrss-150100 in 150100 (呼和浩特市)"),
+        ("programme_officer", dict(authority_id="nmg-talent-office", region=REGION), "nmg-talent-office in 150000"),
+        ("auditor", {}, "reads everything"),
+        ("admin", {}, "tokens and erasure"),
+    ]
+    if sanctioned:
+        plans.append(("court", dict(case_ref="(2026)内01行初1号", subjects=[sanctioned]), f"case (2026)内01行初1号: {sanctioned[:12]}…"))
+    out = []
+    for role, kw, scope in plans:
+        text, _ = issue(engine, role, clock, label=f"demo {role}", expires_at=until, **kw)
+        out.append((role, scope, text))
+    return out

@@ -144,7 +144,7 @@ class DomainProjection:
         granted = self.conn.execute(select(grants.c.seq, grants.c.amount_fen).where(grants.c.seq.in_(d.refs))).all()
         total = sum(g.amount_fen for g in granted)
         ordered = 0
-        for c in clawbacks_of(self.conn, d.subject, seq):
+        for c in clawbacks_of(self.conn, [d.subject], seq):
             row = self.conn.execute(select(clawbacks.c.grant_seqs).where(clawbacks.c.seq == c.seq)).scalar_one()
             if set(json.loads(row)) & set(d.refs) and c.voided_seq is None and c.exempted_seq is None:
                 ordered += c.amount_fen - c.waived_fen
@@ -155,7 +155,7 @@ class DomainProjection:
         return problems
 
     def _outstanding_problems(self, d, seq, what):
-        c = next(c for c in clawbacks_of(self.conn, d.subject, seq) if c.seq == d.refs[0])
+        c = next(c for c in clawbacks_of(self.conn, [d.subject], seq) if c.seq == d.refs[0])
         if d.body["amount_fen"] > c.outstanding_fen:
             return [Problem("body.amount_fen", f"{what} {d.body['amount_fen']} fen exceeds the {c.outstanding_fen} fen "
                             f"outstanding on clawback {c.seq}")]

@@ -79,6 +79,8 @@ class Clawback:
     deadline: date
     voided_seq: int | None = None
     exempted_seq: int | None = None
+    subject: str = ""
+    grant_seqs: tuple[int, ...] = ()
 
     @property
     def outstanding_fen(self) -> int:

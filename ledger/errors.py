@@ -9,6 +9,8 @@
     │   ├── RequestConflict     request_id reused with different content
     │   ├── Barred              the award guard refused an honour or grant
     │   └── NotFound
+    ├── Forbidden               role or jurisdiction does not allow it (API)
+    ├── Unauthenticated         no valid bearer token (API)
     ├── ConfigError             missing key, passphrase, database URL …
     ├── KeyFormatError          a vkey / signature line that does not parse
     ├── SignatureError          a signature that does not verify, or an unknown/revoked signer
@@ -96,6 +98,18 @@ class NotFound(InputError):
     code = "not_found"
 
 
+class Forbidden(LedgerError):
+    """The caller's role or jurisdiction does not allow this. Nothing was written."""
+
+    code = "forbidden"
+
+
+class Unauthenticated(LedgerError):
+    """No token, an unknown token, or an expired or revoked one."""
+
+    code = "unauthenticated"
+
+
 class ConfigError(LedgerError):
     """The ledger is not configured well enough to do what was asked."""
 
@@ -114,7 +128,7 @@ class ProofError(LedgerError):
 
 class IndexBeyondSize(ProofError):
     def __init__(self, what: str, index: int, size: int):
-        self.index, self.size = index, size
+        self.what, self.index, self.size = what, index, size
         super().__init__(f"{what} {index} is beyond tree size {size}")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from .eligibility import Clawback, Facts, Sanction
 from .store.schema import clawbacks, exits, links, money_moves, sanction_versions
@@ -56,8 +56,10 @@ def sanctions_of(conn: Connection, subjects_: list[str], size: int) -> list[Sanc
     return out
 
 
-def clawbacks_of(conn: Connection, subject: str, size: int) -> list[Clawback]:
-    rows = conn.execute(select(clawbacks).where(clawbacks.c.subject == subject, clawbacks.c.seq < size)
+def clawbacks_of(conn: Connection, subjects_: list[str], size: int) -> list[Clawback]:
+    if not subjects_:
+        return []
+    rows = conn.execute(select(clawbacks).where(clawbacks.c.subject.in_(subjects_), clawbacks.c.seq < size)
                         .order_by(clawbacks.c.seq)).all()
     seqs = [r.seq for r in rows]
     moves: dict[int, dict[str, int]] = {}
@@ -71,8 +73,20 @@ def clawbacks_of(conn: Connection, subject: str, size: int) -> list[Clawback]:
         m, e = moves.get(r.seq, {"recovered": 0, "waived": 0}), ex.get(r.seq, [])
         voided, exempted = _first(e, "voided"), _first(e, "exempted")
         out.append(Clawback(r.seq, r.amount_fen, m["recovered"], m["waived"], _d(r.deadline),
-                            voided.exit_seq if voided else None, exempted.exit_seq if exempted else None))
+                            voided.exit_seq if voided else None, exempted.exit_seq if exempted else None,
+                            subject=r.subject, grant_seqs=tuple(json.loads(r.grant_seqs))))
     return out
+
+
+def awards_of(conn: Connection, table: Table, subjects_: list[str], size: int) -> list[dict]:
+    """Honours or grants of ``subjects_`` known at ``size``, each with its status then:
+    active, or how it stopped counting (revoked, voided, exempted)."""
+    if not subjects_:
+        return []
+    rows = conn.execute(select(table).where(table.c.subject.in_(subjects_), table.c.seq < size)
+                        .order_by(table.c.seq)).all()
+    ex = _exits(conn, [r.seq for r in rows], size)
+    return [dict(r._mapping, status=ex[r.seq][0].kind if r.seq in ex else "active") for r in rows]
 
 
 def employers_on(conn: Connection, subject: str, size: int, on: date) -> list[str]:
@@ -86,6 +100,6 @@ def load_facts(conn: Connection, subject: str, size: int, on: date) -> Facts:
     return Facts(
         tree_size=size,
         sanctions=tuple(sanctions_of(conn, [subject], size)),
-        clawbacks=tuple(clawbacks_of(conn, subject, size)),
+        clawbacks=tuple(clawbacks_of(conn, [subject], size)),
         employer_sanctions=tuple(sanctions_of(conn, employers_on(conn, subject, size, on), size)),
     )

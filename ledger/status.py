@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
 from .eligibility import Decision, Query, decide
 from .entry import Entry, format_time, from_canonical
 from .errors import IndexBeyondSize, ValidationError, Problem
-from .facts import clawbacks_of, load_facts, sanctions_of
+from .facts import awards_of, clawbacks_of, load_facts, sanctions_of
 from .store import log_store
-from .store.schema import entries, exits, grants, honors
+from .store.schema import entries, grants, honors
 
 
 def size_known_at(conn: Connection, known_at: int | datetime | None) -> int:
@@ -59,13 +59,8 @@ class Status:
 def status(engine: Engine, subject: str, on: date, known_at: int | datetime | None = None) -> Status:
     with engine.connect() as conn:
         size = size_known_at(conn, known_at)
-        gone = {r.target_seq: r.kind for r in conn.execute(
-            select(exits.c.target_seq, exits.c.kind).where(exits.c.subject == subject, exits.c.exit_seq < size))}
-        hs = [dict(r._mapping, status=gone.get(r.seq, "active")) for r in conn.execute(
-            select(honors).where(honors.c.subject == subject, honors.c.seq < size).order_by(honors.c.seq))]
-        gs = [dict(r._mapping, status=gone.get(r.seq, "active")) for r in conn.execute(
-            select(grants).where(grants.c.subject == subject, grants.c.seq < size).order_by(grants.c.seq))]
-        return Status(subject, size, on, sanctions_of(conn, [subject], size), clawbacks_of(conn, subject, size), hs, gs)
+        return Status(subject, size, on, sanctions_of(conn, [subject], size), clawbacks_of(conn, [subject], size),
+                      awards_of(conn, honors, [subject], size), awards_of(conn, grants, [subject], size))
 
 
 def history(engine: Engine, subject: str, *, types: list[str] | None = None, after: int = -1,
@@ -73,8 +68,24 @@ def history(engine: Engine, subject: str, *, types: list[str] | None = None, aft
     """The subject's entries in seq order (a page: seq > after, up to limit)."""
     with engine.connect() as conn:
         size = size_known_at(conn, known_at)
-        q = select(entries.c.canonical).where(entries.c.subject == subject, entries.c.seq > after, entries.c.seq < size)
-        if types:
-            q = q.where(entries.c.type.in_(types))
-        rows = conn.execute(q.order_by(entries.c.seq).limit(limit))
-        return [from_canonical(bytes(r.canonical)) for r in rows]
+        return entries_page(conn, size, subject=subject, types=types, after=after, limit=limit)
+
+
+def entries_page(conn: Connection, size: int, *, subject: str | None = None, types: list[str] | None = None,
+                 authority: str | None = None, recorded_from: date | None = None, recorded_until: date | None = None,
+                 after: int = -1, limit: int = 100) -> list[Entry]:
+    """Entries with seq in (after, size), filtered, in seq order, at most ``limit``.
+    ``recorded_from``/``recorded_until`` are inclusive UTC dates of ``recorded_at``."""
+    q = select(entries.c.canonical).where(entries.c.seq > after, entries.c.seq < size)
+    if subject is not None:
+        q = q.where(entries.c.subject == subject)
+    if types:
+        q = q.where(entries.c.type.in_(types))
+    if authority is not None:
+        q = q.where(entries.c.authority_id == authority)
+    if recorded_from is not None:
+        q = q.where(entries.c.recorded_at >= f"{recorded_from.isoformat()}T")
+    if recorded_until is not None:
+        q = q.where(entries.c.recorded_at < f"{(recorded_until + timedelta(days=1)).isoformat()}T")
+    rows = conn.execute(q.order_by(entries.c.seq).limit(limit))
+    return [from_canonical(bytes(r.canonical)) for r in rows]

@@ -186,3 +186,21 @@ links = Table(
 )
 
 DOMAIN_PROJECTIONS = (sanction_versions, grants, honors, clawbacks, money_moves, exits, links)
+
+# --- API bearer tokens (not part of the log). Only a SHA-256 of the secret is
+# stored: a database reader cannot replay a token. Revocation sets revoked_at.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(16), primary_key=True),  # public half, shown in listings and logs
+    Column("secret_sha256", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("authority_id", String(128), nullable=True),
+    Column("region", String(6), nullable=True),  # jurisdiction root (GB/T 2260)
+    Column("case_ref", String(200), nullable=True),  # court: the case the token serves
+    Column("subjects", Text, nullable=False),  # JSON list of subject refs (court), else []
+    Column("label", String(200), nullable=False),
+    Column("created_at", String(27), nullable=False),
+    Column("expires_at", String(27), nullable=True),
+    Column("revoked_at", String(27), nullable=True),
+)

@@ -1,0 +1,113 @@
+"""The ASGI app: bearer-token authentication and a body-size limit in front of
+the strawberry GraphQL view, plus ``/healthz``.
+
+Authentication happens here, before GraphQL parsing, so an anonymous caller
+learns nothing about the schema and costs one indexed lookup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from ..config import Settings
+from ..errors import Unauthenticated
+from ..operator import load_keyring
+from ..store.engine import make_engine
+from ..tokens import authenticate
+from .context import AppState, Context, Limits, run
+from .schema import build_schema
+
+
+class LedgerGraphQL(GraphQL):
+    def __init__(self, state: AppState):
+        super().__init__(build_schema(state.limits), graphql_ide=None, allow_queries_via_get=False)
+        self.state = state
+
+    async def get_context(self, request, response) -> Context:
+        return Context(self.state, request.scope["ledger.principal"], request=request, response=response)
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers=headers)
+
+
+class Guard:
+    """Authenticate, bound the body, then hand the request to GraphQL."""
+
+    def __init__(self, state: AppState, inner):
+        self.state, self.inner = state, inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await _error(404, "not_found", "not found")(scope, receive, send)
+        request = Request(scope, receive)
+        limit = self.state.limits.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _error(413, "too_large", f"request body over {limit} bytes")(scope, receive, send)
+        header = request.headers.get("authorization", "")
+        scheme, _, presented = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise Unauthenticated("missing bearer token")
+            principal = await run(authenticate, self.state.engine, presented.strip(), datetime.now(timezone.utc))
+        except Unauthenticated as e:
+            return await _error(401, "unauthenticated", str(e), {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        # Read the body here (chunked uploads too) so the limit holds without a
+        # Content-Length, then replay it to the view.
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > limit:
+                return await _error(413, "too_large", f"request body over {limit} bytes")(scope, receive, send)
+            more = message.get("more_body", False)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        scope = dict(scope)
+        scope["ledger.principal"] = principal
+        await self.inner(scope, replay, send)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    state: AppState = request.app.state.ledger
+
+    def size():
+        from ..store import log_store
+
+        with state.engine.connect() as conn:
+            return log_store.size(conn)
+
+    return JSONResponse({"ok": True, "tree_size": await run(size)})
+
+
+def create_app(state: AppState) -> Starlette:
+    graphql = Guard(state, LedgerGraphQL(state))
+    app = Starlette(routes=[Route("/healthz", healthz), Route("/graphql", graphql, methods=["POST"])])
+    app.state.ledger = state
+    return app
+
+
+def state_from_settings(settings: Settings, limits: Limits | None = None) -> AppState:
+    """The server's state: signing keys if a passphrase is configured (else
+    read-only), the vault if its key file exists (else references only)."""
+    engine = make_engine(settings.database_url)
+    keyring = load_keyring(engine, settings) if settings.passphrase_value else None
+    vault = settings.vault() if settings.vault_key_file.exists() else None
+    return AppState(engine, keyring, vault, lambda: datetime.now(timezone.utc), limits or Limits())

@@ -1,0 +1,102 @@
+"""Per-process state (engine, keys, vault, clock) and per-request context.
+
+Consistency: a request reads the log at one tree size, taken once when first
+needed. Projection rows and entries carry their seq, so every read filters
+``seq < size`` and a page, its subjects and their sanctions all describe the
+same ledger even while appends continue.
+
+Blocking I/O (SQLAlchemy, sync) runs in worker threads (``run``) so the event
+loop keeps serving other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from strawberry.dataloader import DataLoader
+
+from ..access import Principal
+from ..append import Clock
+from ..facts import awards_of, clawbacks_of, sanctions_of
+from ..keyring import Keyring
+from ..status import size_known_at
+from ..store.schema import grants, honors
+from ..vault import Vault
+
+
+@dataclass
+class Limits:
+    max_depth: int = 10
+    max_tokens: int = 2000
+    max_aliases: int = 15
+    max_page: int = 100  # first: / ids: caps
+    max_body_bytes: int = 64 * 1024
+    introspection: bool = False
+
+
+@dataclass
+class AppState:
+    engine: Engine
+    keyring: Keyring | None  # None: a read-only server (no private keys loaded)
+    vault: Vault | None  # None: subjects by reference only
+    clock: Clock
+    limits: Limits = field(default_factory=Limits)
+
+    def today(self) -> date:
+        return self.clock().date()
+
+
+async def run(fn: Callable[..., Any], *args, **kwargs) -> Any:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+class Context(dict):
+    """strawberry passes this as ``info.context``; a dict subclass so the ASGI
+    view's ``request``/``response`` keys still work."""
+
+    def __init__(self, state: AppState, principal: Principal, **extra):
+        super().__init__(**extra)
+        self.state, self.principal = state, principal
+        self._size: asyncio.Future | None = None
+        # Each loader's key is (subject, size); one SQL batch per distinct size.
+        self.sanctions = DataLoader(self._batch(sanctions_of))
+        self.clawbacks = DataLoader(self._batch(clawbacks_of))
+        self.honors = DataLoader(self._batch(lambda c, s, n: awards_of(c, honors, s, n), dicts=True))
+        self.grants = DataLoader(self._batch(lambda c, s, n: awards_of(c, grants, s, n), dicts=True))
+
+    async def size(self, known_at: int | datetime | None = None) -> int:
+        """The request's tree size (or the size known at ``known_at``)."""
+        if known_at is not None:
+            return await run(self._size_known_at, known_at)
+        if self._size is None:
+            self._size = asyncio.ensure_future(run(self._size_known_at, None))
+        return await self._size
+
+    def _size_known_at(self, known_at):
+        with self.state.engine.connect() as conn:
+            return size_known_at(conn, known_at)
+
+    def _batch(self, reader, *, dicts: bool = False):
+        engine = self.state.engine
+
+        def load(keys: list[tuple[str, int]]) -> list[list]:
+            by_size: dict[int, list[str]] = {}
+            for subject, size in keys:
+                by_size.setdefault(size, []).append(subject)
+            found: dict[tuple[str, int], list] = {}
+            with engine.connect() as conn:
+                for size, subjects in by_size.items():
+                    for item in reader(conn, sorted(set(subjects)), size):
+                        subject = item["subject"] if dicts else item.subject
+                        found.setdefault((subject, size), []).append(item)
+            return [found.get(k, []) for k in keys]
+
+        async def batch(keys):
+            return await run(load, list(keys))
+
+        return batch

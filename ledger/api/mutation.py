@@ -1,0 +1,223 @@
+"""Mutations: one per record type, each a single call into ``ledger.recording``.
+
+Every mutation takes a ``request_id`` (the client's idempotency key, unique per
+authority): a retry after a lost answer returns the original entry; the same
+request_id with different content is a ``Conflict``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Union
+
+import strawberry
+
+from .. import recording, subjects, tokens
+from ..access import Action, require
+from ..entry import Entry as LedgerEntry
+from ..errors import ConfigError, Problem, ValidationError
+from ..operator import OPERATOR
+from .context import run
+from .errors import Barred, Conflict, Forbidden, NotFound, ValidationFailed
+from .inputs import (Benefit, CheckDecision, ClawbackOrderedBody, ClawbackRecoveredBody, ClawbackWaivedBody,
+                     EntryCorrectedBody, ExemptionGrantedBody, HonorGrantedBody, HonorRevokedBody, RoleName,
+                     SanctionAmendedBody, SanctionEndedBody, SanctionImposedBody, SubjectLinkedBody,
+                     SubsidyGrantedBody, body_of)
+from .query import Ctx
+from .resolve import resolve_ref, union_result
+from .types import Entry, TokenInfo
+
+
+@strawberry.type(description="The entry as recorded (or as first recorded, for a retried request_id).")
+class Recorded:
+    entry: Entry
+    tree_size: int = strawberry.field(description="The log size once this entry was appended (seq + 1).")
+
+
+@strawberry.type
+class SubjectAdded:
+    ref: str = strawberry.field(description="The subject reference (contract 2.4) to use in records.")
+    created: bool
+
+
+@strawberry.type(description="A new token. The token text is shown only here, once.")
+class TokenIssued:
+    token: str
+    info: TokenInfo
+
+
+@strawberry.type(description="This server holds no signing key for the authority (or no vault).")
+class Unavailable:
+    code: str
+    message: str
+
+
+RecordResult = Annotated[Union[Recorded, ValidationFailed, Barred, NotFound, Conflict, Forbidden, Unavailable],
+                         strawberry.union("RecordResult")]
+SubjectAddedResult = Annotated[Union[SubjectAdded, ValidationFailed, Forbidden, Unavailable],
+                               strawberry.union("SubjectAddedResult")]
+TokenIssuedResult = Annotated[Union[TokenIssued, ValidationFailed, NotFound, Forbidden],
+                              strawberry.union("TokenIssuedResult")]
+TokenResult = Annotated[Union[TokenInfo, NotFound, Forbidden], strawberry.union("TokenResult")]
+
+
+def _unavailable(fn):
+    """A missing signing key or vault is the server's configuration, reported as such."""
+    import functools
+
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await fn(*args, **kwargs)
+        except ConfigError as e:
+            return Unavailable(code="unavailable", message=str(e))
+
+    return wrapper
+
+
+async def _record(info: Ctx, type_: str, request_id: str, subject: str, refs: list[int], body: dict) -> Recorded:
+    ctx = info.context
+    st = ctx.state
+    require(ctx.principal, Action.record_check if type_ == "eligibility.checked" else Action.record)
+    if st.keyring is None:
+        raise ConfigError("this server is read-only: no signing keys are loaded")
+
+    def write() -> LedgerEntry:
+        ref = resolve_ref(st, subject)
+        if type_ == "subject.linked":
+            body["organisation"] = resolve_ref(st, body["organisation"], "body.organisation")
+        return recording.record(st.engine, st.keyring, ctx.principal, type_, subject=ref, refs=refs,
+                                request_id=request_id, body=body, clock=st.clock)
+
+    e = await run(write)
+    return Recorded(entry=Entry.of(e), tree_size=e.seq + 1)
+
+
+def _mutation(type_: str, body_type, ref_arg: str | None, description: str, *, many: bool = False):
+    """A resolver for one record type: (request_id, subject, [ref], body) -> RecordResult."""
+    if ref_arg is None:
+        async def resolver(self, info: Ctx, request_id: str, subject: str, body: body_type) -> RecordResult:
+            return await _record(info, type_, request_id, subject, [], body_of(body))
+    elif many:
+        async def resolver(self, info: Ctx, request_id: str, subject: str, refs: list[int],
+                           body: body_type) -> RecordResult:
+            return await _record(info, type_, request_id, subject, list(refs), body_of(body))
+    else:
+        async def resolver(self, info: Ctx, request_id: str, subject: str, ref: int, body: body_type) -> RecordResult:
+            return await _record(info, type_, request_id, subject, [ref], body_of(body))
+    resolver.__annotations__ = {**resolver.__annotations__, "body": body_type, "info": Ctx,
+                                "return": RecordResult}
+    doc = f"{description} Records an entry of type `{type_}`."
+    if ref_arg:
+        doc += f" `{'refs' if many else 'ref'}`: {ref_arg}."
+    return strawberry.mutation(resolver=union_result(_unavailable(resolver)), description=doc)
+
+
+@strawberry.type
+class Mutation:
+    grant_honor = _mutation("honor.granted", HonorGrantedBody, None,
+                            "Grant an honour (Art. 51, 62); refused as Barred unless overridden.")
+    revoke_honor = _mutation("honor.revoked", HonorRevokedBody, "the honor.granted seq", "Revoke an honour (Art. 65).")
+    grant_subsidy = _mutation("subsidy.granted", SubsidyGrantedBody, None,
+                              "Grant money; refused as Barred unless overridden.")
+    order_clawback = _mutation("clawback.ordered", ClawbackOrderedBody, "the subsidy.granted seqs",
+                               "Order money back (Art. 65).", many=True)
+    record_recovery = _mutation("clawback.recovered", ClawbackRecoveredBody, "the clawback.ordered seq",
+                                "Record money recovered.")
+    waive_clawback = _mutation("clawback.waived", ClawbackWaivedBody, "the clawback.ordered seq",
+                               "Waive (part of) a clawback.")
+    impose_sanction = _mutation("sanction.imposed", SanctionImposedBody, None,
+                                "Impose a dishonesty sanction (Art. 66).")
+    amend_sanction = _mutation("sanction.amended", SanctionAmendedBody, "the sanction.imposed seq",
+                               "Change a sanction's period or scope.")
+    end_sanction = _mutation("sanction.ended", SanctionEndedBody, "the sanction.imposed seq",
+                             "End a sanction from a date (expiry, credit repair, appeal, ...).")
+    grant_exemption = _mutation("exemption.granted", ExemptionGrantedBody,
+                                "the sanction or clawback seqs it neutralises", "Fault tolerance (Art. 52).", many=True)
+    correct_entry = _mutation("entry.corrected", EntryCorrectedBody, "the wrong entry's seq",
+                              "Void an entry that was wrong from the start (not a lift).")
+    link_subject = _mutation("subject.linked", SubjectLinkedBody, None, "A person works for an organisation.")
+
+    @strawberry.mutation(description="Ask the eligibility question and record the answer with the decision "
+                                     "(an `eligibility.checked` entry). The answer is the ledger's own.")
+    @union_result
+    @_unavailable
+    async def record_eligibility_check(self, info: Ctx, request_id: str, subject: str, benefit: Benefit,
+                                       programme: str, region: str, on: date, award_ref: str, officer: str,
+                                       decision: CheckDecision, approver: str | None = None,
+                                       reason: str | None = None) -> RecordResult:
+        ctx = info.context
+        st = ctx.state
+        require(ctx.principal, Action.record_check)
+        if st.keyring is None:
+            raise ConfigError("this server is read-only: no signing keys are loaded")
+
+        def write():
+            ref = resolve_ref(st, subject)
+            return recording.record_check(st.engine, st.keyring, ctx.principal, subject=ref, benefit=benefit.value,
+                                          programme=programme, region=region, on=on, award_ref=award_ref,
+                                          officer=officer, decision=decision.value, request_id=request_id,
+                                          clock=st.clock, approver=approver, reason=reason)
+
+        e = await run(write)
+        return Recorded(entry=Entry.of(e), tree_size=e.seq + 1)
+
+    @strawberry.mutation(description="Register an identifier in the encrypted vault; returns its reference. "
+                                     "Idempotent: the same identifier gives the same reference.")
+    @union_result
+    @_unavailable
+    async def add_subject(self, info: Ctx, identifier: str, name: str) -> SubjectAddedResult:
+        ctx = info.context
+        require(ctx.principal, Action.add_subject)
+        if ctx.state.vault is None:
+            raise ConfigError("this server has no vault key")
+        ref, created = await run(subjects.add_subject, ctx.state.engine, ctx.state.vault, identifier, name,
+                                 ctx.state.clock)
+        return SubjectAdded(ref=ref, created=created)
+
+    @strawberry.mutation(description="Issue a bearer token (admin). The token text is returned once.")
+    @union_result
+    async def issue_token(self, info: Ctx, role: RoleName, authority_id: str | None = None,
+                          region: str | None = None, case_ref: str | None = None,
+                          subjects_: Annotated[list[str] | None, strawberry.argument(name="subjects")] = None,
+                          label: str = "", expires_at: datetime | None = None) -> TokenIssuedResult:
+        ctx = info.context
+        require(ctx.principal, Action.manage_tokens)
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise ValidationError([Problem("expires_at", "must carry a time zone")])
+
+        def write():
+            refs = [resolve_ref(ctx.state, s, f"subjects.{i}") for i, s in enumerate(subjects_ or [])]
+            return tokens.issue(ctx.state.engine, role.value, ctx.state.clock, authority_id=authority_id,
+                                region=region, case_ref=case_ref, subjects=refs, label=label, expires_at=expires_at)
+
+        text, t = await run(write)
+        return TokenIssued(token=text, info=TokenInfo(**t.to_json()))
+
+    @strawberry.mutation(description="Revoke a token now (admin).")
+    @union_result
+    async def revoke_token(self, info: Ctx, token_id: str) -> TokenResult:
+        ctx = info.context
+        require(ctx.principal, Action.manage_tokens)
+        t = await run(tokens.revoke, ctx.state.engine, token_id, ctx.state.clock)
+        return TokenInfo(**t.to_json())
+
+    @strawberry.mutation(description="Destroy a subject's vault record (PIPL Art. 47; admin). The log keeps "
+                                     "only the reference; a `subject.erased` entry signed by the log key records it.")
+    @union_result
+    @_unavailable
+    async def erase_subject(self, info: Ctx, subject: str, reason: str,
+                            legal_basis: str = "个人信息保护法第四十七条") -> RecordResult:
+        ctx = info.context
+        st = ctx.state
+        require(ctx.principal, Action.erase_subject)
+        if st.keyring is None:
+            raise ConfigError("this server is read-only: no signing keys are loaded")
+
+        def write():
+            ref = resolve_ref(st, subject)
+            return subjects.erase_subject(st.engine, st.keyring, ref, reason, legal_basis, ctx.principal.actor,
+                                          OPERATOR, st.clock)
+
+        e = await run(write)
+        return Recorded(entry=Entry.of(e), tree_size=e.seq + 1)

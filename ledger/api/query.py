@@ -1,0 +1,271 @@
+"""Queries. Each resolver authorises, then makes one call into ``ledger``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Union
+
+import strawberry
+from strawberry.types import Info
+
+from .. import checkpoint as checkpoints
+from .. import prove, tokens
+from ..access import Action, Role, require, require_subject
+from ..errors import Forbidden, NotFound, Problem, ValidationError
+from ..recording import entry_at
+from ..status import eligibility as check_eligibility
+from ..status import entries_page
+from .context import Context, run
+from .errors import Forbidden as ForbiddenT
+from .errors import NotFound as NotFoundT
+from .errors import ValidationFailed
+from .inputs import Benefit
+from .resolve import check_page, page_size, resolve_ref_async, union_result
+from .types import (Checkpoint, Clawback, ConsistencyProof, Eligibility, Entry, EntryConnection, Grant, Honor,
+                    InclusionProof, Me, Sanction, TokenInfo, seq_of_cursor)
+
+Ctx = Info[Context, None]
+
+
+def _after(cursor: str | None, argument: str = "after") -> int:
+    if cursor is None:
+        return -1
+    seq = seq_of_cursor(cursor)
+    if seq is None:
+        raise ValidationError([Problem(argument, "is not a cursor from this API")])
+    return seq
+
+
+@strawberry.type(description="A subject (person or organisation) as the ledger knew it at tree_size.")
+class Subject:
+    ref: str
+    on: date = strawberry.field(description="The business date for in_force and overdue.")
+    tree_size: int
+
+    @strawberry.field
+    async def sanctions(self, info: Ctx, in_force_only: bool = False) -> list[Sanction]:
+        rows = await info.context.sanctions.load((self.ref, self.tree_size))
+        out = [Sanction.of(s, self.on) for s in rows]
+        return [s for s in out if s.in_force] if in_force_only else out
+
+    @strawberry.field
+    async def honors(self, info: Ctx) -> list[Honor]:
+        return [Honor.of(h) for h in await info.context.honors.load((self.ref, self.tree_size))]
+
+    @strawberry.field
+    async def grants(self, info: Ctx) -> list[Grant]:
+        claws = await info.context.clawbacks.load((self.ref, self.tree_size))
+        return [Grant.of(g, claws) for g in await info.context.grants.load((self.ref, self.tree_size))]
+
+    @strawberry.field
+    async def clawbacks(self, info: Ctx) -> list[Clawback]:
+        return [Clawback.of(c, self.on) for c in await info.context.clawbacks.load((self.ref, self.tree_size))]
+
+    @strawberry.field(description="The subject's entries in seq order (Relay connection).")
+    async def history(self, info: Ctx, first: int = 20, after: str | None = None, types: list[str] | None = None,
+                      recorded_from: date | None = None, recorded_until: date | None = None) -> EntryConnection:
+        from .resolve import ArgumentError
+
+        n = page_size(info.context, first)
+        start = seq_of_cursor(after) if after is not None else -1
+        if start is None:
+            raise ArgumentError("after", "is not a cursor from this API")
+        engine = info.context.state.engine
+
+        def read():
+            with engine.connect() as conn:
+                return entries_page(conn, self.tree_size, subject=self.ref, types=types, recorded_from=recorded_from,
+                                    recorded_until=recorded_until, after=start, limit=n + 1)
+
+        return EntryConnection.of(await run(read), n, self.tree_size)
+
+
+@strawberry.type
+class SubjectList:
+    tree_size: int
+    subjects: list[Subject]
+
+
+def _union(name: str, *members):
+    return Annotated[Union[members], strawberry.union(name)]
+
+
+EligibilityResult = _union("EligibilityResult", Eligibility, ValidationFailed, NotFoundT, ForbiddenT)
+SubjectResult = _union("SubjectResult", Subject, ValidationFailed, NotFoundT, ForbiddenT)
+SubjectsResult = _union("SubjectsResult", SubjectList, ValidationFailed, NotFoundT, ForbiddenT)
+EntryResult = _union("EntryResult", Entry, NotFoundT, ForbiddenT)
+EntriesResult = _union("EntriesResult", EntryConnection, ValidationFailed, NotFoundT, ForbiddenT)
+CheckpointResult = _union("CheckpointResult", Checkpoint, NotFoundT, ForbiddenT)
+InclusionProofResult = _union("InclusionProofResult", InclusionProof, ValidationFailed, NotFoundT, ForbiddenT)
+ConsistencyProofResult = _union("ConsistencyProofResult", ConsistencyProof, ValidationFailed, ForbiddenT)
+
+
+@strawberry.type
+class TokenList:
+    tokens: list[TokenInfo]
+
+
+TokensResult = _union("TokensResult", TokenList, ForbiddenT)
+
+
+def _on(ctx: Context, on: date | None) -> date:
+    return on or ctx.state.today()
+
+
+def _known_at(size: int | None, moment: datetime | None):
+    if size is not None and moment is not None:
+        raise ValidationError([Problem("known_at", "give known_at_size or known_at, not both")])
+    if size is not None and size < 0:
+        raise ValidationError([Problem("known_at_size", "must be at least 0")])
+    if moment is not None and moment.tzinfo is None:
+        raise ValidationError([Problem("known_at", "must carry a time zone")])
+    return size if size is not None else moment
+
+
+def _checkpoint(row) -> Checkpoint:
+    return Checkpoint(size=row.size, root_hash=bytes(row.root).hex(), created_at=row.created_at, note=row.note)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The principal behind the bearer token.")
+    def me(self, info: Ctx) -> Me:
+        p = info.context.principal
+        return Me(token_id=p.token_id, role=p.role.value, authority_id=p.authority_id, region=p.region,
+                  case_ref=p.case_ref, subjects=sorted(p.subjects))
+
+    @strawberry.field(description="The pre-award check (Art. 52, 65, 66), bitemporal: `on` is the award's "
+                                  "business date; known_at_size / known_at ask what the ledger knew then.")
+    @union_result
+    async def eligibility(self, info: Ctx, subject: str, benefit: Benefit, programme: str, region: str,
+                          on: date | None = None, known_at_size: int | None = None,
+                          known_at: datetime | None = None) -> EligibilityResult:
+        ctx = info.context
+        known = _known_at(known_at_size, known_at)
+        ref = await resolve_ref_async(ctx.state, subject)
+        require_subject(ctx.principal, Action.check_eligibility, ref)
+        size = await ctx.size(known)
+        d = await run(check_eligibility, ctx.state.engine, ref, benefit.value, programme, region, _on(ctx, on), size)
+        return Eligibility.of(d)
+
+    @strawberry.field(description="One subject's standing: sanctions, honours, grants, clawbacks, history.")
+    @union_result
+    async def subject(self, info: Ctx, id: str, on: date | None = None, known_at_size: int | None = None,
+                      known_at: datetime | None = None) -> SubjectResult:
+        ctx = info.context
+        known = _known_at(known_at_size, known_at)
+        ref = await resolve_ref_async(ctx.state, id, "id")
+        require_subject(ctx.principal, Action.read_subject, ref)
+        return Subject(ref=ref, on=_on(ctx, on), tree_size=await ctx.size(known))
+
+    @strawberry.field(description="Several subjects at one tree size (e.g. a shortlist before an award).")
+    @union_result
+    async def subjects(self, info: Ctx, ids: list[str], on: date | None = None) -> SubjectsResult:
+        ctx = info.context
+        if not 1 <= len(ids) <= ctx.state.limits.max_page:
+            raise ValidationError([Problem("ids", f"must have 1-{ctx.state.limits.max_page} items")])
+        refs = [await resolve_ref_async(ctx.state, x, f"ids.{i}") for i, x in enumerate(ids)]
+        for ref in refs:
+            require_subject(ctx.principal, Action.read_subject, ref)
+        size = await ctx.size()
+        return SubjectList(tree_size=size, subjects=[Subject(ref=r, on=_on(ctx, on), tree_size=size) for r in refs])
+
+    @strawberry.field(description="One entry, with its canonical bytes and leaf hash.")
+    @union_result
+    async def entry(self, info: Ctx, seq: int) -> EntryResult:
+        ctx = info.context
+        require(ctx.principal, Action.read_entries)
+        if seq < 0 or seq >= await ctx.size():
+            raise NotFound(f"seq: no entry {seq} in a tree of size {await ctx.size()}")
+        e = await run(entry_at, ctx.state.engine, seq)
+        if ctx.principal.role is Role.court and e.subject not in ctx.principal.subjects:
+            raise Forbidden(f"entry {seq} does not concern a subject of case {ctx.principal.case_ref}")
+        return Entry.of(e)
+
+    @strawberry.field(description="The log page by page (Relay connection), filtered.")
+    @union_result
+    async def entries(self, info: Ctx, first: int = 20, after: str | None = None, types: list[str] | None = None,
+                      subject: str | None = None, authority: str | None = None,
+                      recorded_from: date | None = None, recorded_until: date | None = None) -> EntriesResult:
+        ctx = info.context
+        require(ctx.principal, Action.read_entries)
+        check_page(ctx, first)
+        start = _after(after)
+        ref = await resolve_ref_async(ctx.state, subject) if subject is not None else None
+        if ctx.principal.role is Role.court:
+            if ref is None:
+                raise Forbidden("a court token reads entries one case subject at a time: give subject")
+            require_subject(ctx.principal, Action.read_entries, ref)
+        size = await ctx.size()
+
+        def read():
+            with ctx.state.engine.connect() as conn:
+                return entries_page(conn, size, subject=ref, types=types, authority=authority,
+                                    recorded_from=recorded_from, recorded_until=recorded_until,
+                                    after=start, limit=first + 1)
+
+        return EntryConnection.of(await run(read), first, size)
+
+    @strawberry.field(description="The stored checkpoint at this size.")
+    @union_result
+    async def checkpoint(self, info: Ctx, size: int) -> CheckpointResult:
+        require(info.context.principal, Action.read_proofs)
+        return _checkpoint(await run(_stored, info.context.state.engine, size))
+
+    @strawberry.field(description="The newest signed checkpoint.")
+    @union_result
+    async def latest_checkpoint(self, info: Ctx) -> CheckpointResult:
+        require(info.context.principal, Action.read_proofs)
+        return _checkpoint(await run(_stored, info.context.state.engine, None))
+
+    @strawberry.field(description="Inclusion proof of entry `seq` in the tree of `tree_size` (default: the "
+                                  "newest checkpoint covering it, else the current size).")
+    @union_result
+    async def inclusion_proof(self, info: Ctx, seq: int, tree_size: int | None = None) -> InclusionProofResult:
+        require(info.context.principal, Action.read_proofs)
+        if seq < 0:
+            raise ValidationError([Problem("seq", "must be at least 0")])
+        return await run(_inclusion, info.context.state.engine, seq, tree_size)
+
+    @strawberry.field(description="Consistency proof between two tree sizes (RFC 9162 §2.1.4).")
+    @union_result
+    async def consistency_proof(self, info: Ctx, old_size: int, new_size: int) -> ConsistencyProofResult:
+        require(info.context.principal, Action.read_proofs)
+        if old_size < 0:
+            raise ValidationError([Problem("old_size", "must be at least 0")])
+        p = await run(_consistency, info.context.state.engine, old_size, new_size)
+        return ConsistencyProof(old_size=p.old_size, new_size=p.new_size, old_root_hash=p.old_root.hex(),
+                                new_root_hash=p.new_root.hex(), hashes=[h.hex() for h in p.proof])
+
+    @strawberry.field(description="Issued API tokens (admin).")
+    @union_result
+    async def tokens(self, info: Ctx) -> TokensResult:
+        require(info.context.principal, Action.manage_tokens)
+        found = await run(tokens.list_tokens, info.context.state.engine)
+        return TokenList(tokens=[TokenInfo(**t.to_json()) for t in found])
+
+
+def _stored(engine, size):
+    with engine.connect() as conn:
+        return checkpoints.stored(conn, size)
+
+
+def _consistency(engine, old, new):
+    with engine.connect() as conn:
+        return prove.consistency(conn, old, new)
+
+
+def _inclusion(engine, seq: int, tree_size: int | None) -> InclusionProof:
+    from sqlalchemy import select
+
+    from ..store.schema import checkpoints as cp_table
+
+    with engine.connect() as conn:
+        if tree_size is None:
+            tree_size = conn.execute(select(cp_table.c.size).where(cp_table.c.size > seq)
+                                     .order_by(cp_table.c.size.desc()).limit(1)).scalar()
+        p = prove.inclusion(conn, seq, tree_size)
+        has_cp = conn.execute(select(cp_table.c.size).where(cp_table.c.size == p.size)).first() is not None
+    text = prove.tlog_proof(engine, seq, p.size) if has_cp else None
+    return InclusionProof(seq=p.seq, tree_size=p.size, leaf_hash=p.leaf_hash.hex(), root_hash=p.root.hex(),
+                          hashes=[h.hex() for h in p.proof], tlog_proof=text)

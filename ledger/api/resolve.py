@@ -1,0 +1,68 @@
+"""Shared resolver plumbing: expected errors to union members, argument
+checks, subject resolution."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+from graphql import GraphQLError
+
+from .. import errors as E
+from ..subjects import HEX, resolve
+from .context import AppState, Context, run
+from .errors import to_error
+
+
+def union_result(fn: Callable[..., Awaitable]):
+    """Expected ledger errors become union members; anything else propagates
+    (masked for the client, logged for the operator)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await fn(*args, **kwargs)
+        except E.LedgerError as e:
+            member = to_error(e)
+            if member is None:
+                raise
+            return member
+
+    return wrapper
+
+
+class ArgumentError(GraphQLError):
+    """A bad argument on a nested field (where no union result exists). Not masked."""
+
+    def __init__(self, argument: str, rule: str):
+        super().__init__(f"{argument}: {rule}", extensions={"code": "validation", "field": argument, "rule": rule})
+
+
+def page_size(ctx: Context, first: int, argument: str = "first") -> int:
+    cap = ctx.state.limits.max_page
+    if not 1 <= first <= cap:
+        raise ArgumentError(argument, f"must be between 1 and {cap}")
+    return first
+
+
+def check_page(ctx: Context, first: int, argument: str = "first") -> None:
+    """Root fields: the same rule, raised as a ValidationError (a union member)."""
+    cap = ctx.state.limits.max_page
+    if not 1 <= first <= cap:
+        raise E.ValidationError([E.Problem(argument, f"must be between 1 and {cap}")])
+
+
+def resolve_ref(state: AppState, text: str, field: str = "subject") -> str:
+    """A subject reference from a reference or ``scheme:number`` (via the vault)."""
+    if len(text) == 64 and set(text) <= HEX:
+        return text
+    if state.vault is None:
+        raise E.ValidationError([E.Problem(field, "must be a subject reference (no vault on this server)")])
+    try:
+        return resolve(state.engine, state.vault, text)
+    except E.ValidationError as e:
+        raise E.ValidationError([E.Problem(field, p.rule) for p in e.problems]) from e
+
+
+async def resolve_ref_async(state: AppState, text: str, field: str = "subject") -> str:
+    return await run(resolve_ref, state, text, field)

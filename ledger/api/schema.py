@@ -1,0 +1,58 @@
+"""The schema and its protections (issue 5): depth, token and alias limits,
+masked unexpected errors, introspection only when configured.
+
+``python -m ledger.api.schema`` prints the SDL (``graphql/schema.graphql`` is
+that output; a test fails when it is stale).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (DisableIntrospection, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter,
+                                   ParserCache, QueryDepthLimiter, ValidationCache)
+from strawberry.schema.config import StrawberryConfig
+
+from .context import Limits
+from .errors import ERROR_TYPES
+from .mutation import Mutation
+from .query import Query
+
+log = logging.getLogger("ledger.api")
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask what we did not expect: an exception from a resolver that is not a
+    GraphQLError of our own. Parse/validation errors (no original error) and
+    argument errors (ArgumentError, with a code) stay readable."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return False
+    log.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
+    return True
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    limits = limits or Limits()
+    extensions = [
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error (logged)."),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions,
+                             config=StrawberryConfig(auto_camel_case=False))
+
+
+def sdl() -> str:
+    return build_schema(Limits(introspection=True)).as_str() + "\n"
+
+
+if __name__ == "__main__":
+    print(sdl(), end="")

@@ -1,0 +1,287 @@
+"""Output types. Field names are the contract's (snake_case, as in entries and
+exports): one name per fact across the API, the log and the evidence files."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from .. import eligibility as elig
+from ..entry import Entry as LedgerEntry
+from .scalars import Fen
+
+
+def cursor_of(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode()
+
+
+def seq_of_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        kind, _, n = text.partition(":")
+        return int(n) if kind == "seq" and n.isdigit() else None
+    except (ValueError, UnicodeError):
+        return None
+
+
+@strawberry.type
+class Authority:
+    id: str
+    region: str
+
+
+@strawberry.type(description="One log entry exactly as recorded (contract 2.1).")
+class Entry:
+    v: int
+    seq: int
+    prev: str
+    type: str
+    recorded_at: str
+    authority: Authority
+    actor: str
+    subject: str | None
+    refs: list[int]
+    request_id: str
+    body: JSON
+    signer: str
+    sig: str
+    canonical: str = strawberry.field(description="The RFC 8785 canonical bytes, as UTF-8 text.")
+    canonical_base64: str = strawberry.field(description="The canonical bytes, base64 (byte-exact).")
+    leaf_hash: str = strawberry.field(description="SHA-256(0x00 || canonical bytes), hex (RFC 9162 §2.1.1).")
+
+    @classmethod
+    def of(cls, e: LedgerEntry) -> Entry:
+        return cls(v=e.v, seq=e.seq, prev=e.prev, type=e.type, recorded_at=e.recorded_at,
+                   authority=Authority(id=e.authority.id, region=e.authority.region), actor=e.actor,
+                   subject=e.subject, refs=list(e.refs), request_id=e.request_id, body=e.body, signer=e.signer,
+                   sig=e.sig, canonical=e.canonical.decode(), canonical_base64=base64.b64encode(e.canonical).decode(),
+                   leaf_hash=e.leaf_hash.hex())
+
+
+@strawberry.type
+class EntryEdge:
+    cursor: str
+    node: Entry
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(description="A page of entries (Relay connection), read at tree_size.")
+class EntryConnection:
+    edges: list[EntryEdge]
+    page_info: PageInfo
+    tree_size: int
+
+    @classmethod
+    def of(cls, rows: list[LedgerEntry], first: int, size: int) -> EntryConnection:
+        page = rows[:first]
+        return cls(edges=[EntryEdge(cursor=cursor_of(e.seq), node=Entry.of(e)) for e in page],
+                   page_info=PageInfo(has_next_page=len(rows) > first,
+                                      end_cursor=cursor_of(page[-1].seq) if page else None),
+                   tree_size=size)
+
+
+@strawberry.type
+class LegalBasis:
+    article: str
+    document_no: str
+
+
+@strawberry.type(description="A reason the check gives (blocking or warning).")
+class Reason:
+    kind: str
+    seq: int
+    message: str
+    legal_basis: LegalBasis | None
+    period_from: date | None
+    period_until: date | None
+    amount_fen: Fen | None
+
+    @classmethod
+    def of(cls, r: elig.Reason) -> Reason:
+        lb = LegalBasis(**r.legal_basis) if r.legal_basis else None
+        start, until = r.period if r.period else (None, None)
+        return cls(kind=r.kind, seq=r.seq, message=r.message, legal_basis=lb,
+                   period_from=date.fromisoformat(start) if start else None,
+                   period_until=date.fromisoformat(until) if until else None, amount_fen=r.amount_fen)
+
+
+@strawberry.enum(description="The check's answer.")
+class Answer(Enum):
+    eligible = "eligible"
+    barred = "barred"
+    needs_review = "needs_review"
+
+
+@strawberry.type(description="Is the subject barred, on the award date, from this benefit here? (Art. 52, 65, 66)")
+class Eligibility:
+    answer: Answer
+    subject: str
+    benefit: str
+    programme: str
+    region: str
+    on: date
+    tree_size: int = strawberry.field(description="The log size the answer was computed at.")
+    blocking: list[Reason]
+    warnings: list[Reason]
+
+    @classmethod
+    def of(cls, d: elig.Decision) -> Eligibility:
+        q = d.query
+        return cls(answer=Answer[d.answer], subject=q.subject, benefit=q.benefit, programme=q.programme,
+                   region=q.region, on=q.on, tree_size=d.tree_size, blocking=[Reason.of(r) for r in d.blocking],
+                   warnings=[Reason.of(r) for r in d.warnings])
+
+
+@strawberry.type
+class Sanction:
+    seq: int
+    severity: str
+    effective_from: date
+    effective_until: date | None
+    benefits: list[str]
+    regions: list[str]
+    programmes: list[str]
+    legal_basis: LegalBasis
+    deciding_body: str
+    version_seq: int = strawberry.field(description="The entry that set this period and scope.")
+    ended_on: date | None
+    ended_seq: int | None
+    end_reason: str | None
+    voided_seq: int | None
+    exempted_seq: int | None
+    in_force: bool = strawberry.field(description="In force on the subject's `on` date.")
+
+    @classmethod
+    def of(cls, s: elig.Sanction, on: date) -> Sanction:
+        return cls(seq=s.seq, severity=s.severity, effective_from=s.effective_from, effective_until=s.effective_until,
+                   benefits=list(s.benefits), regions=list(s.regions), programmes=list(s.programmes),
+                   legal_basis=LegalBasis(**s.legal_basis), deciding_body=s.deciding_body, version_seq=s.version_seq,
+                   ended_on=s.ended_on, ended_seq=s.ended_seq, end_reason=s.end_reason, voided_seq=s.voided_seq,
+                   exempted_seq=s.exempted_seq, in_force=s.in_force(on))
+
+
+@strawberry.type
+class Clawback:
+    seq: int
+    grant_seqs: list[int]
+    amount_fen: Fen
+    recovered_fen: Fen
+    waived_fen: Fen
+    outstanding_fen: Fen
+    deadline: date
+    overdue: bool = strawberry.field(description="Deadline passed before `on` with money outstanding.")
+    voided_seq: int | None
+    exempted_seq: int | None
+
+    @classmethod
+    def of(cls, c: elig.Clawback, on: date) -> Clawback:
+        return cls(seq=c.seq, grant_seqs=list(c.grant_seqs), amount_fen=c.amount_fen, recovered_fen=c.recovered_fen,
+                   waived_fen=c.waived_fen, outstanding_fen=c.outstanding_fen, deadline=c.deadline,
+                   overdue=c.outstanding_fen > 0 and c.deadline < on, voided_seq=c.voided_seq,
+                   exempted_seq=c.exempted_seq)
+
+
+@strawberry.type
+class Honor:
+    seq: int
+    title: str
+    level: str
+    programme: str
+    decision_date: date
+    region: str
+    status: str = strawberry.field(description="active, revoked, voided or exempted.")
+
+    @classmethod
+    def of(cls, h: dict) -> Honor:
+        return cls(seq=h["seq"], title=h["title"], level=h["level"], programme=h["programme"],
+                   decision_date=date.fromisoformat(h["decision_date"]), region=h["region"], status=h["status"])
+
+
+@strawberry.type(description="Money granted. Recoveries are those of the clawbacks naming this grant "
+                             "(a clawback naming several grants counts on each).")
+class Grant:
+    seq: int
+    grant_ref: str
+    programme: str
+    kind: str
+    amount_fen: Fen
+    decision_date: date
+    region: str
+    status: str
+    clawback_seqs: list[int]
+    clawed_back_fen: Fen = strawberry.field(description="Ordered back by clawbacks in force.")
+    recovered_fen: Fen
+    outstanding_fen: Fen
+
+    @classmethod
+    def of(cls, g: dict, claws: list[elig.Clawback]) -> Grant:
+        mine = [c for c in claws if g["seq"] in c.grant_seqs]
+        live = [c for c in mine if c.voided_seq is None and c.exempted_seq is None]
+        return cls(seq=g["seq"], grant_ref=g["grant_ref"], programme=g["programme"], kind=g["kind"],
+                   amount_fen=g["amount_fen"], decision_date=date.fromisoformat(g["decision_date"]),
+                   region=g["region"], status=g["status"], clawback_seqs=[c.seq for c in mine],
+                   clawed_back_fen=sum(c.amount_fen for c in live), recovered_fen=sum(c.recovered_fen for c in mine),
+                   outstanding_fen=sum(c.outstanding_fen for c in live))
+
+
+@strawberry.type(description="A C2SP checkpoint (signed note) stored by the log.")
+class Checkpoint:
+    size: int
+    root_hash: str
+    created_at: str
+    note: str = strawberry.field(description="The signed note text, with witness cosignatures; verify it offline.")
+
+
+@strawberry.type(description="RFC 9162 §2.1.3 inclusion proof.")
+class InclusionProof:
+    seq: int
+    tree_size: int
+    leaf_hash: str
+    root_hash: str
+    hashes: list[str]
+    tlog_proof: str | None = strawberry.field(
+        description="C2SP tlog-proof text (checkpoint and entry included) for `ledger verify-proof`, "
+                    "when tree_size is a checkpoint's size.")
+
+
+@strawberry.type(description="RFC 9162 §2.1.4 consistency proof.")
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    old_root_hash: str
+    new_root_hash: str
+    hashes: list[str]
+
+
+@strawberry.type
+class TokenInfo:
+    token_id: str
+    role: str
+    authority_id: str | None
+    region: str | None
+    case_ref: str | None
+    subjects: list[str]
+    label: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+@strawberry.type(description="Who this token is.")
+class Me:
+    token_id: str
+    role: str
+    authority_id: str | None
+    region: str | None
+    case_ref: str | None
+    subjects: list[str]
+
