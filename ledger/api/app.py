@@ -56,7 +56,7 @@ class Guard:
         try:
             if scheme.lower() != "bearer":
                 raise Unauthenticated("missing bearer token")
-            principal = await run(authenticate, self.state.engine, presented.strip(), datetime.now(timezone.utc))
+            principal = await run(authenticate, self.state.engine, presented.strip(), self.state.clock())
         except Unauthenticated as e:
             return await _error(401, "unauthenticated", str(e), {"WWW-Authenticate": "Bearer"})(scope, receive, send)
         # Read the body here (chunked uploads too) so the limit holds without a
