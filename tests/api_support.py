@@ -12,7 +12,7 @@ from ledger import tokens
 from ledger.api.app import create_app
 from ledger.api.context import AppState, Limits
 
-from conftest import BAOTOU, HOHHOT, DomainLedger
+from .conftest import BAOTOU, HOHHOT, DomainLedger
 
 ROLE_TOKENS = {
     # name: (role, keyword arguments for tokens.issue)
