@@ -42,9 +42,11 @@ def record(engine: Engine, keyring: Keyring, principal: Principal, type_: str, *
     require(principal, action)
     if entry_types.get(type_).signed_by != "authority":
         raise Forbidden(f"{type_} entries are the log operator's, not an authority's")
-    require_regions(principal, regions_touched(body, regions_of(engine, refs)))
     draft = Draft(type_, Authority(principal.authority_id, principal.region), principal.actor, subject,
                   tuple(refs), request_id, body)
+    # Shape first, so a malformed region is reported as such, not as "outside".
+    entry_types.validate(draft)
+    require_regions(principal, regions_touched(body, regions_of(engine, refs)))
     return append_entries(engine, [draft], keyring, clock)[0]
 
 

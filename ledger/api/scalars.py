@@ -22,9 +22,12 @@ def _parse_fen(value: object) -> int:
     return value
 
 
-Fen = strawberry.scalar(
-    NewType("Fen", int),
+Fen = NewType("Fen", int)
+
+FEN_SCALAR = strawberry.scalar(
+    name="Fen",
     serialize=int,
     parse_value=_parse_fen,
     description="An amount of money in fen (1/100 yuan), a JSON integer from 0 to 10^13.",
 )
+SCALAR_MAP = {Fen: FEN_SCALAR}

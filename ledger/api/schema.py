@@ -19,6 +19,7 @@ from .context import Limits
 from .errors import ERROR_TYPES
 from .mutation import Mutation
 from .query import Query
+from .scalars import SCALAR_MAP
 
 log = logging.getLogger("ledger.api")
 
@@ -47,7 +48,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     if not limits.introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions,
-                             config=StrawberryConfig(auto_camel_case=False))
+                             config=StrawberryConfig(auto_camel_case=False, scalar_map=SCALAR_MAP))
 
 
 def sdl() -> str:
