@@ -1,6 +1,7 @@
 # The two commands (README): `make run` and `make test`. Both install what they need.
 SHELL := /bin/bash
 PY ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -11,7 +12,7 @@ export LEDGER_TEST_PG_APP_URL ?= $(PG_APP_URL)
 # Dev-only secrets for `make run`: generated once under var/, never committed.
 DEV_ENV = LEDGER_KEY_PASSPHRASE_FILE=var/dev-passphrase
 
-.PHONY: install run test test-fast postgres bench clean demo verify
+.PHONY: install run test test-fast postgres bench clean demo verify schema
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -31,6 +32,8 @@ run: install var/dev-passphrase
 	$(DEV_ENV) $(BIN)/ledger checkpoint
 	$(DEV_ENV) $(BIN)/ledger verify
 	$(DEV_ENV) $(BIN)/ledger summary
+	@echo "Serving the demo ledger (Ctrl-C stops it). Demo tokens follow; each lasts 7 days."
+	$(DEV_ENV) $(BIN)/ledger serve --demo-tokens --port $(PORT)
 
 postgres:
 	bash .ci/postgres-up
@@ -47,6 +50,11 @@ bench: install postgres
 	$(BIN)/python bench/append.py $(ARGS) --json var/bench-append.json
 	$(BIN)/python bench/proofs.py $(ARGS) --json var/bench-proofs.json
 	$(BIN)/python bench/status.py $(ARGS) --json var/bench-status.json
+	$(BIN)/python bench/api.py $(ARGS) --json var/bench-api.json
+
+# Re-export graphql/schema.graphql after changing ledger/api (a test checks it is current).
+schema: install
+	$(BIN)/python -m ledger.api.schema > graphql/schema.graphql
 
 clean:
 	rm -rf var .pytest_cache .hypothesis

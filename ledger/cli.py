@@ -729,9 +729,13 @@ def serve(host, port, introspection, demo_tokens, db_url):
         from .demo import demo_tokens as issue_demo
 
         click.echo(f"GraphQL API: {url}   (POST, header 'Authorization: Bearer <token>')")
-        for role, scope, text in issue_demo(state.engine, now):
+        issued = issue_demo(state.engine, now)
+        for role, scope, text in issued:
             click.echo(f"  {role:<18} {scope}\n    {text}")
-        click.echo("Try: make query-demo   (runs graphql/operations/pre_award_check.graphql with curl)")
+        officer = next(t for r, _, t in issued if r == "programme_officer")
+        click.echo(f"Pre-award check with curl (README, 'Programme officers'):\n"
+                   f"  TOKEN={officer} AUDITOR_TOKEN={next(t for r, _, t in issued if r == 'auditor')} "
+                   f"URL={url} bash docs/examples/pre-award.sh")
     mode = "read-write" if state.keyring else "read-only (no LEDGER_KEY_PASSPHRASE: no signing keys)"
     err.print(f"serving {url} — {mode}; vault {'loaded' if state.vault else 'absent'}", highlight=False)
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning")

@@ -373,3 +373,30 @@ def test_a_page_of_100_subjects_costs_a_bounded_number_of_statements(api, domain
     # (sanctions + exits, clawbacks + money + exits, honours + exits, grants +
     # exits): at most 10, whatever the page size -- not one per subject.
     assert counts[100] == counts[10] <= 10, counts
+
+
+def test_every_named_operation_is_valid_against_the_live_schema():
+    from graphql import parse, validate
+
+    from ledger.api.schema import build_schema
+
+    schema = build_schema(Limits(introspection=True))._schema
+    files = sorted(OPS.glob("*.graphql"))
+    assert len(files) >= 8
+    for f in files:
+        doc = parse(f.read_text())
+        assert validate(schema, doc) == [], f.name
+        names = [d.name.value for d in doc.definitions]
+        assert len(names) == 1 and names[0], f"{f.name}: one named operation per file"
+
+
+def test_admin_and_auditor_helper_operations_execute(api, domain):
+    p = domain.subject(PERSON)
+    domain.sanction(p)
+    found = api.gql("auditor", op("auditor_first_sanctioned"))
+    assert found["entries"]["edges"][0]["node"]["subject"] == p
+    issued = api.gql("admin", op("admin_issue_token"), role="court", case_ref="(2026)内01行初9号", subjects=[PERSON],
+                     label="法院", expires_at="2026-12-31T00:00:00Z")["issue_token"]
+    assert issued["__typename"] == "TokenIssued" and issued["info"]["case_ref"] == "(2026)内01行初9号"
+    api.tokens["court9"] = issued["token"]
+    assert api.gql("court9", op("court_case_history"), subject=PERSON, first=5)["subject"]["ref"] == p

@@ -140,3 +140,17 @@ def test_concurrent_requests_and_token_revocation_over_http(server):
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert httpx.post(server["url"], json={"query": "{ me { role } }"}).status_code == 401
     assert httpx.get(server["url"]).status_code == 405  # queries are POSTed (no GraphiQL: it needs a CDN)
+
+
+def test_the_documented_curl_script_runs_the_pre_award_check(server):
+    if not shutil.which("curl"):  # pragma: no cover
+        pytest.skip("curl not installed")
+    env = {**os.environ, "TOKEN": server["tokens"]["officer"], "AUDITOR_TOKEN": server["tokens"]["auditor"],
+           "URL": server["url"]}
+    node = sanctioned_subject(server)
+    out = subprocess.run(["bash", str(ROOT / "docs" / "examples" / "pre-award.sh"), "", node["body"]["scope"]["regions"][0],
+                          node["body"]["scope"]["benefits"][0], node["body"]["effective_from"]],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)["data"]
+    assert data["eligibility"]["answer"] == "barred" and data["subject"]["ref"] == node["subject"]
