@@ -26,29 +26,43 @@ example database, no shrinking beyond hypothesis' default phases.
 from __future__ import annotations
 
 import json
+import os
 import time
+import traceback
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
+from schemathesis.graphql import nodes
 
 from ledger import checkpoint as checkpoints
 from ledger.api.context import Limits
 from ledger.api.types import cursor_of
+from ledger.records import MAX_FEN
 from ledger.store import log_store
 
 from .api_support import make_api
 from .conftest import EMPLOYER, HOHHOT, ORIGIN, PERSON, PERSON_2
 
 MASKED = "Unexpected error (logged)."
-# Examples per operation. 11 queries + 17 mutations; each example is one request.
-QUERY_EXAMPLES = 25
-MUTATION_EXAMPLES = 20
+# Examples per operation (11 queries, 17 mutations; one request each). LEDGER_FUZZ_EXAMPLES=200
+# fuzzes deeper locally.
+QUERY_EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", 25))
+MUTATION_EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", 20))
 # Mutations the recorder may not call: fuzz them as the admin so they get past authorisation.
 ADMIN_MUTATIONS = {"issue_token", "revoke_token", "erase_subject"}
 ADMIN_QUERIES = {"tokens"}
+
+# Custom scalars schemathesis cannot generate by itself. Fen: in range mostly, plus the edges
+# and just beyond them (those must be refused as invalid input, not crash).
+schemathesis.graphql.scalar("Fen", st.one_of(
+    st.integers(0, MAX_FEN), st.sampled_from([0, 1, MAX_FEN])).map(nodes.Int))
+# DateTime: the built-in strategy only makes UTC ("...Z") values; naive ones and offsets matter here.
+schemathesis.graphql.scalar("DateTime", st.tuples(
+    st.datetimes(), st.sampled_from(["", "Z", "+08:00", "-23:59"])).map(lambda t: t[0].isoformat() + t[1]).map(nodes.String))
 
 
 class UnexpectedServerError(Failure):
@@ -177,8 +191,9 @@ def test_graphql_schema_fuzz_has_no_server_error(fuzz_api):
     for operation, who, examples in plan:
         try:
             _fuzz(operation, api.tokens[who], examples, seen)
-        except Exception as e:  # collect them all: one report lists every failing operation
-            failures.append(f"--- {operation.label} as {who}:\n{e}")
+        except (Exception, BaseExceptionGroup) as e:  # schemathesis' FailureGroup is a BaseExceptionGroup
+            # Collect them all: one report lists every failing operation, with hypothesis' notes.
+            failures.append(f"--- {operation.label} as {who}:\n" + "".join(traceback.format_exception_only(e)))
     elapsed = time.monotonic() - started
     print(f"fuzzed {len(plan)} operations, {sum(seen.values())} requests in {elapsed:.1f} s")
     assert not failures, "\n\n".join(failures)

@@ -154,3 +154,14 @@ def test_the_documented_curl_script_runs_the_pre_award_check(server):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)["data"]
     assert data["eligibility"]["answer"] == "barred" and data["subject"]["ref"] == node["subject"]
+
+
+def test_the_documented_auditor_script_verifies_offline(server, tmp_path):
+    if not shutil.which("curl"):  # pragma: no cover
+        pytest.skip("curl not installed")
+    env = {**os.environ, "TOKEN": server["tokens"]["auditor"], "URL": server["url"], "LEDGER": LEDGER}
+    vkey = server["tmp"] / "keys" / "dev-log.vkey"
+    out = subprocess.run(["bash", str(ROOT / "docs" / "examples" / "auditor-proof.sh"), "17", str(vkey), str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("OK: entry 17 is in ") and (tmp_path / "checkpoint.txt").read_text().count("\n") >= 4
