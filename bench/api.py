@@ -10,8 +10,8 @@ keys, vault and SQLite file (through ``make_engine``: WAL). ``--cache DIR``
 keeps that ledger in DIR and reuses it on later runs with the same size.
 
 The question: ``eligibility(subject, benefit: subsidy, programme: "x",
-region: "150102", on: "2026-12-01")`` for a fixed sample of subjects, half
-taken from the subjects of ``sanction.imposed`` entries and half from those of
+region: "150102", on: "2026-12-01")`` for 200 subjects (a seeded sample, the
+same in every run), half taken from the subjects of ``sanction.imposed`` entries and half from those of
 ``subsidy.granted`` entries, so the answers mix barred, needs review and
 eligible.
 
@@ -28,8 +28,8 @@ process, started the same way and configured alike:
   ``ledger.status.eligibility`` through ``asyncio.to_thread`` (as the API's
   resolvers do) and returns the same fields as JSON. No authentication, so the
   ratio prices authentication (one token lookup), GraphQL parsing, validation
-  and execution, the API's own reads (the request's tree size, subject
-  resolution) and the larger response together.
+  and execution, the API's extra steps (a separate read of the request's tree
+  size, subject resolution) and the larger response together.
 
 Before any timing, every subject's answer is fetched from both servers and
 compared (answer, tree size, blocking reasons); they must be equal, and equal
@@ -43,7 +43,7 @@ one connection each) for 5 s (2 s with --quick), requests completed ÷ wall
 time, with the latency under that load. The in-process function call (no
 HTTP) is timed too, for scale. Figures are medians over the runs (5; 3 with
 --quick); the ratios are computed within each run, then their median taken.
-Client and server share the machine's cores, as they do for both servers.
+Client and server share the machine's cores (for both servers alike).
 
 No assertions on timings: this script measures and reports.
 """
@@ -380,7 +380,8 @@ def check_answers(engine, targets: list[Target], subjects: list[str]) -> dict[st
                     "blocking": [{"kind": r.kind, "seq": r.seq, "message": r.message} for r in d.blocking]}
             for t, c in zip(targets, clients):
                 got = answer_of(t, t.ask(c, s))
-                assert got == want, f"{t.name} answers {got} for {s}, the function {want}"
+                if got != want:
+                    raise AssertionError(f"{t.name} answers {got} for {s}; the function answers {want}")
             mix[d.answer] = mix.get(d.answer, 0) + 1
     finally:
         for c in clients:
@@ -457,10 +458,10 @@ def main() -> None:
         serve(args.serve)
         return
 
-    import starlette
-    import strawberry  # noqa: F401
-    import uvicorn
     from importlib.metadata import version
+
+    import starlette
+    import uvicorn
 
     from ledger import tokens
     from ledger.store.engine import make_engine
@@ -505,10 +506,11 @@ def main() -> None:
                 run[t.name]["conc"] = concurrent(t, subjects, params["clients"], params["seconds"])
             run["direct"] = direct(engine, subjects, params["requests"], params["warmup"])
             a, b = run["api"], run["bare"]
-            run["ratio"] = {"p50": a["seq"]["p50_ms"] / b["seq"]["p50_ms"], "p99": a["seq"]["p99_ms"] / b["seq"]["p99_ms"],
-                            "seq_rps": a["seq"]["rps"] / b["seq"]["rps"], "conc_rps": a["conc"]["rps"] / b["conc"]["rps"],
-                            "conc_p50": a["conc"]["p50_ms"] / b["conc"]["p50_ms"],
-                            "conc_p99": a["conc"]["p99_ms"] / b["conc"]["p99_ms"]}
+            run["ratio"] = {  # API ÷ baseline, within this run
+                "p50": a["seq"]["p50_ms"] / b["seq"]["p50_ms"], "p99": a["seq"]["p99_ms"] / b["seq"]["p99_ms"],
+                "seq_rps": a["seq"]["rps"] / b["seq"]["rps"], "conc_rps": a["conc"]["rps"] / b["conc"]["rps"],
+                "conc_p50": a["conc"]["p50_ms"] / b["conc"]["p50_ms"],
+                "conc_p99": a["conc"]["p99_ms"] / b["conc"]["p99_ms"]}
             runs.append(run)
         result["runs"] = runs
         result["summary"] = summarise(runs)

@@ -400,3 +400,16 @@ def test_admin_and_auditor_helper_operations_execute(api, domain):
     assert issued["__typename"] == "TokenIssued" and issued["info"]["case_ref"] == "(2026)内01行初9号"
     api.tokens["court9"] = issued["token"]
     assert api.gql("court9", op("court_case_history"), subject=PERSON, first=5)["subject"]["ref"] == p
+
+
+def test_repeated_queries_are_validated_once(api):
+    """The validation cache must hit: its key includes the rule classes, so they
+    are built once per schema, not per request."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(256)
+    before = cache.cache_info()
+    for _ in range(5):
+        api.gql("auditor", "{ me { role token_id } }")
+    after = cache.cache_info()
+    assert after.misses - before.misses <= 1 and after.hits - before.hits >= 4

