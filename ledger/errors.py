@@ -94,6 +94,12 @@ class Barred(InputError):
         super().__init__(f"subject: barred ({detail}); to award anyway, give body.override with approver and reason")
 
 
+class AnchorMismatch(InputError):
+    """A reconciliation for this as-of date was anchored with a different result."""
+
+    code = "anchor_mismatch"
+
+
 class NotFound(InputError):
     code = "not_found"
 

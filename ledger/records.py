@@ -116,3 +116,19 @@ SUBJECT_ERASED = register(EntryType("subject.erased", (
     Field("reason", _reason), Field("legal_basis", text(max_len=200)),
 ), subject="required", signed_by="log",
     doc="PIPL Art. 47: the subject's vault record (names, numbers, salt, keys) is destroyed."))
+
+RECONCILIATION_KINDS = ("unknown_grant", "payee_mismatch", "overpaid", "duplicate_payment", "paid_while_barred",
+                        "paid_after_revocation", "unrecorded_recovery", "over_recovered", "clawback_overdue",
+                        "unpaid_grant", "invalid_row", "orphan_reversal")
+RECONCILIATION_COMPLETED = register(EntryType("reconciliation.completed", (
+    Field("as_of", iso_date, doc="the business date reconciled (transactions booked on or before it)"),
+    Field("tree_size", integer(0), doc="the ledger size the grants and clawbacks were read at"),
+    Field("source", text(max_len=200), doc="which funding-system source, e.g. csv:funding.csv"),
+    Field("input_rows", integer(0)),
+    Field("input_fingerprint", pattern(r"\d+:[0-9a-f]{64}", "<rows>:<64 hex>"),
+          doc="rows and the sum mod 2^256 of SHA-256 of each row: independent of row order"),
+    Field("unpaid_days", integer(1, 3650)),
+    Field("counts", obj(tuple(Field(k, integer(0)) for k in RECONCILIATION_KINDS))),
+    Field("report_sha256", pattern(r"[0-9a-f]{64}", "64 lowercase hex digits"),
+          doc="SHA-256 of the report's RFC 8785 JSON (report.json)"),
+), signed_by="log", doc="The nightly reconciliation happened, on this input, and found this (issue 6)."))

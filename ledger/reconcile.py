@@ -1,0 +1,215 @@
+"""The nightly reconciliation job: read the ledger's side at one tree size,
+stream the funding system's transactions, write the reports, anchor the run.
+
+Deterministic per as-of date. The ledger is read at the size it had at the end
+of the as-of day (entries' ``recorded_at`` is non-decreasing along seq); once a
+run for that date is anchored, re-runs read at the anchored size. Same input,
+same report, byte for byte; the anchor's request_id is ``reconciliation:<as_of>``,
+so a re-run appends nothing, and a re-run whose result differs is refused
+(``AnchorMismatch``) rather than anchored twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, and_, func, select
+
+from . import canonical
+from .append import Clock, append_entries
+from .eligibility import Facts, Query, decide
+from .entry import Draft, Entry, format_time
+from .errors import AnchorMismatch, RequestConflict
+from .facts import sanctions_of
+from .funding import Source
+from .identifiers import normalise
+from .errors import LedgerError
+from .keyring import Keyring
+from .operator import OPERATOR
+from .reconciliation import Book, ClawbackFact, GrantFact, Result, reconcile
+from .store import log_store
+from .store.schema import clawbacks, entries, exits, grants, money_moves, sanction_versions, subjects
+from .vault import Vault
+
+REPORT_FORMAT = "integrity-ledger/reconciliation/v1"
+
+
+@dataclass
+class Outcome:
+    result: Result
+    report: dict
+    report_sha256: str
+    entry: Entry
+    directory: Path
+
+
+def _end_of(day: date) -> str:
+    return f"{(day + timedelta(days=1)).isoformat()}T"  # recorded_at < this: recorded on or before `day`
+
+
+def size_at_end_of(conn, day: date, upper: int) -> int:
+    """Entries recorded on or before ``day`` (UTC): a binary search on seq, O(log n) lookups."""
+    cutoff, lo, hi = _end_of(day), 0, upper
+    while lo < hi:
+        mid = (lo + hi) // 2
+        at = conn.execute(select(entries.c.recorded_at).where(entries.c.seq == mid)).scalar_one()
+        if at < cutoff:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def anchored(conn, as_of: date) -> Entry | None:
+    from .entry import from_canonical
+
+    row = conn.execute(select(entries.c.canonical).where(
+        entries.c.authority_id == OPERATOR.id, entries.c.request_id == f"reconciliation:{as_of.isoformat()}")).first()
+    return from_canonical(bytes(row.canonical)) if row else None
+
+
+def load_book(conn, size: int, as_of: date) -> Book:
+    """Grants and live clawbacks known at ``size`` and decided by ``as_of``: set-based reads."""
+    day = as_of.isoformat()
+    void = (select(exits.c.target_seq, exits.c.exit_seq, entries.c.recorded_at)
+            .join(entries, entries.c.seq == exits.c.exit_seq)
+            .where(exits.c.kind == "voided", exits.c.exit_seq < size).subquery())
+    gs = {}
+    for r in conn.execute(select(grants, void.c.exit_seq, void.c.recorded_at)
+                          .outerjoin(void, void.c.target_seq == grants.c.seq)
+                          .where(grants.c.seq < size, grants.c.decision_date <= day)):
+        gs[r.grant_ref] = GrantFact(r.seq, r.subject, r.grant_ref, r.amount_fen, date.fromisoformat(r.decision_date),
+                                    r.region, r.programme,
+                                    date.fromisoformat(r.recorded_at[:10]) if r.recorded_at else None, r.exit_seq)
+    gone = select(exits.c.target_seq).where(exits.c.exit_seq < size, exits.c.kind.in_(("voided", "exempted")))
+    waived = (select(money_moves.c.clawback_seq, func.sum(money_moves.c.amount_fen).label("fen"))
+              .where(money_moves.c.kind == "waived", money_moves.c.move_seq < size)
+              .group_by(money_moves.c.clawback_seq).subquery())
+    cs = [ClawbackFact(r.seq, tuple(json.loads(r.grant_seqs)), r.amount_fen, int(r.fen or 0),
+                       date.fromisoformat(r.deadline), date.fromisoformat(r.decision_date))
+          for r in conn.execute(select(clawbacks, waived.c.fen).outerjoin(waived, waived.c.clawback_seq == clawbacks.c.seq)
+                                .where(clawbacks.c.seq < size, clawbacks.c.decision_date <= day,
+                                       clawbacks.c.seq.not_in(gone)).order_by(clawbacks.c.seq))]
+    sanctioned = frozenset(conn.execute(select(sanction_versions.c.subject.distinct())
+                                        .where(sanction_versions.c.version_seq < size)).scalars())
+    return Book(size, gs, cs, sanctioned)
+
+
+class Lookups:
+    """The two lookups the pure engine needs, backed by the database and the vault."""
+
+    def __init__(self, conn, vault: Vault | None, size: int):
+        self.conn, self.vault, self.size = conn, vault, size
+        self.index = dict(conn.execute(select(subjects.c.blind_index, subjects.c.ref)
+                                       .where(subjects.c.blind_index.is_not(None)))) if vault else {}
+        self._sizes: dict[date, int] = {}
+        self._sanctions: dict[tuple[str, int], list] = {}
+
+    def payee_ref(self, scheme: str, number: str) -> str | None:
+        if self.vault is None:
+            return None
+        try:
+            ident = normalise(scheme, number)
+        except LedgerError:
+            return None
+        return self.index.get(self.vault.blind_index(ident))
+
+    def barred(self, subject: str, region: str, programme: str, on: date) -> tuple[int, ...]:
+        """Blocking sanction seqs on ``on``, as the ledger knew it at the end of that day (Art. 66)."""
+        if on not in self._sizes:
+            self._sizes[on] = size_at_end_of(self.conn, on, self.size)
+        known = self._sizes[on]
+        key = (subject, known)
+        if key not in self._sanctions:
+            self._sanctions[key] = sanctions_of(self.conn, [subject], known)
+        d = decide(Query(subject, "subsidy", programme, region, on), Facts(known, tuple(self._sanctions[key])))
+        return tuple(d.blocking_seqs) if d.answer == "barred" else ()
+
+
+def build_report(result: Result, book: Book, source: Source, unpaid_days: int) -> dict:
+    return {"format": REPORT_FORMAT, "as_of": result.as_of.isoformat(), "tree_size": book.tree_size,
+            "source": source.label, "input": {"rows": result.rows, "fingerprint": result.fingerprint},
+            "unpaid_days": unpaid_days, "counts": result.counts,
+            "findings": [f.to_json() for f in result.findings]}
+
+
+def write_reports(directory: Path, report: dict, report_bytes: bytes) -> None:
+    """report.json (the anchored bytes), findings.csv, summary.html. Each file is
+    written to a temporary name and renamed: a crash leaves the old file or the
+    new one, never half of one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["kind", "txn_id", "grant_ref", "subject", "seqs", "amounts", "message"])
+    for f in report["findings"]:
+        w.writerow([f["kind"], f["txn_id"] or "", f["grant_ref"] or "", f["subject"] or "",
+                    " ".join(map(str, f["seqs"])), json.dumps(f["amounts"], sort_keys=True), f["message"]])
+    for name, data in (("report.json", report_bytes), ("findings.csv", buf.getvalue().encode()),
+                       ("summary.html", _html(report).encode())):
+        tmp = directory / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, directory / name)
+
+
+def _html(report: dict) -> str:
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(k)}</td><td>{n}</td></tr>" for k, n in report["counts"].items())
+    items = "".join(f"<tr><td>{e(f['kind'])}</td><td>{e(f['txn_id'] or '')}</td><td>{e(f['grant_ref'] or '')}</td>"
+                    f"<td>{e(f['message'])}</td></tr>" for f in report["findings"][:500])
+    more = len(report["findings"]) - 500
+    return (f"<!doctype html><meta charset=utf-8><title>Reconciliation {e(report['as_of'])}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
+            f"<h1>Reconciliation as of {e(report['as_of'])}</h1>"
+            f"<p>Ledger tree size {report['tree_size']}; source {e(report['source'])}, {report['input']['rows']} rows "
+            f"(fingerprint <code>{e(report['input']['fingerprint'])}</code>).</p>"
+            f"<h2>Findings by kind</h2><table><tr><th>kind</th><th>count</th></tr>{rows}</table>"
+            f"<h2>Findings</h2><table><tr><th>kind</th><th>txn_id</th><th>grant_ref</th><th>what</th></tr>{items}</table>"
+            + (f"<p>… and {more} more in findings.csv.</p>" if more > 0 else "")
+            + "<p>The full report is report.json; its SHA-256 is anchored in the ledger "
+              "(a <code>reconciliation.completed</code> entry).</p>")
+
+
+def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, as_of: date, out_dir: Path,
+        clock: Clock, *, unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Outcome:
+    """Reconcile ``source`` as of ``as_of``, write the reports, anchor the run."""
+    say = progress or (lambda _: None)
+    with engine.connect() as conn:
+        previous = anchored(conn, as_of)
+        current = log_store.size(conn)
+        size = previous.body["tree_size"] if previous else size_at_end_of(conn, as_of, current)
+        say(f"reading the ledger at tree size {size}")
+        book = load_book(conn, size, as_of)
+        look = Lookups(conn, vault, size)
+        say(f"{len(book.grants)} grants, {len(book.clawbacks)} clawbacks; streaming {source.label}")
+        result = reconcile(source.rows, book, as_of, payee_ref=look.payee_ref, barred=look.barred,
+                           unpaid_days=unpaid_days)
+    report = build_report(result, book, source, unpaid_days)
+    report_bytes = canonical.encode(report)
+    digest = hashlib.sha256(report_bytes).hexdigest()
+    directory = out_dir / f"reconciliation-{as_of.isoformat()}"
+    # 1. Reports first. A crash before the anchor leaves reports and no anchor;
+    #    the re-run rewrites the same bytes and anchors them.
+    write_reports(directory, report, report_bytes)
+    body = {"as_of": as_of.isoformat(), "tree_size": size, "source": source.label, "input_rows": result.rows,
+            "input_fingerprint": result.fingerprint, "unpaid_days": unpaid_days, "counts": result.counts,
+            "report_sha256": digest}
+    draft = Draft("reconciliation.completed", OPERATOR, "reconciler", None, (), f"reconciliation:{as_of.isoformat()}",
+                  body)
+    # 2. The anchor: one entry per as-of date, idempotent by request_id.
+    try:
+        entry = append_entries(engine, [draft], keyring, clock)[0]
+    except RequestConflict as e:
+        raise AnchorMismatch(
+            f"as_of: the reconciliation for {as_of} was anchored at seq {e.seq} with report "
+            f"{previous.body['report_sha256'] if previous else '?'}; this run's report is {digest} (input "
+            f"{result.fingerprint}). The input or the ledger's side changed: investigate, do not re-anchor.") from e
+    return Outcome(result, report, digest, entry, directory)
