@@ -4,7 +4,8 @@ stream the funding system's transactions, write the reports, anchor the run.
 Deterministic per as-of date. The ledger is read at the size it had at the end
 of the as-of day (entries' ``recorded_at`` is non-decreasing along seq); once a
 run for that date is anchored, re-runs read at the anchored size. Same input,
-same report, byte for byte; the anchor's request_id is ``reconciliation:<as_of>``,
+same report, byte for byte; the anchor's request_id is
+``reconciliation:<as_of>:<source label>``,
 so a re-run appends nothing, and a re-run whose result differs is refused
 (``AnchorMismatch``) rather than anchored twice.
 """
@@ -28,11 +29,10 @@ from . import canonical
 from .append import Clock, append_entries
 from .eligibility import Facts, Query, decide
 from .entry import Draft, Entry, format_time
-from .errors import AnchorMismatch, RequestConflict
+from .errors import AnchorMismatch, LedgerError, RequestConflict
 from .facts import sanctions_of
 from .funding import Source
 from .identifiers import normalise
-from .errors import LedgerError
 from .keyring import Keyring
 from .operator import OPERATOR
 from .reconciliation import Book, ClawbackFact, GrantFact, Result, reconcile
@@ -69,11 +69,16 @@ def size_at_end_of(conn, day: date, upper: int) -> int:
     return lo
 
 
-def anchored(conn, as_of: date) -> Entry | None:
+def anchor_request_id(as_of: date, source_label: str) -> str:
+    """One anchor per as-of date and funding source (several funding systems may report)."""
+    return f"reconciliation:{as_of.isoformat()}:{source_label}"
+
+
+def anchored(conn, as_of: date, source_label: str) -> Entry | None:
     from .entry import from_canonical
 
     row = conn.execute(select(entries.c.canonical).where(
-        entries.c.authority_id == OPERATOR.id, entries.c.request_id == f"reconciliation:{as_of.isoformat()}")).first()
+        entries.c.authority_id == OPERATOR.id, entries.c.request_id == anchor_request_id(as_of, source_label))).first()
     return from_canonical(bytes(row.canonical)) if row else None
 
 
@@ -99,7 +104,7 @@ def load_book(conn, size: int, as_of: date) -> Book:
           for r in conn.execute(select(clawbacks, waived.c.fen).outerjoin(waived, waived.c.clawback_seq == clawbacks.c.seq)
                                 .where(clawbacks.c.seq < size, clawbacks.c.decision_date <= day,
                                        clawbacks.c.seq.not_in(gone)).order_by(clawbacks.c.seq))]
-    sanctioned = frozenset(conn.execute(select(sanction_versions.c.subject.distinct())
+    sanctioned = frozenset(conn.execute(select(sanction_versions.c.subject).distinct()
                                         .where(sanction_versions.c.version_seq < size)).scalars())
     return Book(size, gs, cs, sanctioned)
 
@@ -109,8 +114,8 @@ class Lookups:
 
     def __init__(self, conn, vault: Vault | None, size: int):
         self.conn, self.vault, self.size = conn, vault, size
-        self.index = dict(conn.execute(select(subjects.c.blind_index, subjects.c.ref)
-                                       .where(subjects.c.blind_index.is_not(None)))) if vault else {}
+        self.index = {r.blind_index: r.ref for r in conn.execute(
+            select(subjects.c.blind_index, subjects.c.ref).where(subjects.c.blind_index.is_not(None)))} if vault else {}
         self._sizes: dict[date, int] = {}
         self._sanctions: dict[tuple[str, int], list] = {}
 
@@ -183,7 +188,7 @@ def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, a
     """Reconcile ``source`` as of ``as_of``, write the reports, anchor the run."""
     say = progress or (lambda _: None)
     with engine.connect() as conn:
-        previous = anchored(conn, as_of)
+        previous = anchored(conn, as_of, source.label)
         current = log_store.size(conn)
         size = previous.body["tree_size"] if previous else size_at_end_of(conn, as_of, current)
         say(f"reading the ledger at tree size {size}")
@@ -202,14 +207,14 @@ def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, a
     body = {"as_of": as_of.isoformat(), "tree_size": size, "source": source.label, "input_rows": result.rows,
             "input_fingerprint": result.fingerprint, "unpaid_days": unpaid_days, "counts": result.counts,
             "report_sha256": digest}
-    draft = Draft("reconciliation.completed", OPERATOR, "reconciler", None, (), f"reconciliation:{as_of.isoformat()}",
+    draft = Draft("reconciliation.completed", OPERATOR, "reconciler", None, (), anchor_request_id(as_of, source.label),
                   body)
     # 2. The anchor: one entry per as-of date, idempotent by request_id.
     try:
         entry = append_entries(engine, [draft], keyring, clock)[0]
     except RequestConflict as e:
         raise AnchorMismatch(
-            f"as_of: the reconciliation for {as_of} was anchored at seq {e.seq} with report "
+            f"as_of: the reconciliation of {source.label} for {as_of} was anchored at seq {e.seq} with report "
             f"{previous.body['report_sha256'] if previous else '?'}; this run's report is {digest} (input "
             f"{result.fingerprint}). The input or the ledger's side changed: investigate, do not re-anchor.") from e
     return Outcome(result, report, digest, entry, directory)
