@@ -183,9 +183,17 @@ def _html(report: dict) -> str:
               "(a <code>reconciliation.completed</code> entry).</p>")
 
 
-def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, as_of: date, out_dir: Path,
-        clock: Clock, *, unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Outcome:
-    """Reconcile ``source`` as of ``as_of``, write the reports, anchor the run."""
+@dataclass
+class Produced:
+    result: Result
+    report: dict
+    report_sha256: str
+    directory: Path
+
+
+def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, out_dir: Path, *,
+            unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Produced:
+    """Reconcile ``source`` as of ``as_of`` and write the reports (nothing is appended)."""
     say = progress or (lambda _: None)
     with engine.connect() as conn:
         previous = anchored(conn, as_of, source.label)
@@ -199,22 +207,39 @@ def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, a
                            unpaid_days=unpaid_days)
     report = build_report(result, book, source, unpaid_days)
     report_bytes = canonical.encode(report)
-    digest = hashlib.sha256(report_bytes).hexdigest()
     directory = out_dir / f"reconciliation-{as_of.isoformat()}"
-    # 1. Reports first. A crash before the anchor leaves reports and no anchor;
-    #    the re-run rewrites the same bytes and anchors them.
+    # Reports first. A crash before the anchor leaves reports and no anchor; the
+    # re-run rewrites the same bytes and anchors them.
     write_reports(directory, report, report_bytes)
-    body = {"as_of": as_of.isoformat(), "tree_size": size, "source": source.label, "input_rows": result.rows,
-            "input_fingerprint": result.fingerprint, "unpaid_days": unpaid_days, "counts": result.counts,
-            "report_sha256": digest}
-    draft = Draft("reconciliation.completed", OPERATOR, "reconciler", None, (), anchor_request_id(as_of, source.label),
-                  body)
-    # 2. The anchor: one entry per as-of date, idempotent by request_id.
+    return Produced(result, report, hashlib.sha256(report_bytes).hexdigest(), directory)
+
+
+def anchor(engine: Engine, keyring: Keyring, directory: Path, clock: Clock) -> Entry:
+    """Append the ``reconciliation.completed`` entry for the report in ``directory``
+    (its SHA-256 recomputed from the file). Idempotent per as-of date and source."""
+    data = (directory / "report.json").read_bytes()
+    report = canonical.decode(data)
+    digest = hashlib.sha256(data).hexdigest()
+    as_of = date.fromisoformat(report["as_of"])
+    body = {"as_of": report["as_of"], "tree_size": report["tree_size"], "source": report["source"],
+            "input_rows": report["input"]["rows"], "input_fingerprint": report["input"]["fingerprint"],
+            "unpaid_days": report["unpaid_days"], "counts": report["counts"], "report_sha256": digest}
+    draft = Draft("reconciliation.completed", OPERATOR, "reconciler", None, (),
+                  anchor_request_id(as_of, report["source"]), body)
     try:
-        entry = append_entries(engine, [draft], keyring, clock)[0]
+        return append_entries(engine, [draft], keyring, clock)[0]
     except RequestConflict as e:
+        with engine.connect() as conn:
+            previous = anchored(conn, as_of, report["source"])
         raise AnchorMismatch(
-            f"as_of: the reconciliation of {source.label} for {as_of} was anchored at seq {e.seq} with report "
+            f"as_of: the reconciliation of {report['source']} for {as_of} was anchored at seq {e.seq} with report "
             f"{previous.body['report_sha256'] if previous else '?'}; this run's report is {digest} (input "
-            f"{result.fingerprint}). The input or the ledger's side changed: investigate, do not re-anchor.") from e
-    return Outcome(result, report, digest, entry, directory)
+            f"{report['input']['fingerprint']}). The input or the ledger's side changed: investigate, "
+            "do not re-anchor.") from e
+
+
+def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, as_of: date, out_dir: Path,
+        clock: Clock, *, unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Outcome:
+    """The whole job: reconcile, write the reports, anchor."""
+    p = produce(engine, vault, source, as_of, out_dir, unpaid_days=unpaid_days, progress=progress)
+    return Outcome(p.result, p.report, p.report_sha256, anchor(engine, keyring, p.directory, clock), p.directory)

@@ -8,6 +8,7 @@ LEDGER_TEST_PG_APP_URL (the application role: SELECT+INSERT on the log).
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,6 +24,17 @@ from ledger.keys import Signer
 from ledger.operator import init_log, register_key
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
+
+# Airflow reads its configuration when first imported: set it before any test
+# module imports it (engineering notes). One metadata database per worker.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="ledger-airflow-")
+os.environ.update({
+    "AIRFLOW_HOME": _AIRFLOW_HOME,
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dags"),
+    "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+})
 
 PG_OWNER = os.environ.get("LEDGER_TEST_PG_OWNER_URL")
 PG_APP = os.environ.get("LEDGER_TEST_PG_APP_URL")

@@ -59,7 +59,7 @@ ADMIN_QUERIES = {"tokens"}
 # Custom scalars schemathesis cannot generate by itself. Fen: in range mostly, plus the edges
 # and just beyond them (those must be refused as invalid input, not crash).
 schemathesis.graphql.scalar("Fen", st.one_of(
-    st.integers(0, MAX_FEN), st.sampled_from([0, 1, MAX_FEN])).map(nodes.Int))
+    st.integers(0, MAX_FEN), st.sampled_from([0, 1, MAX_FEN, MAX_FEN + 1, -1, 2**31, 2**53 + 1])).map(nodes.Int))
 # DateTime: the built-in strategy only makes UTC ("...Z") values; naive ones and offsets matter here.
 schemathesis.graphql.scalar("DateTime", st.tuples(
     st.datetimes(), st.sampled_from(["", "Z", "+08:00", "-23:59"])).map(lambda t: t[0].isoformat() + t[1]).map(nodes.String))
@@ -162,16 +162,7 @@ def _fuzz(operation, token: str, examples: int, seen: dict) -> None:
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def run(case):
-        import faulthandler, sys
-        faulthandler.dump_traceback_later(7, file=open("/tmp/hang-stacks.txt", "a"))
-        t0 = time.monotonic()
-        try:
-            case.call_and_validate(headers=headers, checks=[no_unexpected_error])
-        finally:
-            faulthandler.cancel_dump_traceback_later()
-            if time.monotonic() - t0 > 1:
-                with open("/tmp/slow.txt", "a") as f:
-                    f.write(f"{time.monotonic() - t0:.1f} {operation.label} {case.body}\n")
+        case.call_and_validate(headers=headers, checks=[no_unexpected_error])
         seen[operation.label] = seen.get(operation.label, 0) + 1
 
     run()
@@ -192,11 +183,11 @@ def test_graphql_schema_fuzz_has_no_server_error(fuzz_api):
     schema = schemathesis.graphql.from_asgi("/graphql", app, config=_config(data),
                                            headers={"Authorization": f"Bearer {api.tokens['auditor']}"})
     started, seen, failures = time.monotonic(), {}, []
-    plan = [] and [(schema["Query"][name], "admin" if name in ADMIN_QUERIES else "auditor", QUERY_EXAMPLES)
+    plan = [(schema["Query"][name], "admin" if name in ADMIN_QUERIES else "auditor", QUERY_EXAMPLES)
             for name in schema["Query"]]
     plan += [(schema["Mutation"][name], "admin" if name in ADMIN_MUTATIONS else "recorder", MUTATION_EXAMPLES)
              for name in schema["Mutation"]]
-    assert len(plan) >= 1, [op.label for op, _, _ in plan]
+    assert len(plan) >= 20, [op.label for op, _, _ in plan]
     for operation, who, examples in plan:
         try:
             _fuzz(operation, api.tokens[who], examples, seen)
