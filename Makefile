@@ -12,7 +12,7 @@ export LEDGER_TEST_PG_APP_URL ?= $(PG_APP_URL)
 # Dev-only secrets for `make run`: generated once under var/, never committed.
 DEV_ENV = LEDGER_KEY_PASSPHRASE_FILE=var/dev-passphrase
 
-.PHONY: install run test test-fast postgres bench clean demo verify schema
+.PHONY: install run test test-fast postgres bench clean demo verify schema reconcile
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -34,6 +34,22 @@ run: install var/dev-passphrase
 	$(DEV_ENV) $(BIN)/ledger summary
 	@echo "Serving the demo ledger (Ctrl-C stops it). Demo tokens follow; each lasts 7 days."
 	$(DEV_ENV) $(BIN)/ledger serve --demo-tokens --port $(PORT)
+
+# The nightly DAG once (`airflow dags test`) on the demo ledger against the
+# simulated funding system, then the report scored against the ground truth.
+AIRFLOW_ENV = AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
+	AIRFLOW_VAR_LEDGER_FUNDING_SOURCE=$(CURDIR)/var/funding/funding.csv AIRFLOW_VAR_LEDGER_REPORT_DIR=$(CURDIR)/var/reports
+TODAY := $(shell date -u +%F)
+reconcile: install var/dev-passphrase
+	$(DEV_ENV) $(BIN)/ledger db upgrade
+	$(DEV_ENV) $(BIN)/ledger demo --entries 6000 --seed 1
+	$(DEV_ENV) $(BIN)/ledger demo-funding --as-of $(TODAY) --out var/funding --seed 1
+	$(AIRFLOW_ENV) $(BIN)/airflow db migrate > /dev/null
+	$(DEV_ENV) $(AIRFLOW_ENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/airflow dags test ledger_nightly $(TODAY) > var/airflow-nightly.log 2>&1 \
+		|| (tail -40 var/airflow-nightly.log; exit 1)
+	$(BIN)/ledger score-findings var/reports/reconciliation-$(TODAY)/report.json var/funding/ground-truth.json
+	@echo "reports: var/reports/reconciliation-$(TODAY)/ (report.json, findings.csv, summary.html); DAG log: var/airflow-nightly.log"
 
 postgres:
 	bash .ci/postgres-up

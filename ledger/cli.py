@@ -703,6 +703,30 @@ def demo_funding(as_of, out_dir, seed, per_kind, unpaid_days, db_url, as_json):
         click.echo(f"wrote {len(sim.txns)} transactions and {len(sim.truth)} expected findings to {out_dir}")
 
 
+@main.command("score-findings")
+@click.argument("report", type=click.Path(exists=True, path_type=Path))
+@click.argument("truth", type=click.Path(exists=True, path_type=Path))
+@json_option
+@edge
+def score_findings(report, truth, as_json):
+    """Precision and recall of a reconciliation report against a ground-truth file
+    (from demo-funding). Exit 1 unless both are 1.0."""
+    from .funding_demo import score
+
+    result = score(json.loads(report.read_text()), json.loads(truth.read_text())["findings"])
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        click.echo(f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  "
+                   f"({result['found']} found, {result['expected']} expected)")
+        for k, t, g in result["missing"]:
+            click.echo(f"  missing     {k} txn={t} grant={g}")
+        for k, t, g in result["unexpected"]:
+            click.echo(f"  unexpected  {k} txn={t} grant={g}")
+    if result["precision"] < 1 or result["recall"] < 1:
+        sys.exit(1)
+
+
 # --- API tokens and the server -------------------------------------------------
 @main.group()
 def tokens() -> None:

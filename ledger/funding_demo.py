@@ -236,3 +236,14 @@ class _Builder:
                 self.recoveries[c.seq] = replace(r, amount_fen=r.amount_fen // 2)
                 self.used.add(g.seq)
                 self.sim.expect("clawback_overdue", None, g.grant_ref)
+
+
+def score(report: dict, truth: list[dict]) -> dict:
+    """Precision and recall of a report's findings against the ground truth,
+    matching on (kind, txn_id, grant_ref)."""
+    got = {(f["kind"], f["txn_id"], f["grant_ref"]) for f in report["findings"]}
+    want = {(f["kind"], f["txn_id"], f["grant_ref"]) for f in truth}
+    hit = got & want
+    return {"precision": len(hit) / len(got) if got else 1.0, "recall": len(hit) / len(want) if want else 1.0,
+            "expected": len(want), "found": len(got),
+            "missing": sorted(map(list, want - got), key=str), "unexpected": sorted(map(list, got - want), key=str)}
