@@ -44,12 +44,20 @@ def validate_body(fields: tuple[Field, ...], body: Any, prefix: str = "body") ->
     return problems
 
 
+def control_characters(v: str) -> bool:
+    """C0 controls other than tab and newline, and DEL. NUL in particular: PostgreSQL
+    text cannot hold it, so SQLite and PostgreSQL would disagree on a valid record."""
+    return any((ord(c) < 32 and c not in "\t\n") or c == "\x7f" for c in v)
+
+
 def text(max_len: int = 500, min_len: int = 1) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, str):
             return "must be text"
         if not min_len <= len(v) <= max_len:
             return f"must be {min_len}-{max_len} characters"
+        if control_characters(v):
+            return "must not contain control characters"
         return None
 
     return check

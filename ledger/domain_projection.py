@@ -68,8 +68,8 @@ class DomainProjection:
         if d.type not in DOMAIN_TYPES:
             return []
         problems = self._subject_problems(d) + self._ref_problems(d, ref_entries)
-        if problems:
-            return problems
+        if problems or any(r not in ref_entries for r in d.refs):
+            return problems  # a missing ref is reported by the log rules; the type rules need it
         rule = getattr(self, "_check_" + d.type.replace(".", "_"), None)
         return rule(d, seq, ref_entries) if rule else []
 
@@ -155,7 +155,9 @@ class DomainProjection:
         return problems
 
     def _outstanding_problems(self, d, seq, what):
-        c = next(c for c in clawbacks_of(self.conn, [d.subject], seq) if c.seq == d.refs[0])
+        c = next((c for c in clawbacks_of(self.conn, [d.subject], seq) if c.seq == d.refs[0]), None)
+        if c is None:
+            return [Problem("refs", f"seq {d.refs[0]} is not a clawback of this subject")]
         if d.body["amount_fen"] > c.outstanding_fen:
             return [Problem("body.amount_fen", f"{what} {d.body['amount_fen']} fen exceeds the {c.outstanding_fen} fen "
                             f"outstanding on clawback {c.seq}")]
@@ -176,7 +178,9 @@ class DomainProjection:
             return [Problem("body", "an amendment must change effective_from, effective_until, indefinite or scope")]
         if "indefinite" in d.body and "effective_until" in d.body:
             return [Problem("body.indefinite", "cannot be given together with effective_until")]
-        current = next(s for s in sanctions_of(self.conn, [d.subject], seq) if s.seq == d.refs[0])
+        current = next((s for s in sanctions_of(self.conn, [d.subject], seq) if s.seq == d.refs[0]), None)
+        if current is None:
+            return [Problem("refs", f"seq {d.refs[0]} is not a sanction of this subject")]
         start = d.body.get("effective_from", current.effective_from.isoformat())
         until = None if "indefinite" in d.body else d.body.get(
             "effective_until", current.effective_until.isoformat() if current.effective_until else None)

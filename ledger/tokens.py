@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 
 from .access import WRITERS, Principal, Role
-from .body_schema import region_code
+from .body_schema import region_code, text
 from .entry import format_time
 from .errors import NotFound, Problem, Unauthenticated, ValidationError
 from .store.schema import api_tokens
@@ -71,9 +72,19 @@ def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None =
         problems.append(Problem("case", "a court token names its case and at least one subject"))
     if r is not Role.court and (case_ref or subjects):
         problems.append(Problem("case", "only court tokens name a case and subjects"))
+    for name, value, limit in (("authority", authority_id, 128), ("case", case_ref, 200), ("label", label, 200)):
+        if value:
+            rule = text(max_len=limit)(value)
+            if rule:
+                problems.append(Problem(name, rule))
     now = clock()
-    if expires_at is not None and expires_at <= now:
-        problems.append(Problem("expires", "must be in the future"))
+    if expires_at is not None:
+        try:
+            format_time(expires_at)
+            if expires_at <= now:
+                problems.append(Problem("expires", "must be in the future"))
+        except (OverflowError, ValueError):
+            problems.append(Problem("expires", "must be a representable moment with a time zone"))
     if problems:
         raise ValidationError(problems)
     token_id = rand(6).hex()
@@ -89,6 +100,8 @@ def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None =
 
 def revoke(engine: Engine, token_id: str, clock: Clock) -> TokenInfo:
     """Revoke now. Idempotent: a revoked token keeps its first revocation time."""
+    if not re.fullmatch(r"[0-9a-f]{12}", token_id):
+        raise NotFound(f"token: no token {token_id!r}")
     with engine.begin() as conn:
         conn.execute(update(api_tokens).where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
                      .values(revoked_at=format_time(clock())))

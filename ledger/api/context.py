@@ -52,7 +52,13 @@ class AppState:
 
 
 async def run(fn: Callable[..., Any], *args, **kwargs) -> Any:
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    def call():
+        try:
+            return fn(*args, **kwargs)
+        except StopIteration as e:  # cannot cross into a Future: the request would hang
+            raise RuntimeError("StopIteration escaped a ledger call") from e
+
+    return await asyncio.to_thread(call)
 
 
 class Context(dict):

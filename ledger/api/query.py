@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Union
 
 import strawberry
@@ -11,6 +11,7 @@ from strawberry.types import Info
 from .. import checkpoint as checkpoints
 from .. import prove, tokens
 from ..access import Action, Role, require, require_subject
+from ..body_schema import control_characters
 from ..errors import Forbidden, NotFound, Problem, ValidationError
 from ..recording import entry_at
 from ..status import eligibility as check_eligibility
@@ -67,6 +68,8 @@ class Subject:
         from .resolve import ArgumentError
 
         n = page_size(info.context, first)
+        if any(control_characters(t) for t in types or []):
+            raise ArgumentError("types", "must not contain control characters")
         start = seq_of_cursor(after) if after is not None else -1
         if start is None:
             raise ArgumentError("after", "is not a cursor from this API")
@@ -117,9 +120,22 @@ def _known_at(size: int | None, moment: datetime | None):
         raise ValidationError([Problem("known_at", "give known_at_size or known_at, not both")])
     if size is not None and size < 0:
         raise ValidationError([Problem("known_at_size", "must be at least 0")])
-    if moment is not None and moment.tzinfo is None:
-        raise ValidationError([Problem("known_at", "must carry a time zone")])
+    if moment is not None:
+        if moment.tzinfo is None:
+            raise ValidationError([Problem("known_at", "must carry a time zone")])
+        try:
+            moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValidationError([Problem("known_at", "is outside the representable range")]) from None
     return size if size is not None else moment
+
+
+def _filters(**values: list[str] | str | None) -> None:
+    """Free-text filters go into SQL: refuse control characters (PostgreSQL rejects NUL)."""
+    for name, v in values.items():
+        items = [v] if isinstance(v, str) else (v or [])
+        if any(control_characters(x) for x in items):
+            raise ValidationError([Problem(name, "must not contain control characters")])
 
 
 def _checkpoint(row) -> Checkpoint:
@@ -190,6 +206,7 @@ class Query:
         ctx = info.context
         require(ctx.principal, Action.read_entries)
         check_page(ctx, first)
+        _filters(types=types, authority=authority)
         start = _after(after)
         ref = await resolve_ref_async(ctx.state, subject) if subject is not None else None
         if ctx.principal.role is Role.court:

@@ -29,10 +29,18 @@ def should_mask(error: GraphQLError) -> bool:
     GraphQLError of our own. Parse/validation errors (no original error) and
     argument errors (ArgumentError, with a code) stay readable."""
     original = error.original_error
-    if original is None or isinstance(original, GraphQLError):
-        return False
+    if original is None or isinstance(original, GraphQLError) or error.path is None:
+        return False  # no path: the document or its literals were refused before execution
     log.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
     return True
+
+
+class LedgerSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Expected errors (refused documents, bad arguments) at DEBUG; the
+        unexpected ones are logged with their traceback by ``should_mask``."""
+        for e in errors:
+            log.debug("graphql error: %s", e.message)
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
@@ -52,7 +60,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions,
+    return LedgerSchema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions,
                              config=StrawberryConfig(auto_camel_case=False, scalar_map=SCALAR_MAP))
 
 

@@ -23,7 +23,9 @@ def seq_of_cursor(cursor: str) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         kind, _, n = text.partition(":")
-        return int(n) if kind == "seq" and n.isdigit() else None
+        if kind != "seq" or not (n.isascii() and n.isdigit()) or len(n) > 18:
+            return None  # 18 digits: below 2^63, the seq column's range
+        return int(n)
     except (ValueError, UnicodeError):
         return None
 

@@ -1,0 +1,1022 @@
+"""Reconciliation at scale (issue 6): one million funding transactions against
+two hundred thousand grants, end to end through ``ledger.reconcile.produce``,
+next to a straightforward pandas merge of the same inputs (same run).
+
+    .venv/bin/python bench/reconcile.py [--quick] [--runs N] [--json OUT] [--cache DIR] [--no-breakdown]
+
+The ledger is a SQLite file (``make_engine``: WAL), migrated with
+``ledger.store.migrate.upgrade`` and bulk-loaded synthetically, the way
+bench/status.py loads its projections (building 200,000 signed grants through
+the append path would take longer than this benchmark; bench/append.py
+measures that path):
+
+- the vault: S subjects (200,000; 20,000 with --quick), 88% persons with
+  resident identity numbers (python-stdnum-valid, real Inner Mongolia
+  birthplace codes), 10% foreign experts with passports, 2% employers with
+  unified social credit codes. Each row is the row ``Vault.add`` writes (salt,
+  reference, blind index, data key wrapped and record sealed with AES-256-GCM
+  by the vault's own code, under a fixed 32-byte master), bulk-inserted;
+  ``Vault.add``'s per-row lookup is skipped.
+- entries and projections: one ``entries`` row per domain entry (minimal
+  columns, placeholder canonical bytes and hashes, ``recorded_at`` non-decreasing
+  along seq, so ``size_at_end_of`` and every ``seq < size`` filter work as on a
+  real log) and its projection row: G grants (200,000; 20,000 with --quick)
+  known at the as-of date plus 0.5% recorded the day after (outside the book),
+  sanctions on 2% of the subjects (some amended or ended; scopes that bar
+  subsidies, scopes that do not, and bars recorded after the payments they
+  cover), clawbacks on 2% of the grants (waivers, recoveries, exemptions),
+  corrections voiding 0.5% of the grants.
+- the funding system: a contract-2.5 CSV of exactly N rows (1,000,000;
+  100,000 with --quick): every live grant paid to its subject in 1-9
+  instalments, every due clawback recovered, plus ~1% discrepancies of every
+  kind with a ground truth (unknown grant refs, some of grants the ledger only
+  recorded after the as-of date; payments to another subject, to an identifier
+  not in the vault, to a malformed one; re-bookings under another txn_id and
+  repeated rows; overpayments; recoveries nobody ordered, over-recoveries,
+  overdue clawbacks; payments inside a bar as known that day, after a clawback
+  or a correction; invalid rows; orphan reversals; reversed wrong bookings,
+  which must produce nothing; grants never paid).
+
+Measured, each in a fresh subprocess (peak RSS is the child's own
+``ru_maxrss``, interpreter and imports included), medians of several runs
+(3 by default), the order alternating between runs:
+
+(a) the ledger: ``ledger.reconcile.produce`` end to end, exactly what the
+    nightly DAG's reconcile task runs: the anchor lookup, the tree size at the
+    end of the as-of day, ``load_book`` and ``Lookups`` (vault blind index),
+    two streaming passes over ``CsvSource``, the findings, ``report.json``
+    (RFC 8785), ``findings.csv`` and ``summary.html``. The anchor (one signed
+    append) is not part of the timing.
+(b) the baseline: a straightforward pandas implementation of the core checks:
+    ``read_csv``, ``read_sql`` of the grants and of the vault's blind index, a
+    merge on the normalised grant ref, ``duplicated()`` for repeated txn_ids and
+    re-bookings, a blind index per distinct payee mapped to a subject for payee
+    mismatches, a groupby sum for overpayments, findings written to CSV. It does
+    not check bars, revocations, recoveries or unpaid grants, does not
+    fingerprint the input or validate identifiers, and writes no report.json.
+
+Then, once (not timed against anything), a breakdown of the ledger's time by
+phase with the lookups instrumented. The ledger's findings are scored against
+the ground truth (precision and recall, ``ledger.funding_demo.score``) and its
+counts of the four core kinds compared with the baseline's.
+
+No assertions on timings: this script measures and reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import random
+import resource
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+SEED = 1
+GENERATOR = 2  # bump when the generated data changes (invalidates --cache)
+AS_OF = date(2026, 11, 29)
+D0 = date(2024, 1, 1)
+UNPAID_DAYS = 90
+MASTER = hashlib.sha256(b"bench/reconcile.py vault master").digest()  # fixed 32-byte vault master
+CACHE_MARKER = "bench-reconcile.json"
+CORE_KINDS = ("unknown_grant", "payee_mismatch", "duplicate_payment", "overpaid")
+
+err = Console(stderr=True, highlight=False)
+
+
+def progress(msg: str) -> None:
+    err.print(f"[dim]{time.strftime('%H:%M:%S')}  {escape(msg)}[/dim]")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS: VmHWM (per address space, so it starts afresh at exec). ru_maxrss
+    is not used: Linux carries the forking parent's high-water mark across fork and exec into it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# --- The synthetic ledger and funding system -------------------------------------------------
+
+class Subject:
+    __slots__ = ("i", "scheme", "value", "ref", "league", "sanction", "spelling")
+
+    def __init__(self, i, scheme, value, ref, league):
+        self.i, self.scheme, self.value, self.ref, self.league = i, scheme, value, ref, league
+        self.sanction = self.spelling = None
+
+
+class Grant:
+    __slots__ = ("i", "subject", "ref", "region", "programme", "kind", "amount", "decision", "recorded", "late",
+                 "recent", "seq", "pays", "claw", "void", "used")
+
+    def __init__(self, **kw):
+        for k in self.__slots__:
+            setattr(self, k, kw.get(k))
+        self.pays, self.used = [], False  # pays: [txn_id, amount_fen, booked_on, payee (scheme, id) or None]
+
+
+class Event:
+    """A ledger entry to be: recorded_at decides its seq."""
+    __slots__ = ("at", "type", "authority", "subject", "seq")
+
+    def __init__(self, at: str, type_: str, authority: str, subject: str | None):
+        self.at, self.type, self.authority, self.subject, self.seq = at, type_, authority, subject, None
+
+
+class Build:
+    def __init__(self, n_txns: int, n_grants: int, n_subjects: int, seed: int = SEED):
+        self.N, self.G, self.S = n_txns, n_grants, n_subjects
+        self.rng = random.Random(seed)
+        self.scale = n_txns / 1_000_000
+        self.events: list[Event] = []
+        self.truth: list[dict] = []
+        self.extra: list[list] = []  # CSV rows outside the grants' own instalments
+        self.recoveries: dict[int, list] = {}  # claw id -> recovery row
+        self.counts: dict[str, int] = {}
+
+    def n(self, k: int) -> int:
+        return max(1, round(k * self.scale))
+
+    def at(self, day: date) -> str:
+        return f"{day.isoformat()}T{self.rng.randrange(86400) // 3600:02d}:{self.rng.randrange(60):02d}:" \
+               f"{self.rng.randrange(60):02d}.{self.rng.randrange(10**6):06d}Z"
+
+    def event(self, day: date, type_: str, authority: str, subject: str | None) -> Event:
+        e = Event(self.at(day), type_, authority, subject)
+        self.events.append(e)
+        return e
+
+    def expect(self, kind: str, txn_id: str | None, grant_ref: str | None) -> None:
+        self.truth.append({"kind": kind, "txn_id": txn_id, "grant_ref": grant_ref, "injected": True})
+
+    # --- subjects ------------------------------------------------------------------
+    def subjects(self, vault) -> list[dict]:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from stdnum.cn import ric
+
+        from ledger.demo import COUNTIES, FORMER, org_id
+        from ledger.identifiers import Identifier, normalise
+        from ledger.regions import LEAGUES_AND_CITIES
+
+        rng = self.rng
+        leagues = list(LEAGUES_AND_CITIES)
+        # Which (county, birth year) python-stdnum accepts: test one number per pair, keep inner years only.
+        valid: dict[str, list[tuple[str, int]]] = {}
+        for league in leagues:
+            for county in COUNTIES[league] + FORMER.get(league, []):
+                years = []
+                for y in range(1955, 2004):
+                    body = f"{county}{y}0615123"
+                    try:
+                        normalise("cn-rid", body + ric.calc_check_digit(body + "0"))
+                        years.append(y)
+                    except Exception:  # noqa: BLE001 - not valid for that year
+                        pass
+                valid.setdefault(league, []).extend((county, y) for y in years[1:-1])
+        countries = ["DEU", "FRA", "GBR", "USA", "JPN", "KOR", "RUS", "MNG", "CAN", "AUS", "ITA", "NLD"]
+        self.people: list[Subject] = []
+        seen: set[str] = set()
+        rows = []
+        created = "2024-01-01T00:00:00.000000Z"
+        while len(self.people) < self.S:
+            i = len(self.people)
+            league = rng.choice(leagues)
+            r = rng.random()
+            if r < 0.88:
+                county, year = rng.choice(valid[league])
+                body = f"{county}{year}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{rng.randrange(1000):03d}"
+                ident = Identifier("cn-rid", body + ric.calc_check_digit(body + "0"))
+            elif r < 0.98:
+                ident = Identifier("passport", f"{rng.choice(countries)}/E{i:08d}")
+            else:
+                scheme, _, value = org_id(rng, league).partition(":")
+                ident = Identifier(scheme, value)
+            if str(ident) in seen:
+                continue
+            seen.add(str(ident))
+            salt, data_key = rng.randbytes(16), rng.randbytes(32)
+            ref = hashlib.sha256(salt + str(ident).encode()).hexdigest()  # ledger.vault.subject_ref
+            record = json.dumps({"scheme": ident.scheme, "id": ident.value, "salt": salt.hex(),
+                                 "name": f"受试者{i}"}, ensure_ascii=False).encode()
+            rows.append({"ref": ref, "kind": ident.kind, "blind_index": vault.blind_index(ident),
+                         "wrapped_key": vault._seal(vault._wrap, data_key, ref),
+                         "payload": vault._seal(AESGCM(data_key), record, ref),
+                         "created_at": created, "erased_seq": None})
+            self.people.append(Subject(i, ident.scheme, ident.value, ref, league))
+        # A sample must survive the engine's own normalisation unchanged (else the generator is wrong).
+        for s in rng.sample(self.people, min(2000, len(self.people))):
+            if normalise(s.scheme, s.value).value != s.value:
+                raise RuntimeError(f"generated identifier {s.scheme}:{s.value} does not normalise to itself")
+        return rows
+
+    def payee(self, s: Subject) -> tuple[str, str]:
+        # The funding system writes half of the check characters X in lower case (the engine normalises
+        # them), always the same way for one person: the engine's duplicate key is the payee as written.
+        if s.spelling is None:
+            lower = s.scheme == "cn-rid" and s.value.endswith("X") and self.rng.random() < 0.5
+            s.spelling = s.value.lower() if lower else s.value
+        return s.scheme, s.spelling
+
+    # --- grants and their instalments ---------------------------------------------
+    def grants(self) -> None:
+        from ledger.demo import PROGRAMMES
+
+        rng = self.rng
+        old_span = (AS_OF - timedelta(days=120) - D0).days
+        late = max(1, self.G // 200)
+        self.all_grants: list[Grant] = []
+        target = self.N - self.n(11_300)  # leave room for the extra rows (recoveries, injections)
+        p = (target / self.G - 1) / 8
+        for i in range(self.G + late):
+            s = self.people[rng.randrange(self.S)]
+            recent, is_late = i >= self.G * 0.955 and i < self.G, i >= self.G
+            if is_late:
+                decision = AS_OF - timedelta(days=rng.randrange(5))
+                recorded = AS_OF + timedelta(days=rng.randint(1, 3))
+            elif recent:
+                decision = AS_OF - timedelta(days=rng.randrange(80))
+                recorded = min(decision + timedelta(days=rng.randrange(4)), AS_OF)
+            else:
+                decision = D0 + timedelta(days=rng.randrange(old_span))
+                recorded = decision + timedelta(days=rng.randrange(4))
+            region = s.league if rng.random() < 0.7 else rng.choice(["150102", "150203", "150402", "152501"])
+            g = Grant(i=i, subject=s, ref=f"NMG-{region}-{decision.year}-{i:07d}", region=region,
+                      programme=rng.choice(PROGRAMMES), amount=rng.randrange(10_000, 500_000) * 100,
+                      kind=rng.choice(["research_funding", "living_allowance", "housing", "startup"]),
+                      decision=decision, recorded=recorded, late=is_late, recent=recent)
+            g.seq = self.event(recorded, "subsidy.granted", f"hrss-{s.league}", s.ref)
+            if not is_late:
+                k = 1 + sum(rng.random() < p for _ in range(8))
+                self.instalments(g, k, decision + timedelta(days=rng.randint(1, 10)))
+            self.all_grants.append(g)
+        self.book_grants = [g for g in self.all_grants if not g.late]
+
+    def instalments(self, g: Grant, k: int, first: date) -> None:
+        part = g.amount // k
+        g.pays = []
+        for j in range(k):
+            day = first + timedelta(days=10 * j)
+            if day > AS_OF + timedelta(days=3):
+                break  # the funding system's extract stops a few days after the as-of date
+            amount = part if j < k - 1 else g.amount - part * (k - 1)
+            g.pays.append([f"P{g.i:07d}-{j + 1}", amount, day, None])
+
+    def last_paid(self, g: Grant) -> date | None:
+        days = [p[2] for p in g.pays if p[2] <= AS_OF]
+        return max(days) if days else None
+
+    # --- sanctions, clawbacks, corrections ----------------------------------------
+    def sanctions(self) -> list[dict]:
+        rng = self.rng
+        by_subject: dict[int, list[Grant]] = {}
+        for g in self.book_grants:
+            by_subject.setdefault(g.subject.i, []).append(g)
+        self.grants_of = by_subject
+        rows = []
+        legal = json.dumps({"article": "条例第六十六条", "document_no": "内人社失信〔2026〕9号"}, ensure_ascii=False)
+        for s in rng.sample(self.people, max(1, self.S // 50)):
+            days = [p[2] for g in by_subject.get(s.i, []) for p in g.pays if p[2] <= AS_OF]
+            first, last = (min(days), max(days)) if days else (None, None)
+            r = rng.random()
+            kind = "A" if r < 0.6 else "B" if r < 0.85 else "C"
+            if kind == "A" and last is not None and last + timedelta(days=31) > AS_OF - timedelta(days=1):
+                kind = "B"
+            if kind == "C" and (last is None or last + timedelta(days=5) > AS_OF):
+                kind = "B"
+            benefits, until = ["subsidy", "talent_project"], None
+            if kind == "A":  # bars subsidies from after the last payment
+                recorded = (last or D0 + timedelta(days=rng.randrange(900))) + timedelta(days=rng.randint(30, 200))
+                recorded = min(recorded, AS_OF - timedelta(days=1))
+                start = recorded
+                if rng.random() < 0.7:
+                    until = start + timedelta(days=365 * rng.randint(1, 3))
+            elif kind == "B":  # scope without subsidies: never bars a payment
+                recorded = D0 + timedelta(days=rng.randrange((AS_OF - D0).days))
+                start, benefits = recorded, [rng.choice(["honor", "talent_project"])]
+            else:  # recorded after the payments, effective before them: not a bar as known then
+                recorded = last + timedelta(days=rng.randint(5, min(20, (AS_OF - last).days)))
+                start = first - timedelta(days=30)
+            e = self.event(recorded, "sanction.imposed", "nmg-talent-office", s.ref)
+            s.sanction = {"kind": kind, "event": e, "start": start, "until": until, "recorded": recorded,
+                          "amended": False, "ended": False}
+            rows.append((e, e, s, start, until, benefits, legal))
+            if kind == "A" and rng.random() < 0.2 and recorded + timedelta(days=60) <= AS_OF:
+                a = self.event(recorded + timedelta(days=rng.randint(10, 60)), "sanction.amended",
+                               "nmg-talent-office", s.ref)
+                until2 = start + timedelta(days=365 * 4)
+                rows.append((a, e, s, start, until2, benefits, legal))
+                s.sanction["amended"] = True
+            elif kind == "A" and rng.random() < 0.1 and start + timedelta(days=100) <= AS_OF:
+                x = self.event(start + timedelta(days=100), "sanction.ended", "nmg-talent-office", s.ref)
+                s.sanction["ended"] = (x, start + timedelta(days=100))
+        self.sanction_rows = rows
+        self.counts["sanctioned_subjects"] = len(rows) - sum(1 for r in rows if r[0] is not r[1])
+        return rows
+
+    def clawbacks_and_voids(self) -> None:
+        rng = self.rng
+        old = [g for g in self.book_grants if not g.recent]
+        self.claws = []
+        for g in rng.sample(old, max(1, len(self.book_grants) // 50)):
+            last = self.last_paid(g)
+            if last is None or last + timedelta(days=6) > AS_OF:
+                continue
+            decision = min(last + timedelta(days=rng.randint(5, 200)), AS_OF - timedelta(days=1))
+            recorded = min(decision + timedelta(days=rng.randrange(3)), AS_OF)
+            c = {"grant": g, "amount": g.amount if rng.random() < 0.5 else g.amount // 2, "decision": decision,
+                 "deadline": decision + timedelta(days=90), "waived": 0, "exempt": None, "moves": [], "row": None}
+            c["event"] = self.event(recorded, "clawback.ordered", f"hrss-{g.subject.league}", g.subject.ref)
+            g.claw = c
+            if rng.random() < 0.03 and decision + timedelta(days=10) <= AS_OF:
+                c["exempt"] = self.event(decision + timedelta(days=10), "exemption.granted", "nmg-talent-office",
+                                         g.subject.ref)
+            elif rng.random() < 0.2 and decision + timedelta(days=20) <= AS_OF:
+                c["waived"] = c["amount"] // 10
+                c["moves"].append(("waived", c["waived"], decision + timedelta(days=20),
+                                   self.event(decision + timedelta(days=20), "clawback.waived",
+                                              f"hrss-{g.subject.league}", g.subject.ref)))
+            self.claws.append(c)
+            if c["exempt"]:
+                continue
+            due = c["amount"] - c["waived"]
+            if c["deadline"] < AS_OF or rng.random() < 0.5:
+                day = min(decision + timedelta(days=rng.randint(5, 60)), c["deadline"], AS_OF)
+                if day <= AS_OF and decision + timedelta(days=5) <= AS_OF:
+                    c["row"] = [f"R{g.i:07d}", "recovery", "", g.ref, *self.payee(g.subject), due, day, g.programme]
+                    if day + timedelta(days=2) <= AS_OF:
+                        c["moves"].append(("recovered", due, day, self.event(
+                            day + timedelta(days=2), "clawback.recovered", f"hrss-{g.subject.league}",
+                            g.subject.ref)))
+        self.voids = []
+        free = [g for g in old if g.claw is None]
+        for g in rng.sample(free, max(1, len(self.book_grants) // 200)):
+            last = self.last_paid(g)
+            before = rng.random() < 0.5 or last is None  # voided before any payment
+            day = g.recorded + timedelta(days=rng.randint(1, 3)) if before else last + timedelta(days=rng.randint(5, 100))
+            if day > AS_OF:
+                continue
+            if before:
+                g.pays = []
+            g.void = {"event": self.event(day, "entry.corrected", "nmg-talent-office", g.subject.ref), "on": day}
+            self.voids.append(g)
+
+    # --- injected discrepancies ---------------------------------------------------
+    def pick(self, pool: list, k: int) -> list:
+        free = [x for x in pool if not (x.used if isinstance(x, Grant) else x["grant"].used)]
+        chosen = self.rng.sample(free, min(k, len(free)))
+        for x in chosen:
+            (x if isinstance(x, Grant) else x["grant"]).used = True
+        return chosen
+
+    def row(self, g: Grant, txn_id: str, amount, day: date, kind="payment", payee=None, ref=None) -> list:
+        scheme, value = payee or self.payee(g.subject)
+        return [txn_id, kind, "", ref or g.ref, scheme, value, amount, day, g.programme]
+
+    def inject(self) -> None:
+        rng, n = self.rng, self.n
+        plain = [g for g in self.book_grants if not g.recent and g.claw is None and g.void is None
+                 and g.subject.sanction is None and g.pays and all(p[2] <= AS_OF for p in g.pays)]
+        clean_people = [s for s in self.people if s.sanction is None]
+        # unknown grant refs: typos, grants that never existed, grants the ledger recorded only after the as-of date
+        for k, g in enumerate(rng.sample(plain, n(1700))):
+            t = self.row(g, f"X-UNKNOWN-{k}", g.pays[0][1], g.pays[0][2], ref=f"NMG-{g.region}-NOSUCH-{k:06d}")
+            self.extra.append(t)
+            self.expect("unknown_grant", t[0], t[3].casefold())
+        for k, g in enumerate(rng.sample([g for g in self.all_grants if g.late], min(n(300), self.G // 200))):
+            t = self.row(g, f"X-LATE-{k}", g.amount, AS_OF)
+            self.extra.append(t)
+            self.expect("unknown_grant", t[0], t[3].casefold())
+        # paid to someone else / to an identifier not in the vault / to a malformed number
+        for k, g in enumerate(self.pick(plain, n(2000))):
+            p = g.pays[rng.randrange(len(g.pays))]
+            r = k % 10
+            if r < 7:
+                other = rng.choice(clean_people)
+                while other is g.subject:
+                    other = rng.choice(clean_people)
+                p[3] = (other.scheme, other.value)
+            elif r < 9 or g.subject.scheme != "cn-rid":
+                p[3] = ("passport", f"USA/Z{k:08d}")  # valid, never registered
+            else:
+                v = g.subject.value
+                p[3] = ("cn-rid", v[:17] + ("0" if v[17] != "0" else "1"))  # wrong check character
+            self.expect("payee_mismatch", p[0], g.ref.casefold())
+        # re-booked under another txn_id (the larger id is the duplicate), and repeated rows
+        for k, g in enumerate(self.pick(plain, n(1500))):
+            p = g.pays[rng.randrange(len(g.pays))]
+            self.extra.append(self.row(g, f"X-DUP-{k}", p[1], p[2]))
+            self.expect("duplicate_payment", f"X-DUP-{k}", g.ref.casefold())
+        for g in self.pick(plain, n(500)):
+            p = g.pays[rng.randrange(len(g.pays))]
+            self.extra.append(self.row(g, p[0], p[1], p[2]))
+            self.expect("duplicate_payment", p[0], g.ref.casefold())
+        # overpaid
+        for k, g in enumerate(self.pick(plain, n(1000))):
+            self.extra.append(self.row(g, f"X-OVER-{k}", 1_000_00, max(p[2] for p in g.pays) + timedelta(days=1)))
+            self.expect("overpaid", None, g.ref.casefold())
+        # wrong bookings, reversed: no finding; reversals of nothing: orphan_reversal
+        for k, g in enumerate(self.pick(plain, n(1000))):
+            day = g.pays[0][2]
+            self.extra.append(self.row(g, f"X-WRONG-{k}", 999_00, day))
+            self.extra.append([f"X-WRONG-{k}-REV", "reversal", f"X-WRONG-{k}", "", "", "", 999_00, day, g.programme])
+        for k in range(n(200)):
+            day = AS_OF - timedelta(days=rng.randrange(300))
+            self.extra.append([f"X-ORPHAN-{k}", "reversal", f"P-NEVER-BOOKED-{k}", "", "", "", 100, day, "草原英才"])
+            self.expect("orphan_reversal", f"X-ORPHAN-{k}", None)
+        # recoveries nobody ordered
+        for k, g in enumerate(self.pick(plain, n(500))):
+            self.extra.append(self.row(g, f"X-UNREC-{k}", 500_00, g.pays[0][2], kind="recovery"))
+            self.expect("unrecorded_recovery", f"X-UNREC-{k}", g.ref.casefold())
+        # over-recovered / overdue (clawbacks that are alone on their grant, recovered in full in the base book)
+        recovered = [c for c in self.claws if c["row"] is not None and c["grant"].subject.sanction is None]
+        for k, c in enumerate(self.pick(recovered, n(300))):
+            g = c["grant"]
+            self.extra.append(self.row(g, f"X-OVERREC-{k}", 777, c["row"][7], kind="recovery"))
+            self.expect("over_recovered", None, g.ref.casefold())
+        due = [c for c in recovered if c["deadline"] < AS_OF and c["row"][6] >= 2]
+        for c in self.pick(due, n(300)):
+            c["row"][6] //= 2
+            self.expect("clawback_overdue", None, c["grant"].ref.casefold())
+        # paid after a clawback was ordered / after the grant was voided
+        live = [c for c in self.claws if c["exempt"] is None and c["grant"].subject.sanction is None
+                and c["decision"] + timedelta(days=5) <= AS_OF and c["grant"].pays]
+        for c in self.pick(live, n(200)):
+            g = c["grant"]
+            p = max(g.pays, key=lambda p: p[2])
+            p[2] = c["decision"] + timedelta(days=rng.randint(1, 5))
+            self.expect("paid_after_revocation", p[0], g.ref.casefold())
+        voided = [g for g in self.voids if g.pays and g.subject.sanction is None
+                  and g.void["on"] + timedelta(days=5) <= AS_OF]
+        for g in self.pick(voided, n(100)):
+            p = max(g.pays, key=lambda p: p[2])
+            p[2] = g.void["on"] + timedelta(days=rng.randint(1, 5))
+            self.expect("paid_after_revocation", p[0], g.ref.casefold())
+        # paid inside a bar, as the ledger knew it that day
+        barred = [g for g in self.book_grants if not g.recent and g.claw is None and g.void is None and g.pays
+                  and g.subject.sanction and g.subject.sanction["kind"] == "A" and not g.subject.sanction["amended"]
+                  and not g.subject.sanction["ended"] and g.subject.sanction["recorded"] + timedelta(days=11) <= AS_OF]
+        for g in self.pick(barred, n(300)):
+            sc = g.subject.sanction
+            day = max(sc["recorded"], sc["start"]) + timedelta(days=rng.randint(1, 10))
+            if sc["until"] and day > sc["until"]:
+                continue
+            p = max(g.pays, key=lambda p: p[2])
+            p[2] = day
+            self.expect("paid_while_barred", p[0], g.ref.casefold())
+        # invalid rows
+        bad = [("amount_fen", "0"), ("amount_fen", "-100"), ("amount_fen", "12.50"), ("booked_on", "2026-02-30"),
+               ("kind", "refund"), ("reverses", "")]
+        for k in range(n(200)):
+            g = rng.choice(plain)
+            t = self.row(g, f"X-BAD-{k}", g.pays[0][1], g.pays[0][2])
+            col, value = bad[k % len(bad)]
+            if col == "reverses":
+                t[1] = "reversal"
+            else:
+                t[{"amount_fen": 6, "booked_on": 7, "kind": 1}[col]] = value
+            self.extra.append(t)
+            self.expect("invalid_row", t[0], None)
+        # never paid
+        old = [g for g in plain if g.decision <= AS_OF - timedelta(days=UNPAID_DAYS)]
+        for g in self.pick(old, n(300)):
+            g.pays = []
+            self.expect("unpaid_grant", None, g.ref.casefold())
+        self.counts["injected_findings"] = len(self.truth)
+
+    # --- exactly N rows --------------------------------------------------------------
+    def csv_rows(self) -> list[list]:
+        rows = list(self.extra)
+        rows += [c["row"] for c in self.claws if c["row"] is not None]
+        base = sum(len(g.pays) for g in self.all_grants)
+        diff = self.N - len(rows) - base
+        adjustable = [g for g in self.book_grants if not g.used and not g.recent and g.claw is None
+                      and g.void is None and g.subject.sanction is None and 2 <= len(g.pays) <= 8 and all(p[2] <= AS_OF for p in g.pays)]
+        self.rng.shuffle(adjustable)
+        if abs(diff) > len(adjustable):
+            raise RuntimeError(f"cannot reach {self.N} rows: {diff:+d} to adjust, {len(adjustable)} grants free")
+        for g in adjustable[:abs(diff)]:
+            self.instalments(g, len(g.pays) + (1 if diff > 0 else -1), g.pays[0][2])
+        for g in self.all_grants:
+            for txn_id, amount, day, payee in g.pays:
+                rows.append(self.row(g, txn_id, amount, day, payee=payee))
+        if len(rows) != self.N:
+            raise RuntimeError(f"generated {len(rows)} rows, wanted {self.N}")
+        rows.sort(key=lambda r: (str(r[7]), r[0]))
+        return rows
+
+    # --- write it all ----------------------------------------------------------------
+    def write(self, d: Path) -> dict:
+        from ledger.store.engine import make_engine
+        from ledger.store.migrate import upgrade
+        from ledger.store.schema import clawbacks, entries, exits, grants, money_moves, sanction_versions, subjects
+        from ledger.vault import Vault
+
+        t0 = time.perf_counter()
+        vault = Vault(MASTER, random=self.rng.randbytes)
+        progress(f"generating {self.S:,} subjects")
+        subject_rows = self.subjects(vault)
+        progress(f"generating {self.G:,} grants and their instalments, sanctions, clawbacks, corrections")
+        self.grants()
+        self.sanctions()
+        self.clawbacks_and_voids()
+        self.inject()
+        rows = self.csv_rows()
+        self.events.sort(key=lambda e: e.at)
+        for seq, e in enumerate(self.events):
+            e.seq = seq
+        size = sum(1 for e in self.events if e.at < f"{(AS_OF + timedelta(days=1)).isoformat()}T")
+        progress(f"writing the ledger: {len(self.events):,} entries ({size:,} recorded by {AS_OF}), "
+                 f"{len(subject_rows):,} vault subjects")
+        db = d / "ledger.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        engine = make_engine(f"sqlite:///{db}")
+        upgrade(engine)
+        chunk = 50_000
+        with engine.begin() as conn:
+            for lo in range(0, len(subject_rows), chunk):
+                conn.execute(subjects.insert(), subject_rows[lo:lo + chunk])
+            ev = [{"seq": e.seq, "prev": e.seq.to_bytes(32, "big"),
+                   "leaf_hash": hashlib.sha256(b"bench-leaf" + e.seq.to_bytes(8, "big")).digest(), "type": e.type,
+                   "recorded_at": e.at, "authority_id": e.authority, "subject": e.subject,
+                   "request_id": f"bench-{e.seq}", "signer": f"dev-{e.authority}", "canonical": b"{}"}
+                  for e in self.events]
+            for lo in range(0, len(ev), chunk):
+                conn.execute(entries.insert(), ev[lo:lo + chunk])
+            del ev
+            conn.execute(grants.insert(), [
+                {"seq": g.seq.seq, "subject": g.subject.ref, "grant_ref": g.ref.strip().casefold(),
+                 "programme": g.programme, "kind": g.kind, "amount_fen": g.amount,
+                 "decision_date": g.decision.isoformat(), "region": g.region} for g in self.all_grants])
+            conn.execute(sanction_versions.insert(), [
+                {"version_seq": v.seq, "sanction_seq": s.seq, "subject": subj.ref, "severity": "serious",
+                 "effective_from": start.isoformat(), "effective_until": until.isoformat() if until else None,
+                 "benefits": json.dumps(sorted(benefits)), "regions": '["150000"]', "programmes": "[]",
+                 "legal_basis": legal, "deciding_body": "内蒙古自治区人力资源和社会保障厅"}
+                for v, s, subj, start, until, benefits, legal in self.sanction_rows])
+            ex = [{"target_seq": p.sanction["event"].seq, "exit_seq": p.sanction["ended"][0].seq, "subject": p.ref,
+                   "kind": "ended", "on_date": p.sanction["ended"][1].isoformat(), "reason": "credit_repair"}
+                  for p in self.people if p.sanction and p.sanction["ended"]]
+            ex += [{"target_seq": g.seq.seq, "exit_seq": g.void["event"].seq, "subject": g.subject.ref,
+                    "kind": "voided", "on_date": None, "reason": None} for g in self.voids]
+            ex += [{"target_seq": c["event"].seq, "exit_seq": c["exempt"].seq, "subject": c["grant"].subject.ref,
+                    "kind": "exempted", "on_date": c["decision"].isoformat(), "reason": None}
+                   for c in self.claws if c["exempt"]]
+            conn.execute(exits.insert(), ex)
+            conn.execute(clawbacks.insert(), [
+                {"seq": c["event"].seq, "subject": c["grant"].subject.ref, "amount_fen": c["amount"],
+                 "deadline": c["deadline"].isoformat(), "grant_seqs": json.dumps([c["grant"].seq.seq]),
+                 "decision_date": c["decision"].isoformat()} for c in self.claws])
+            moves = [{"move_seq": e.seq, "clawback_seq": c["event"].seq, "kind": kind, "amount_fen": amount,
+                      "on_date": day.isoformat()} for c in self.claws for kind, amount, day, e in c["moves"]]
+            if moves:
+                conn.execute(money_moves.insert(), moves)
+        engine.dispose()
+        progress(f"writing the funding CSV: {len(rows):,} rows")
+        from ledger.funding import COLUMNS
+        with (d / "funding.csv").open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(COLUMNS)
+            w.writerows([*r[:7], r[7].isoformat() if isinstance(r[7], date) else r[7], r[8]] for r in rows)
+        (d / "ground-truth.json").write_text(json.dumps(self.truth, ensure_ascii=False) + "\n")
+        kinds: dict[str, int] = {}
+        for t in self.truth:
+            kinds[t["kind"]] = kinds.get(t["kind"], 0) + 1
+        return {"txns": self.N, "grants_in_book": len(self.book_grants), "grants_rows": len(self.all_grants),
+                "subjects": self.S, "entries": len(self.events), "tree_size_at_as_of": size,
+                "sanctioned_subjects": self.counts["sanctioned_subjects"], "clawbacks": len(self.claws),
+                "voided_grants": len(self.voids), "reversed_wrong_bookings": self.n(1000),
+                "injected": kinds, "injected_findings": len(self.truth),
+                "csv_mib": round((d / "funding.csv").stat().st_size / 2**20, 1),
+                "build_s": round(time.perf_counter() - t0, 1)}
+
+
+def build_data(d: Path, params: dict, cache: bool) -> dict:
+    marker = d / CACHE_MARKER
+    key = {"txns": params["txns"], "grants": params["grants"], "subjects": params["subjects"], "seed": SEED,
+           "generator": GENERATOR, "as_of": AS_OF.isoformat()}
+    if cache and marker.exists():
+        info = json.loads(marker.read_text())
+        if info.get("key") == key and (d / "ledger.db").exists() and (d / "funding.csv").exists():
+            progress(f"reusing the cached ledger and CSV in {d}")
+            return {**info["data"], "cached": True}
+    progress(f"building: {params['txns']:,} transactions, {params['grants']:,} grants, {params['subjects']:,} subjects")
+    data = Build(params["txns"], params["grants"], params["subjects"]).write(d)
+    if cache:
+        marker.write_text(json.dumps({"key": key, "data": data}, ensure_ascii=False) + "\n")
+    return {**data, "cached": False}
+
+
+# --- The measured children (each run: `bench/reconcile.py --child ledger|pandas|breakdown DIR OUT`) --------
+
+def child_ledger(d: Path, out: Path) -> dict:
+    rss0 = peak_rss_mib()
+    from ledger.funding import CsvSource
+    from ledger.reconcile import produce
+    from ledger.store.engine import make_engine
+    from ledger.vault import Vault
+
+    rss_imports = peak_rss_mib()
+    marks: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+    engine = make_engine(f"sqlite:///{d / 'ledger.db'}")
+    p = produce(engine, Vault(MASTER), CsvSource(d / "funding.csv"), AS_OF, out, unpaid_days=UNPAID_DAYS,
+                progress=lambda msg: marks.append((msg, time.perf_counter())))
+    wall = time.perf_counter() - t0
+    engine.dispose()
+    # produce() reports twice: after the tree size, after load_book + Lookups; the rest is streaming + reports.
+    phases = {"anchor lookup, tree size at the end of the as-of day": marks[0][1] - t0,
+              "load_book + Lookups (vault blind index)": marks[1][1] - marks[0][1],
+              "two passes over the CSV, findings, report.json / findings.csv / summary.html": t0 + wall - marks[1][1]}
+    return {"wall_s": wall, "peak_rss_mib": peak_rss_mib(), "rss_at_start_mib": rss0,
+            "rss_after_imports_mib": rss_imports, "rows": p.result.rows, "counts": p.result.counts,
+            "findings": len(p.result.findings), "tree_size": p.report["tree_size"], "phases": phases,
+            "report_sha256": p.report_sha256}
+
+
+def child_pandas(d: Path, out: Path) -> dict:
+    rss0 = peak_rss_mib()
+    import pandas as pd
+
+    from ledger.identifiers import Identifier
+    from ledger.store.engine import make_engine
+    from ledger.vault import Vault
+
+    rss_imports = peak_rss_mib()
+    t0 = time.perf_counter()
+    vault = Vault(MASTER)
+    engine = make_engine(f"sqlite:///{d / 'ledger.db'}")
+    day = AS_OF.isoformat()
+    with engine.connect() as conn:
+        # The tree size at the end of the as-of day, as the ledger reads it (one indexed query).
+        size = conn.exec_driver_sql("SELECT count(*) FROM entries WHERE recorded_at < ?",
+                                    (f"{(AS_OF + timedelta(days=1)).isoformat()}T",)).scalar_one()
+    df = pd.read_csv(d / "funding.csv", dtype=str, keep_default_na=False)
+    rows = len(df)
+    amount = pd.to_numeric(df["amount_fen"], errors="coerce")
+    booked = pd.to_datetime(df["booked_on"], format="%Y-%m-%d", errors="coerce")
+    kind = df["kind"].str.strip().str.lower()
+    valid = (df["txn_id"].str.strip().ne("") & kind.isin(["payment", "recovery", "reversal"])
+             & amount.gt(0) & amount.eq(amount.round()) & booked.notna()
+             & ~(kind.eq("reversal") & df["reverses"].str.strip().eq("")))
+    invalid = df.loc[~valid, ["txn_id"]].assign(kind="invalid_row", grant_ref="")
+    keep = valid & booked.le(pd.Timestamp(AS_OF))
+    df = df[keep].assign(amount=amount[keep].astype("int64"), kind=kind[keep])
+    reversed_ids = df.loc[df["kind"].eq("reversal"), "reverses"].str.strip()
+    tx = df[df["kind"].ne("reversal") & ~df["txn_id"].isin(reversed_ids)]
+    repeated = tx["txn_id"].duplicated()
+    dup_ids = tx[repeated].assign(kind="duplicate_payment")
+    tx = tx[~repeated].assign(ref=lambda x: x["grant_ref"].str.strip().str.casefold())
+    grants = pd.read_sql(f"SELECT seq, subject, grant_ref, amount_fen FROM grants WHERE seq < {int(size)} "
+                         f"AND decision_date <= '{day}'", engine)
+    m = tx.merge(grants, how="left", left_on="ref", right_on="grant_ref", suffixes=("", "_g"), indicator=True)
+    unknown = m[m["_merge"].eq("left_only")].assign(kind="unknown_grant", grant_ref=lambda x: x["ref"])
+    pay = m[m["_merge"].eq("both") & m["kind"].eq("payment")].sort_values("txn_id")
+    rebooked = pay.duplicated(["seq", "payee_scheme", "payee_id", "amount", "booked_on"])
+    dups = pay[rebooked].assign(kind="duplicate_payment", grant_ref=lambda x: x["ref"])
+    pay = pay[~rebooked]
+    # payee -> subject: a blind index per distinct payee, mapped through the vault's index table
+    payees = pay[["payee_scheme", "payee_id"]].drop_duplicates()
+    payees["blind_index"] = [vault.blind_index(Identifier(s.strip().lower(), v.strip().upper()))
+                             for s, v in zip(payees["payee_scheme"], payees["payee_id"])]
+    index = pd.read_sql("SELECT blind_index, ref AS payee_ref FROM subjects WHERE blind_index IS NOT NULL", engine)
+    payees = payees.merge(index, how="left", on="blind_index")
+    pay = pay.merge(payees[["payee_scheme", "payee_id", "payee_ref"]], how="left", on=["payee_scheme", "payee_id"])
+    mismatch = pay[pay["payee_ref"].ne(pay["subject"])].assign(kind="payee_mismatch", grant_ref=lambda x: x["ref"])
+    paid = pay.groupby("seq", as_index=False)["amount"].sum().merge(grants, on="seq")
+    over = paid[paid["amount"].gt(paid["amount_fen"])].assign(kind="overpaid", txn_id="")
+    findings = pd.concat([f[["kind", "txn_id", "grant_ref"]] for f in (invalid, dup_ids, unknown, dups, mismatch, over)],
+                         ignore_index=True)
+    out.mkdir(parents=True, exist_ok=True)
+    findings.sort_values(["kind", "grant_ref", "txn_id"]).to_csv(out / "findings.csv", index=False)
+    wall = time.perf_counter() - t0
+    engine.dispose()
+    counts = findings["kind"].value_counts().to_dict()
+    return {"wall_s": wall, "peak_rss_mib": peak_rss_mib(), "rss_at_start_mib": rss0,
+            "rss_after_imports_mib": rss_imports, "rows": rows, "counts": {k: int(v) for k, v in counts.items()},
+            "findings": len(findings), "tree_size": int(size)}
+
+
+def child_breakdown(d: Path, out: Path) -> dict:
+    """Where the ledger's time goes: produce()'s steps called one by one, the lookups instrumented."""
+    import ledger.reconcile as rec
+    from ledger import canonical
+    from ledger.errors import LedgerError
+    from ledger.funding import CsvSource, parse
+    from ledger.identifiers import Identifier
+    from ledger.reconciliation import reconcile, row_digest
+    from ledger.store import log_store
+    from ledger.store.engine import make_engine
+    from ledger.vault import Vault
+
+    vault, source = Vault(MASTER), CsvSource(d / "funding.csv")
+    engine = make_engine(f"sqlite:///{d / 'ledger.db'}")
+    ph: dict[str, float] = {}
+    calls = {"payee_ref": 0, "barred": 0, "size_at_end_of": 0, "sanctions_of": 0}
+    time_in = {"payee_ref": 0.0, "barred": 0.0, "size_at_end_of": 0.0, "sanctions_of": 0.0}
+    real_size, real_sanctions = rec.size_at_end_of, rec.sanctions_of
+
+    def counted_size(*a, **k):
+        calls["size_at_end_of"] += 1
+        t0 = time.perf_counter()
+        try:
+            return real_size(*a, **k)
+        finally:
+            time_in["size_at_end_of"] += time.perf_counter() - t0
+
+    def counted_sanctions(*a, **k):
+        calls["sanctions_of"] += 1
+        t0 = time.perf_counter()
+        try:
+            return real_sanctions(*a, **k)
+        finally:
+            time_in["sanctions_of"] += time.perf_counter() - t0
+
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        previous = rec.anchored(conn, AS_OF, source.label)
+        size = real_size(conn, AS_OF, log_store.size(conn)) if previous is None else previous.body["tree_size"]
+        ph["anchor lookup + tree size"] = time.perf_counter() - t
+        t = time.perf_counter()
+        book = rec.load_book(conn, size, AS_OF)
+        ph["load_book (grants, clawbacks, sanctioned)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        look = rec.Lookups(conn, vault, size)
+        ph["Lookups: vault blind index into a dict"] = time.perf_counter() - t
+
+        def payee_ref(scheme, number):
+            calls["payee_ref"] += 1
+            t0 = time.perf_counter()
+            try:
+                return look.payee_ref(scheme, number)
+            finally:
+                time_in["payee_ref"] += time.perf_counter() - t0
+
+        def barred(*a):
+            calls["barred"] += 1
+            t0 = time.perf_counter()
+            try:
+                return look.barred(*a)
+            finally:
+                time_in["barred"] += time.perf_counter() - t0
+
+        rec.size_at_end_of, rec.sanctions_of = counted_size, counted_sanctions
+        try:
+            t = time.perf_counter()
+            result = reconcile(source.rows, book, AS_OF, payee_ref=payee_ref, barred=barred, unpaid_days=UNPAID_DAYS)
+            total = time.perf_counter() - t
+        finally:
+            rec.size_at_end_of, rec.sanctions_of = real_size, real_sanctions
+        ph["reconcile: payee_ref (normalise + HMAC), per distinct payee"] = time_in["payee_ref"]
+        ph["reconcile: barred (per payment to a sanctioned payee)"] = time_in["barred"]
+        ph["  of which size_at_end_of (binary search, per distinct date)"] = time_in["size_at_end_of"]
+        ph["  of which sanctions_of (2 queries per subject and date)"] = time_in["sanctions_of"]
+        ph["reconcile: the rest (2 passes: csv, parse, digest, booking)"] = total - time_in["payee_ref"] - time_in["barred"]
+        ph["reconcile, total"] = total
+        # The alternative payee lookup: the blind index of the identifier as written first, full validation on a miss.
+        payees = {(r["payee_scheme"].strip().lower(), r["payee_id"].strip()) for r in source.rows()
+                  if r["kind"] == "payment"}
+        t = time.perf_counter()
+        hits = 0
+        for scheme, number in payees:
+            ref = look.index.get(vault.blind_index(Identifier(scheme, number.upper())))
+            if ref is None:
+                try:
+                    ref = look.payee_ref(scheme, number)
+                except LedgerError:
+                    ref = None
+            else:
+                hits += 1
+        fast_payee = time.perf_counter() - t
+    t = time.perf_counter()
+    report = rec.build_report(result, book, source, UNPAID_DAYS)
+    ph["build_report (findings to dicts)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    data = canonical.encode(report)
+    ph["canonical.encode(report) (RFC 8785, pure Python)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rec.write_reports(out / "breakdown", report, data)
+    ph["write_reports (report.json, findings.csv, summary.html)"] = time.perf_counter() - t
+    # The streaming pass's parts, each over all rows once.
+    t = time.perf_counter()
+    for _ in source.rows():
+        pass
+    read = time.perf_counter() - t
+    t = time.perf_counter()
+    for line, r in enumerate(source.rows(), 1):
+        parse(r, line)
+    parse_s = time.perf_counter() - t - read
+    t = time.perf_counter()
+    for r in source.rows():
+        row_digest(r)
+    digest_s = time.perf_counter() - t - read
+    engine.dispose()
+    return {"phases": ph, "calls": calls, "calls_s": time_in, "peak_rss_mib": peak_rss_mib(), "report_bytes": len(data),
+            "per_pass": {"csv.DictReader, one pass": read, "parse(), one pass": parse_s, "row_digest(), one pass": digest_s},
+            "distinct_payees": len(payees), "alt_payee_lookup_s": fast_payee, "alt_payee_hits": hits}
+
+
+def run_child(kind: str, d: Path, out: Path) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", kind, str(d), str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"the {kind} child failed:\n{proc.stderr}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["process_s"] = time.perf_counter() - t
+    return res
+
+
+# --- Summary and output ---------------------------------------------------------------------
+
+def median(xs):
+    s = sorted(xs)
+    m = len(s) // 2
+    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
+
+
+def summarise(runs: list[dict], txns: int) -> dict:
+    out = {}
+    for side in ("ledger", "pandas"):
+        out[side] = {k: median([r[side][k] for r in runs]) for k in ("wall_s", "peak_rss_mib", "process_s",
+                                                                     "rss_after_imports_mib")}
+        out[side]["rows_per_s"] = txns / out[side]["wall_s"]
+    out["ledger"]["phases"] = {k: median([r["ledger"]["phases"][k] for r in runs]) for k in runs[0]["ledger"]["phases"]}
+    out["ratio"] = {"time": median([r["ledger"]["wall_s"] / r["pandas"]["wall_s"] for r in runs]),
+                    "memory": median([r["ledger"]["peak_rss_mib"] / r["pandas"]["peak_rss_mib"] for r in runs])}
+    out["target"] = {"time_s": 60, "rss_mib": 1024, "met": all(
+        r["ledger"]["wall_s"] <= 60 and r["ledger"]["peak_rss_mib"] <= 1024 for r in runs)}
+    return out
+
+
+def render(console: Console, result: dict) -> None:
+    p, env, data, s = result["params"], result["environment"], result["data"], result["summary"]
+    console.rule("[bold]Integrity Ledger: reconciliation at scale[/bold]")
+    console.print(f"command: {escape(result['command'])}", highlight=False, soft_wrap=True)
+    console.print(f"{env['platform']}, {env['cpus']} CPUs, {env['mem_gib']} GiB, Python {env['python']}, "
+                  f"SQLite {env['sqlite']}, pandas {env['pandas']}", highlight=False)
+    built = "cached" if data["cached"] else f"built in {data['build_s']:.0f} s"
+    console.print(f"data ({built}): {data['txns']:,} transactions ({data['csv_mib']} MiB CSV) against "
+                  f"{data['grants_in_book']:,} grants in the book ({data['grants_rows']:,} grant rows), "
+                  f"{data['subjects']:,} vault subjects, {data['tree_size_at_as_of']:,} entries at the as-of date; "
+                  f"{data['sanctioned_subjects']:,} sanctioned subjects, {data['clawbacks']:,} clawbacks, "
+                  f"{data['voided_grants']:,} voided grants; {data['injected_findings']:,} injected discrepancies "
+                  f"+ {data['reversed_wrong_bookings']:,} reversed wrong bookings", highlight=False)
+    console.print(f"medians of {p['runs']} runs, each side in a fresh process; ratios taken within each run",
+                  highlight=False)
+    t = Table(title=f"{p['txns']:,} transactions x {data['grants_in_book']:,} grants, as of {AS_OF}")
+    for c in ("side", "wall s", "rows/s", "peak RSS MiB", "RSS after imports MiB", "process s (with start-up)"):
+        t.add_column(c, justify="left" if c == "side" else "right")
+    for side, label in (("ledger", "ledger: reconcile.produce (all checks, reports)"),
+                        ("pandas", "baseline: pandas merge (core checks)")):
+        r = s[side]
+        t.add_row(label, f"{r['wall_s']:.2f}", f"{r['rows_per_s']:,.0f}", f"{r['peak_rss_mib']:,.0f}",
+                  f"{r['rss_after_imports_mib']:,.0f}", f"{r['process_s']:.2f}")
+    t.add_row("ledger ÷ baseline", f"{s['ratio']['time']:.2f}×", "", f"{s['ratio']['memory']:.2f}×", "", "")
+    console.print(t)
+    met = "[green]met[/green]" if s["target"]["met"] else "[red]NOT met[/red]"
+    console.print(f"target (issue 6): ≤ 60 s and ≤ 1 GiB peak, every run: {met}")
+    t = Table(title="ledger phases (produce()'s progress marks, medians)")
+    t.add_column("phase")
+    t.add_column("s", justify="right")
+    for k, v in s["ledger"]["phases"].items():
+        t.add_row(k, f"{v:.2f}")
+    console.print(t)
+    c = result["check"]
+    t = Table(title="findings: ledger vs injected (ground truth) vs baseline")
+    for col in ("kind", "injected", "ledger", "baseline"):
+        t.add_column(col, justify="left" if col == "kind" else "right")
+    for k in c["kinds"]:
+        t.add_row(k, str(c["injected"].get(k, "")), str(c["ledger"].get(k, 0)),
+                  str(c["pandas"].get(k, "")) if k in CORE_KINDS or k == "invalid_row" else "not checked")
+    t.add_row("total", str(sum(c["injected"].values())), str(sum(c["ledger"].values())),
+              str(sum(c["pandas"].values())))
+    console.print(t)
+    sc = c["score"]
+    console.print(f"ledger vs ground truth: precision {sc['precision']:.4f}, recall {sc['recall']:.4f} "
+                  f"({sc['found']} found, {sc['expected']} expected); core kinds equal to the baseline's: "
+                  f"{c['core_equal']}; report identical in every run: {c['same_report']}", highlight=False)
+    for k in ("missing", "unexpected"):
+        if sc[k]:
+            console.print(f"  {k} ({len(sc[k])}): {escape(str(sc[k][:5]))}{' …' if len(sc[k]) > 5 else ''}",
+                          highlight=False)
+    b = result.get("breakdown")
+    if b:
+        t = Table(title="where the ledger's time goes (one instrumented run, steps called one by one)")
+        t.add_column("step")
+        t.add_column("s", justify="right")
+        for k, v in b["phases"].items():
+            t.add_row(k, f"{v:.2f}")
+        for k, v in b["per_pass"].items():
+            t.add_row(f"[dim]for scale: {k}[/dim]", f"{v:.2f}")
+        console.print(t)
+        cl = b["calls"]
+        console.print(f"calls: payee_ref {cl['payee_ref']:,} (distinct payees), barred {cl['barred']:,}, "
+                      f"size_at_end_of {cl['size_at_end_of']:,}, sanctions_of {cl['sanctions_of']:,} "
+                      f"(each 2 queries); report.json {b['report_bytes'] / 2**20:.1f} MiB. "
+                      f"Alternative payee lookup (blind index of the identifier as written, full validation only "
+                      f"on a miss): {b['alt_payee_lookup_s']:.2f} s for {b['distinct_payees']:,} payees "
+                      f"({b['alt_payee_hits']:,} hits)", highlight=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="100,000 transactions, 20,000 grants and subjects")
+    ap.add_argument("--runs", type=int, default=3, help="runs per side (default 3)")
+    ap.add_argument("--json", dest="out", metavar="OUT", help="also write the results as JSON to OUT")
+    ap.add_argument("--cache", metavar="DIR", type=Path,
+                    help="keep the generated ledger and CSV in DIR and reuse them when DIR holds the same size")
+    ap.add_argument("--no-breakdown", action="store_true", help="skip the instrumented breakdown run")
+    ap.add_argument("--child", nargs=3, metavar=("KIND", "DIR", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, d, out = args.child
+        fn = {"ledger": child_ledger, "pandas": child_pandas, "breakdown": child_breakdown}[kind]
+        print(json.dumps(fn(Path(d), Path(out))))
+        return
+
+    import pandas
+
+    params = {"txns": 100_000 if args.quick else 1_000_000, "grants": 20_000 if args.quick else 200_000,
+              "subjects": 20_000 if args.quick else 200_000, "runs": args.runs, "quick": args.quick,
+              "as_of": AS_OF.isoformat(), "unpaid_days": UNPAID_DAYS}
+    exe = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
+    command = shlex.join([exe, *sys.argv])
+    progress(f"command: {command}")
+    started = time.perf_counter()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    result: dict = {"command": command, "params": params, "environment": {
+        "python": platform.python_version(), "platform": platform.platform(terse=True), "cpus": os.cpu_count(),
+        "mem_gib": round(mem), "sqlite": sqlite3.sqlite_version, "pandas": pandas.__version__}}
+    with ExitStack() as stack:
+        if args.cache:
+            d = args.cache.resolve()
+            d.mkdir(parents=True, exist_ok=True)
+        else:
+            d = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ledger-bench-reconcile-")))
+        result["data"] = build_data(d, params, cache=bool(args.cache))
+        outs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ledger-bench-reconcile-out-")))
+        runs = []
+        for r in range(args.runs):
+            order = ("ledger", "pandas") if r % 2 == 0 else ("pandas", "ledger")
+            run = {"order": list(order)}
+            for side in order:
+                progress(f"run {r + 1}/{args.runs}: {side}")
+                run[side] = run_child(side, d, outs / f"run{r}-{side}")
+                progress(f"  {side}: {run[side]['wall_s']:.2f} s, peak RSS {run[side]['peak_rss_mib']:.0f} MiB")
+            runs.append(run)
+        result["runs"] = runs
+        result["summary"] = summarise(runs, params["txns"])
+        from ledger.funding_demo import score
+
+        report = json.loads((outs / "run0-ledger" / f"reconciliation-{AS_OF}" / "report.json").read_text())
+        truth = json.loads((d / "ground-truth.json").read_text())
+        injected: dict[str, int] = {}
+        for t in truth:
+            injected[t["kind"]] = injected.get(t["kind"], 0) + 1
+        led, pan = runs[0]["ledger"]["counts"], runs[0]["pandas"]["counts"]
+        result["check"] = {
+            "kinds": [k for k in led if led[k] or injected.get(k)], "injected": injected,
+            "ledger": {k: v for k, v in led.items() if v or injected.get(k)}, "pandas": pan,
+            "score": score(report, truth),
+            "core_equal": all(led.get(k, 0) == pan.get(k, 0) for k in CORE_KINDS),
+            "same_report": len({r["ledger"]["report_sha256"] for r in runs}) == 1}
+        if not args.no_breakdown:
+            progress("breakdown: the ledger's steps one by one, lookups instrumented")
+            result["breakdown"] = run_child("breakdown", d, outs)
+        shutil.rmtree(outs, ignore_errors=True)
+    result["elapsed_s"] = time.perf_counter() - started
+    render(Console(width=max(Console().width, 130)), result)
+    print(f"elapsed: {result['elapsed_s']:.0f} s")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
