@@ -413,3 +413,25 @@ def test_repeated_queries_are_validated_once(api):
         api.gql("auditor", "{ me { role token_id } }")
     after = cache.cache_info()
     assert after.misses - before.misses <= 1 and after.hits - before.hits >= 4
+
+
+def test_inputs_that_once_crashed_or_hung_the_server(api, domain):
+    """Regressions found by fuzzing (tests/test_api_fuzz.py)."""
+    p = domain.subject(PERSON)
+    missing = api.gql("recorder", """mutation($s: String!) { record_recovery(request_id: "r", subject: $s, ref: 999999,
+        body: {amount_fen: 1, recovered_on: "2026-04-20"}) { __typename ... on ValidationFailed { problems { field } } } }""",
+                      s=p)["record_recovery"]
+    assert missing == {"__typename": "ValidationFailed", "problems": [{"field": "refs"}]}
+    nul = api.gql("recorder", IMPOSE, request_id="a\u0000b", subject=p, body=SANCTION_BODY)["impose_sanction"]
+    assert nul["__typename"] == "ValidationFailed" and "control characters" in nul["message"]
+    huge = base64.urlsafe_b64encode(b"seq:9223372036854775808").decode()
+    assert api.gql("auditor", '{ entries(after: "%s") { __typename } }' % huge)["entries"]["__typename"] == "ValidationFailed"
+    far = api.gql("officer", """query($s: String!) { eligibility(subject: $s, benefit: honor, programme: "p", region: "150100",
+        known_at: "9999-12-31T23:59:59-05:00") { __typename } }""", s=p)["eligibility"]
+    assert far["__typename"] == "ValidationFailed"
+    lit = api.post("recorder", """mutation { grant_subsidy(request_id: "r", subject: "x", body: {programme: "p",
+        kind: award, amount_fen: -1, grant_ref: "g", budget_account: "b", decision_date: "2026-01-01", region: "150100"})
+        { __typename } }""").json()
+    assert "Fen must be between" in lit["errors"][0]["message"]
+    gone = api.gql("admin", 'mutation { revoke_token(token_id: "a\\u0000b") { __typename } }')["revoke_token"]
+    assert gone["__typename"] == "NotFound"
