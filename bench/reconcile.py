@@ -74,7 +74,6 @@ import platform
 import random
 import resource
 import shlex
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -1008,7 +1007,6 @@ def main() -> None:
         if not args.no_breakdown:
             progress("breakdown: the ledger's steps one by one, lookups instrumented")
             result["breakdown"] = run_child("breakdown", d, outs)
-        shutil.rmtree(outs, ignore_errors=True)
     result["elapsed_s"] = time.perf_counter() - started
     render(Console(width=max(Console().width, 130)), result)
     print(f"elapsed: {result['elapsed_s']:.0f} s")

@@ -431,6 +431,10 @@ def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, 
     log_key = keystore.read_vkey(log_vkey)
     signer = keystore.load(key_name, s.key_dir, s.passphrase, witness=True)
     engine = make_engine(s.database_url) if (cp_file is None or proof_file is None or record) else None
+    if cp_file is None and proof_file is None:  # the usual round: the log's newest checkpoint
+        cosigned, _ = witnesses.cosign_latest(engine, state_path, signer, log_key, now, record=record)
+        click.echo(cosigned, nl=False)
+        return
     if cp_file:
         signed = cp_file.read_text()
     else:

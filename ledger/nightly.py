@@ -88,3 +88,14 @@ def anchor_report(settings: Settings, directory: str) -> dict:
     engine = make_engine(settings.database_url)
     e = reconcile.anchor(engine, load_keyring(engine, settings), Path(directory), _now)
     return {"seq": e.seq, "report_sha256": e.body["report_sha256"], "as_of": e.body["as_of"]}
+
+
+def witness_cosign(settings: Settings, witness_key: str, state_path: Path) -> dict:
+    """The witness's round: cosign the newest checkpoint if it extends the last one
+    this witness cosigned (else ``ForkDetected``, with an evidence file)."""
+    from . import witness
+
+    signer = keystore.load(witness_key, settings.key_dir, settings.passphrase, witness=True)
+    log_key = keystore.read_vkey(keystore.vkey_path(settings.vkey_dir, settings.log_key_name))
+    _, size = witness.cosign_latest(make_engine(settings.database_url), state_path, signer, log_key, _now)
+    return {"size": size, "witness": witness_key}

@@ -33,7 +33,7 @@ def test_the_dag_folder_imports_cleanly(airflow_db):
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert "ledger_nightly" in bag.dag_ids
+    assert {"ledger_nightly", "ledger_witness"} <= set(bag.dag_ids)
     dag = bag.get_dag("ledger_nightly")
     assert [t.task_id for t in dag.topological_sort()] == ["checkpoint", "verify", "extract", "reconcile", "anchor"]
     assert all(t.retries == 2 for t in dag.tasks)
@@ -103,3 +103,16 @@ def test_a_failed_verification_stops_the_run_before_anchoring(airflow_db, demo):
     assert states["checkpoint"] == "success" and states["verify"] == "failed"
     assert {states[t] for t in ("extract", "reconcile", "anchor")} == {"upstream_failed"}
     assert _anchors(demo["db"]) == []
+
+
+def test_witness_dag_cosigns_the_newest_checkpoint(airflow_db, demo, monkeypatch):
+    demo["cli"]("keys", "generate", "w1", "--witness")
+    demo["cli"]("checkpoint")
+    monkeypatch.setenv("AIRFLOW_VAR_LEDGER_WITNESS_KEY", "w1")
+    monkeypatch.setenv("AIRFLOW_VAR_LEDGER_WITNESS_STATE", str(demo["dir"] / "w1-state.json"))
+    _, states, _ = _run("ledger_witness")
+    assert states == {"cosign": "success"}
+    size = int(demo["cli"]("checkpoint", "--show").splitlines()[1])
+    with sqlite3.connect(demo["db"]) as conn:  # the cosignature is stored with the checkpoint
+        assert conn.execute("SELECT size, witness FROM cosignatures").fetchall() == [(size, "w1")]
+    assert json.loads((demo["dir"] / "w1-state.json").read_text())["size"] == size
