@@ -154,7 +154,6 @@ class Build:
         self.events: list[Event] = []
         self.truth: list[dict] = []
         self.extra: list[list] = []  # CSV rows outside the grants' own instalments
-        self.recoveries: dict[int, list] = {}  # claw id -> recovery row
         self.counts: dict[str, int] = {}
 
     def n(self, k: int) -> int:
@@ -375,7 +374,8 @@ class Build:
         for g in rng.sample(free, max(1, len(self.book_grants) // 200)):
             last = self.last_paid(g)
             before = rng.random() < 0.5 or last is None  # voided before any payment
-            day = g.recorded + timedelta(days=rng.randint(1, 3)) if before else last + timedelta(days=rng.randint(5, 100))
+            day = (g.recorded + timedelta(days=rng.randint(1, 3)) if before
+                   else last + timedelta(days=rng.randint(5, 100)))
             if day > AS_OF:
                 continue
             if before:
@@ -513,7 +513,8 @@ class Build:
         base = sum(len(g.pays) for g in self.all_grants)
         diff = self.N - len(rows) - base
         adjustable = [g for g in self.book_grants if not g.used and not g.recent and g.claw is None
-                      and g.void is None and g.subject.sanction is None and 2 <= len(g.pays) <= 8 and all(p[2] <= AS_OF for p in g.pays)]
+                      and g.void is None and g.subject.sanction is None and 2 <= len(g.pays) <= 8
+                      and all(p[2] <= AS_OF for p in g.pays)]
         self.rng.shuffle(adjustable)
         if abs(diff) > len(adjustable):
             raise RuntimeError(f"cannot reach {self.N} rows: {diff:+d} to adjust, {len(adjustable)} grants free")
@@ -650,7 +651,8 @@ def child_ledger(d: Path, out: Path) -> dict:
     # produce() reports twice: after the tree size, after load_book + Lookups; the rest is streaming + reports.
     phases = {"anchor lookup, tree size at the end of the as-of day": marks[0][1] - t0,
               "load_book + Lookups (vault blind index)": marks[1][1] - marks[0][1],
-              "two passes over the CSV, findings, report.json / findings.csv / summary.html": t0 + wall - marks[1][1]}
+              "two passes over the CSV, findings, report.json / findings.csv / summary.html":
+                  t0 + wall - marks[1][1]}
     return {"wall_s": wall, "peak_rss_mib": peak_rss_mib(), "rss_at_start_mib": rss0,
             "rss_after_imports_mib": rss_imports, "rows": p.result.rows, "counts": p.result.counts,
             "findings": len(p.result.findings), "tree_size": p.report["tree_size"], "phases": phases,
@@ -671,7 +673,7 @@ def child_pandas(d: Path, out: Path) -> dict:
     engine = make_engine(f"sqlite:///{d / 'ledger.db'}")
     day = AS_OF.isoformat()
     with engine.connect() as conn:
-        # The tree size at the end of the as-of day, as the ledger reads it (one indexed query).
+        # The tree size at the end of the as-of day: entries recorded by then (recorded_at is not indexed: a scan).
         size = conn.exec_driver_sql("SELECT count(*) FROM entries WHERE recorded_at < ?",
                                     (f"{(AS_OF + timedelta(days=1)).isoformat()}T",)).scalar_one()
     df = pd.read_csv(d / "funding.csv", dtype=str, keep_default_na=False)
@@ -708,8 +710,8 @@ def child_pandas(d: Path, out: Path) -> dict:
     mismatch = pay[pay["payee_ref"].ne(pay["subject"])].assign(kind="payee_mismatch", grant_ref=lambda x: x["ref"])
     paid = pay.groupby("seq", as_index=False)["amount"].sum().merge(grants, on="seq")
     over = paid[paid["amount"].gt(paid["amount_fen"])].assign(kind="overpaid", txn_id="")
-    findings = pd.concat([f[["kind", "txn_id", "grant_ref"]] for f in (invalid, dup_ids, unknown, dups, mismatch, over)],
-                         ignore_index=True)
+    findings = pd.concat([f[["kind", "txn_id", "grant_ref"]]
+                          for f in (invalid, dup_ids, unknown, dups, mismatch, over)], ignore_index=True)
     out.mkdir(parents=True, exist_ok=True)
     findings.sort_values(["kind", "grant_ref", "txn_id"]).to_csv(out / "findings.csv", index=False)
     wall = time.perf_counter() - t0
@@ -794,7 +796,8 @@ def child_breakdown(d: Path, out: Path) -> dict:
         ph["reconcile: barred (per payment to a sanctioned payee)"] = time_in["barred"]
         ph["  of which size_at_end_of (binary search, per distinct date)"] = time_in["size_at_end_of"]
         ph["  of which sanctions_of (2 queries per subject and date)"] = time_in["sanctions_of"]
-        ph["reconcile: the rest (2 passes: csv, parse, digest, booking)"] = total - time_in["payee_ref"] - time_in["barred"]
+        ph["reconcile: the rest (2 passes: csv, parse, digest, booking)"] = (
+            total - time_in["payee_ref"] - time_in["barred"])
         ph["reconcile, total"] = total
         # The alternative payee lookup: the blind index of the identifier as written first, full validation on a miss.
         payees = {(r["payee_scheme"].strip().lower(), r["payee_id"].strip()) for r in source.rows()
@@ -835,7 +838,8 @@ def child_breakdown(d: Path, out: Path) -> dict:
     digest_s = time.perf_counter() - t - read
     engine.dispose()
     return {"phases": ph, "calls": calls, "calls_s": time_in, "peak_rss_mib": peak_rss_mib(), "report_bytes": len(data),
-            "per_pass": {"csv.DictReader, one pass": read, "parse(), one pass": parse_s, "row_digest(), one pass": digest_s},
+            "per_pass": {"csv.DictReader, one pass": read, "parse(), one pass": parse_s,
+                         "row_digest(), one pass": digest_s},
             "distinct_payees": len(payees), "alt_payee_lookup_s": fast_payee, "alt_payee_hits": hits}
 
 

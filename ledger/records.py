@@ -132,3 +132,13 @@ RECONCILIATION_COMPLETED = register(EntryType("reconciliation.completed", (
     Field("report_sha256", pattern(r"[0-9a-f]{64}", "64 lowercase hex digits"),
           doc="SHA-256 of the report's RFC 8785 JSON (report.json)"),
 ), signed_by="log", doc="The nightly reconciliation happened, on this input, and found this (issue 6)."))
+
+EVIDENCE_EXPORTED = register(EntryType("evidence.exported", (
+    Field("case", text(max_len=200), doc="the case or request number, e.g. (2026)内01行初1号"),
+    Field("requested_by", text(max_len=200)),
+    Field("seqs", list_of(integer(0), 1, 100_000), doc="the entries released"),
+    Field("subjects", list_of(pattern(r"[0-9a-f]{64}", "a subject reference"), 0, 100),
+          doc="subjects whose identity (disclosure) is released"),
+    Field("content_sha256", pattern(r"[0-9a-f]{64}", "64 lowercase hex digits"),
+          doc="SHA-256 of the RFC 8785 JSON {path: sha256} of the bundle's content files"),
+), signed_by="log", doc="Chain of custody (issue 7): what was exported, for which case, to whom, before release."))
