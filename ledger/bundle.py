@@ -18,7 +18,6 @@ import json
 import zipfile
 from dataclasses import dataclass
 
-from . import canonical
 from .checkpoint import open_checkpoint
 from .entry import from_canonical
 from .entry_types import get as entry_type
@@ -56,11 +55,18 @@ def _read(data: bytes) -> dict[str, bytes]:
         raise BundleError("bundle", "a zip file", str(e)) from e
 
 
+def _json(files: dict[str, bytes], name: str):
+    try:
+        return json.loads(files[name])
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BundleError(name, "JSON", str(e)) from e
+
+
 def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: bytes | None = None) -> BundleReport:
     files = _read(data)
     if "manifest.json" not in files:
         raise BundleError("manifest.json", "present", "missing")
-    m = json.loads(files["manifest.json"])
+    m = _json(files, "manifest.json")
     if m.get("format") != FORMAT:
         raise BundleError("manifest.json", f"format {FORMAT}", repr(m.get("format")))
     listed = set(m["files"])
@@ -124,7 +130,7 @@ def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: byte
         registry.apply(e)
 
     for name in sorted(n for n in files if n.startswith("subjects/")):
-        d = json.loads(files[name])
+        d = _json(files, name)
         ref = hashlib.sha256(bytes.fromhex(d["salt"]) + f"{d['scheme']}:{d['id']}".encode()).hexdigest()
         if ref != d["ref"] or name != f"subjects/{d['ref']}.json":
             raise BundleError(name, f"SHA-256(salt || scheme:id) = {d['ref']}", ref)
@@ -168,7 +174,7 @@ def _check_extends(files: dict[str, bytes], cp, log_key: VerifierKey, older: byt
         return
     if "consistency.json" not in files:
         raise BundleError("consistency.json", f"a consistency proof from size {old.size}", "missing")
-    c = canonical.decode(files["consistency.json"])
+    c = _json(files, "consistency.json")
     if c["old_size"] != old.size or c["new_size"] != cp.size:
         raise BundleError("consistency.json", f"sizes {old.size} -> {cp.size}", f"{c['old_size']} -> {c['new_size']}")
     try:
