@@ -11,7 +11,8 @@ jurisdiction and case checks below narrow it further:
   imposed elsewhere still bars, Art. 66); records eligibility checks in its own
   region subtree;
 - ``auditor``: reads everything, proofs and checkpoints; writes nothing;
-- ``court``: reads only the subjects named in its case (and proofs);
+- ``court``: reads only the subjects named in its case (and proofs); requests
+  evidence exports of them;
 - ``admin``: issues and revokes tokens, erases vault records; reads no records.
 """
 
@@ -42,6 +43,7 @@ class Action(str, Enum):
     record_check = "record_check"  # eligibility.checked
     manage_tokens = "manage_tokens"
     erase_subject = "erase_subject"
+    request_export = "request_export"  # an evidence bundle for the court's case
 
 
 R = Role
@@ -55,6 +57,7 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.record_check: frozenset({R.programme_officer}),
     Action.manage_tokens: frozenset({R.admin}),
     Action.erase_subject: frozenset({R.admin}),
+    Action.request_export: frozenset({R.court}),
 }
 # Roles whose token must name an authority and a region (they write under them).
 WRITERS = frozenset({R.recorder, R.programme_officer})

@@ -4,15 +4,18 @@ revocable exactly as in production)."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from ledger import tokens
 from ledger.api.app import create_app
 from ledger.api.context import AppState, Limits
+from ledger.config import Settings
 
-from .conftest import BAOTOU, HOHHOT, DomainLedger
+from .conftest import BAOTOU, HOHHOT, ORIGIN, DomainLedger
 
 ROLE_TOKENS = {
     # name: (role, keyword arguments for tokens.issue)
@@ -54,8 +57,9 @@ class Api:
 
 
 def make_api(domain: DomainLedger, limits: Limits | None = None, *, read_only: bool = False) -> Api:
+    settings = Settings(origin=ORIGIN, state_dir=Path(tempfile.mkdtemp(prefix="ledger-api-")))
     state = AppState(domain.engine, None if read_only else domain.keyring, domain.vault, domain.clock,
-                     limits or Limits())
+                     limits or Limits(), settings)
     api = Api(domain, state, TestClient(create_app(state)))
     for name, (role, kw) in ROLE_TOKENS.items():
         api.issue(name, role, **kw)

@@ -435,3 +435,29 @@ def test_inputs_that_once_crashed_or_hung_the_server(api, domain):
     assert "Fen must be between" in lit["errors"][0]["message"]
     gone = api.gql("admin", 'mutation { revoke_token(token_id: "a\\u0000b") { __typename } }')["revoke_token"]
     assert gone["__typename"] == "NotFound"
+
+
+def test_a_court_requests_and_downloads_an_evidence_bundle(api, domain):
+    from ledger.bundle import verify_bundle
+
+    p, q = domain.subject(PERSON), domain.subject(PERSON_2)
+    domain.sanction(p)
+    api.court("court", [p])
+    api.court("other_court", [q], case_ref="(2026)内02行初1号")
+    ready = api.gql("court", op("court_request_export"), subjects=[PERSON])["request_export"]
+    assert ready["__typename"] == "ExportReady" and ready["entries"] >= 3
+    outside = api.gql("court", op("court_request_export"), subjects=[PERSON_2])["request_export"]
+    assert outside["__typename"] == "Forbidden"
+    url = ready["download_path"]
+    r = api.client.get(url, headers={"Authorization": f"Bearer {api.tokens['court']}"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    report = verify_bundle(r.content, domain.keyring.log.verifier)
+    assert report.custody_seq == ready["custody_seq"]
+    custody = api.gql("auditor", "query($n: Int!) { entry(seq: $n) { ... on Entry { type body } } }", n=ready["custody_seq"])
+    assert custody["entry"]["type"] == "evidence.exported" and custody["entry"]["body"]["case"] == "(2026)内01行初7号"
+    assert api.client.get(url, headers={"Authorization": f"Bearer {api.tokens['other_court']}"}).status_code == 403
+    assert api.client.get(url, headers={"Authorization": f"Bearer {api.tokens['recorder']}"}).status_code == 403
+    assert api.client.get(url, headers={"Authorization": f"Bearer {api.tokens['auditor']}"}).status_code == 200
+    assert api.client.get(url).status_code == 401
+    assert api.client.get("/exports/" + "0" * 64 + ".zip",
+                          headers={"Authorization": f"Bearer {api.tokens['court']}"}).status_code == 404

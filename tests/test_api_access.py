@@ -80,6 +80,8 @@ def test_every_operation_by_every_role(domain):
          ("admin",)),
         ("revoke a token", f'mutation {{ x: revoke_token(token_id: "000000000000") {{ __typename {R} }} }}', {},
          ("admin",)),
+        ("request an export", f'mutation($s: String!) {{ x: request_export(subjects: [$s]) {{ __typename {R} }} }}',
+         {"s": p}, ("court",)),
         ("erase a subject", f'mutation($s: String!) {{ x: erase_subject(subject: $s, reason: "本人申请") '
          f'{{ __typename {R} }} }}', {"s": erasable}, ("admin",)),
     ]

@@ -7,6 +7,8 @@ learns nothing about the schema and costs one indexed lookup.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timezone
 
 from starlette.applications import Starlette
@@ -16,6 +18,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from ..config import Settings
+from ..access import Role
 from ..errors import Unauthenticated
 from ..operator import load_keyring
 from ..store.engine import make_engine
@@ -97,9 +100,35 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True, "tree_size": await run(size)})
 
 
+async def download_export(request: Request):
+    """GET /exports/<id>.zip: the bundle, for a court token of the same case or an auditor."""
+    from starlette.responses import Response
+
+    state: AppState = request.app.state.ledger
+    header = request.headers.get("authorization", "")
+    scheme, _, presented = header.partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise Unauthenticated("missing bearer token")
+        principal = await run(authenticate, state.engine, presented.strip(), state.clock())
+    except Unauthenticated as e:
+        return _error(401, "unauthenticated", str(e), {"WWW-Authenticate": "Bearer"})
+    export_id = request.path_params["export_id"]
+    path = state.export_dir / f"{export_id}.zip"
+    meta = state.export_dir / f"{export_id}.json"
+    if not re.fullmatch(r"[0-9a-f]{64}", export_id) or not path.exists():
+        return _error(404, "not_found", "no such export")
+    case = json.loads(meta.read_text())["case"]
+    if not (principal.role is Role.auditor or (principal.role is Role.court and principal.case_ref == case)):
+        return _error(403, "forbidden", f"export {export_id[:12]}… belongs to another case")
+    return Response(path.read_bytes(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="evidence-{export_id[:12]}.zip"'})
+
+
 def create_app(state: AppState) -> Starlette:
     graphql = Guard(state, LedgerGraphQL(state))
-    app = Starlette(routes=[Route("/healthz", healthz), Route("/graphql", graphql, methods=["POST"])])
+    app = Starlette(routes=[Route("/healthz", healthz), Route("/graphql", graphql, methods=["POST"]),
+                            Route("/exports/{export_id}.zip", download_export)])
     app.state.ledger = state
     return app
 
@@ -110,4 +139,4 @@ def state_from_settings(settings: Settings, limits: Limits | None = None) -> App
     engine = make_engine(settings.database_url)
     keyring = load_keyring(engine, settings) if settings.passphrase_value else None
     vault = settings.vault() if settings.vault_key_file.exists() else None
-    return AppState(engine, keyring, vault, lambda: datetime.now(timezone.utc), limits or Limits())
+    return AppState(engine, keyring, vault, lambda: datetime.now(timezone.utc), limits or Limits(), settings)

@@ -15,9 +15,12 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+
+from ..config import Settings
 from strawberry.dataloader import DataLoader
 
 from ..access import Principal
@@ -46,6 +49,11 @@ class AppState:
     vault: Vault | None  # None: subjects by reference only
     clock: Clock
     limits: Limits = field(default_factory=Limits)
+    settings: Settings = field(default_factory=Settings)  # origin, key and state directories (exports)
+
+    @property
+    def export_dir(self) -> Path:
+        return self.settings.state_dir / "exports"
 
     def today(self) -> date:
         return self.clock().date()

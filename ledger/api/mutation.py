@@ -13,7 +13,7 @@ from typing import Annotated, Union
 import strawberry
 
 from .. import recording, subjects, tokens
-from ..access import Action, require
+from ..access import Action, require, require_subject
 from ..entry import Entry as LedgerEntry
 from ..errors import ConfigError, Problem, ValidationError
 from ..operator import OPERATOR
@@ -46,6 +46,15 @@ class TokenIssued:
     info: TokenInfo
 
 
+@strawberry.type(description="An evidence bundle for the court's case, recorded in the log before release.")
+class ExportReady:
+    export_id: str
+    download_path: str = strawberry.field(description="GET it with the same bearer token.")
+    custody_seq: int = strawberry.field(description="The evidence.exported entry.")
+    tree_size: int
+    entries: int
+
+
 @strawberry.type(description="This server holds no signing key for the authority (or no vault).")
 class Unavailable:
     code: str
@@ -58,6 +67,8 @@ SubjectAddedResult = Annotated[Union[SubjectAdded, ValidationFailed, Forbidden, 
                                strawberry.union("SubjectAddedResult")]
 TokenIssuedResult = Annotated[Union[TokenIssued, ValidationFailed, NotFound, Forbidden],
                               strawberry.union("TokenIssuedResult")]
+ExportResult = Annotated[Union[ExportReady, ValidationFailed, NotFound, Forbidden, Unavailable],
+                         strawberry.union("ExportResult")]
 TokenResult = Annotated[Union[TokenInfo, NotFound, Forbidden], strawberry.union("TokenResult")]
 
 
@@ -114,7 +125,7 @@ def _mutation(type_: str, body_type, ref_arg: str | None, description: str, *, m
 
 
 @strawberry.type
-class Mutation:
+class RecordMutation:
     grant_honor = _mutation("honor.granted", HonorGrantedBody, None,
                             "Grant an honour (Art. 51, 62); refused as Barred unless overridden.")
     revoke_honor = _mutation("honor.revoked", HonorRevokedBody, "the honor.granted seq", "Revoke an honour (Art. 65).")
@@ -221,3 +232,46 @@ class Mutation:
 
         e = await run(write)
         return Recorded(entry=Entry.of(e), tree_size=e.seq + 1)
+
+
+def _export(state, principal, subjects: list[str]) -> ExportReady:
+    import hashlib
+    import json as _json
+
+    from .. import evidence
+
+    refs = [resolve_ref(state, s, f"subjects.{i}") for i, s in enumerate(subjects)]
+    for ref in refs:
+        require_subject(principal, Action.request_export, ref)
+    b = evidence.export(state.engine, state.keyring, state.vault, state.settings, case=principal.case_ref,
+                        requested_by=f"{principal.actor} ({principal.case_ref})", subjects=refs, seqs=[],
+                        clock=state.clock)
+    export_id = hashlib.sha256(b.data).hexdigest()
+    state.export_dir.mkdir(parents=True, exist_ok=True)
+    evidence.write(b, state.export_dir / f"{export_id}.zip")
+    (state.export_dir / f"{export_id}.json").write_text(_json.dumps({"case": principal.case_ref,
+                                                                    "custody_seq": b.custody.seq}))
+    return ExportReady(export_id=export_id, download_path=f"/exports/{export_id}.zip", custody_seq=b.custody.seq,
+                       tree_size=b.manifest["tree_size"],
+                       entries=sum(1 for f in b.manifest["files"] if f.startswith("entries/")))
+
+
+@strawberry.type
+class ExportMutation:
+    @strawberry.mutation(description="Court: export an evidence bundle of subjects named in the case (issue 7). "
+                                      "The export is recorded in the log (evidence.exported) before release.")
+    @union_result
+    @_unavailable
+    async def request_export(self, info: Ctx, subjects: list[str]) -> ExportResult:
+        ctx = info.context
+        require(ctx.principal, Action.request_export)
+        if ctx.state.keyring is None:
+            raise ConfigError("this server is read-only: no signing keys are loaded")
+        if not 1 <= len(subjects) <= 20:
+            raise ValidationError([Problem("subjects", "must have 1-20 items")])
+        return await run(_export, ctx.state, ctx.principal, subjects)
+
+
+@strawberry.type
+class Mutation(RecordMutation, ExportMutation):
+    pass
