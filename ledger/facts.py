@@ -37,8 +37,22 @@ def sanctions_of(conn: Connection, subjects_: list[str], size: int) -> list[Sanc
     rows = conn.execute(select(sanction_versions).where(sanction_versions.c.subject.in_(subjects_),
                                                          sanction_versions.c.version_seq < size)
                         .order_by(sanction_versions.c.version_seq)).all()
-    latest = {r.sanction_seq: r for r in rows}  # later versions overwrite earlier ones
-    ex = _exits(conn, list(latest), size)
+    targets = list({r.sanction_seq for r in rows})
+    exit_rows = [x for xs in _exits(conn, targets, size).values() for x in xs]
+    return assemble_sanctions(rows, exit_rows, size)
+
+
+def assemble_sanctions(version_rows, exit_rows, size: int) -> list[Sanction]:
+    """Sanctions as known at ``size`` from their version and exit rows (pure: rows
+    with a seq at or beyond ``size`` are ignored, so one load serves many sizes)."""
+    latest = {}
+    for r in sorted(version_rows, key=lambda r: r.version_seq):
+        if r.version_seq < size:
+            latest[r.sanction_seq] = r  # later versions overwrite earlier ones
+    ex: dict[int, list] = {}
+    for x in sorted(exit_rows, key=lambda x: x.exit_seq):
+        if x.exit_seq < size and x.target_seq in latest:
+            ex.setdefault(x.target_seq, []).append(x)
     out = []
     for seq, r in sorted(latest.items()):
         e = ex.get(seq, [])

@@ -42,7 +42,7 @@ def simulate(engine: Engine, vault: Vault, as_of: date, *, seed: int = 1, per_ki
     with engine.connect() as conn:
         size = size_at_end_of(conn, as_of, log_store.size(conn))
         book = load_book(conn, size, as_of)
-        look = Lookups(conn, vault, size)
+        look = Lookups(conn, vault, size, book.sanctioned)
         ids: dict[str, tuple[str, str]] = {}
 
         def ident(ref: str) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ so a re-run appends nothing, and a re-run whose result differs is refused
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import html
@@ -30,9 +31,9 @@ from .append import Clock, append_entries
 from .eligibility import Facts, Query, decide
 from .entry import Draft, Entry, format_time
 from .errors import AnchorMismatch, LedgerError, RequestConflict
-from .facts import sanctions_of
+from .facts import assemble_sanctions
 from .funding import Source
-from .identifiers import normalise
+from .identifiers import Identifier, normalise
 from .keyring import Keyring
 from .operator import OPERATOR
 from .reconciliation import Book, ClawbackFact, GrantFact, Result, reconcile
@@ -110,33 +111,62 @@ def load_book(conn, size: int, as_of: date) -> Book:
 
 
 class Lookups:
-    """The two lookups the pure engine needs, backed by the database and the vault."""
+    """The two lookups the pure engine needs, loaded set-based once per run: the
+    vault's blind index, the sanctioned subjects' sanction rows, and the log's
+    size at the end of each day. No per-payment queries."""
 
-    def __init__(self, conn, vault: Vault | None, size: int):
-        self.conn, self.vault, self.size = conn, vault, size
+    def __init__(self, conn, vault: Vault | None, size: int, sanctioned: frozenset[str] = frozenset()):
+        self.vault, self.size = vault, size
         self.index = {r.blind_index: r.ref for r in conn.execute(
             select(subjects.c.blind_index, subjects.c.ref).where(subjects.c.blind_index.is_not(None)))} if vault else {}
-        self._sizes: dict[date, int] = {}
-        self._sanctions: dict[tuple[str, int], list] = {}
+        self._refs: dict[tuple[str, str], str | None] = {}
+        # Entries recorded on or before each day: the last seq of each UTC day.
+        day = func.substr(entries.c.recorded_at, 1, 10)
+        ends = conn.execute(select(day.label("day"), func.max(entries.c.seq).label("last"))
+                            .where(entries.c.seq < size).group_by(day).order_by(day)).all()
+        self._days = [r.day for r in ends]
+        self._ends = [r.last + 1 for r in ends]
+        self._versions: dict[str, list] = {}
+        self._exits: dict[int, list] = {}
+        if sanctioned:
+            for r in conn.execute(select(sanction_versions).where(sanction_versions.c.version_seq < size)):
+                if r.subject in sanctioned:
+                    self._versions.setdefault(r.subject, []).append(r)
+            for x in conn.execute(select(exits).where(exits.c.exit_seq < size,
+                                                      exits.c.kind.in_(("ended", "voided", "exempted")))):
+                self._exits.setdefault(x.target_seq, []).append(x)
+        self._cache: dict[tuple[str, int], list] = {}
 
     def payee_ref(self, scheme: str, number: str) -> str | None:
         if self.vault is None:
             return None
-        try:
-            ident = normalise(scheme, number)
-        except LedgerError:
-            return None
-        return self.index.get(self.vault.blind_index(ident))
+        key = (scheme, number)
+        if key not in self._refs:
+            # Fast path: the identifier as normalised forms are written (no checksum
+            # work); validate and normalise (15-digit upgrade, spacing) only on a miss.
+            ref = self.index.get(self.vault.blind_index(Identifier(scheme.strip().lower(), number.strip().upper())))
+            if ref is None:
+                try:
+                    ref = self.index.get(self.vault.blind_index(normalise(scheme.strip().lower(), number)))
+                except LedgerError:
+                    ref = None
+            self._refs[key] = ref
+        return self._refs[key]
+
+    def size_on(self, on: date) -> int:
+        """The log's size at the end of ``on`` (UTC)."""
+        i = bisect.bisect_right(self._days, on.isoformat())
+        return self._ends[i - 1] if i else 0
 
     def barred(self, subject: str, region: str, programme: str, on: date) -> tuple[int, ...]:
         """Blocking sanction seqs on ``on``, as the ledger knew it at the end of that day (Art. 66)."""
-        if on not in self._sizes:
-            self._sizes[on] = size_at_end_of(self.conn, on, self.size)
-        known = self._sizes[on]
+        known = min(self.size_on(on), self.size)
         key = (subject, known)
-        if key not in self._sanctions:
-            self._sanctions[key] = sanctions_of(self.conn, [subject], known)
-        d = decide(Query(subject, "subsidy", programme, region, on), Facts(known, tuple(self._sanctions[key])))
+        if key not in self._cache:
+            versions = self._versions.get(subject, [])
+            exit_rows = [x for v in versions for x in self._exits.get(v.sanction_seq, [])]
+            self._cache[key] = assemble_sanctions(versions, exit_rows, known)
+        d = decide(Query(subject, "subsidy", programme, region, on), Facts(known, tuple(self._cache[key])))
         return tuple(d.blocking_seqs) if d.answer == "barred" else ()
 
 
@@ -201,7 +231,7 @@ def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, ou
         size = previous.body["tree_size"] if previous else size_at_end_of(conn, as_of, current)
         say(f"reading the ledger at tree size {size}")
         book = load_book(conn, size, as_of)
-        look = Lookups(conn, vault, size)
+        look = Lookups(conn, vault, size, book.sanctioned)
         say(f"{len(book.grants)} grants, {len(book.clawbacks)} clawbacks; streaming {source.label}")
         result = reconcile(source.rows, book, as_of, payee_ref=look.payee_ref, barred=look.barred,
                            unpaid_days=unpaid_days)

@@ -1,8 +1,9 @@
 """Reconciling the funding systems' transactions with the ledger. Pure: the
 ledger's facts and two lookups come in, findings come out.
 
-Two streaming passes over the source (it is re-readable): the first checks
-every row and collects reversals, the second books payments and recoveries.
+Two streaming passes over the source (it is re-readable): the first
+fingerprints every row and collects reversals, the second checks every row and
+books payments and recoveries.
 Memory is per grant and per distinct payment, never per source row kept as
 an object. The result does not depend on the order of the rows: of two equal
 payments under different ``txn_id``\\s, the larger id is the duplicate.
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from .funding import COLUMNS, RowProblem, parse
+from .funding import COLUMNS, RowProblem, Txn, parse
 from .records import RECONCILIATION_KINDS
 
 KINDS = RECONCILIATION_KINDS
@@ -124,33 +125,37 @@ def reconcile(rows: Callable[[], Iterable[Mapping[str, object]]], book: Book, as
     findings: list[Finding] = []
     add = findings.append
 
-    # Pass 1: check every row, fingerprint the input (order-independent: a sum of
-    # row hashes), collect reversals.
+    # Pass 1: fingerprint the input (order-independent: a sum of row hashes) and
+    # collect reversals; only reversal rows are parsed here.
     count, digest = 0, 0
     reversed_by: dict[str, str] = {}
     for line, row in enumerate(rows(), 1):
         count += 1
         digest = (digest + row_digest(row)) % (1 << 256)
-        t = parse(row, line)
-        if isinstance(t, RowProblem):
-            add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
-                        amounts={"line": t.line}))
-        elif t.kind == "reversal" and t.booked_on <= as_of:
-            reversed_by.setdefault(t.reverses, t.txn_id)
+        if str(row.get("kind") or "").strip().lower() == "reversal":
+            t = parse(row, line)
+            if isinstance(t, Txn) and t.booked_on <= as_of:
+                reversed_by.setdefault(t.reverses, t.txn_id)
     fingerprint = f"{count}:{digest:064x}"
 
-    # Pass 2: book payments and recoveries.
+    # Pass 2: check every row, book payments and recoveries.
     seen: set[str] = set()
     found_reversed: set[str] = set()
-    payees: dict[tuple[str, str], int] = {}  # (scheme, id) -> index
+    payees: dict[tuple[str, str], int] = {}  # (scheme, id) as written -> payee index
     payee_refs: list[str | None] = []
+    identity: dict[str, int] = {}  # who the payee is (subject reference, or the text) -> key
+    payee_key: list[int] = []
     kept: dict[tuple[int, int, int, int], str] = {}  # (grant seq, payee, amount, day) -> smallest txn_id
     recovered: dict[int, int] = {}
     by_seq = {g.seq: g for g in book.grants.values()}
     clawed = {s for c in book.clawbacks for s in c.grant_seqs}
     for line, row in enumerate(rows(), 1):
         t = parse(row, line)
-        if isinstance(t, RowProblem) or t.kind == "reversal" or t.booked_on > as_of:
+        if isinstance(t, RowProblem):
+            add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
+                        amounts={"line": t.line}))
+            continue
+        if t.kind == "reversal" or t.booked_on > as_of:
             continue
         if t.txn_id in reversed_by:
             found_reversed.add(t.txn_id)  # reversals cancel what they reverse
@@ -177,8 +182,12 @@ def reconcile(rows: Callable[[], Iterable[Mapping[str, object]]], book: Book, as
             continue
         payee = payees.setdefault((t.payee_scheme, t.payee_id), len(payees))
         if payee == len(payee_refs):
-            payee_refs.append(payee_ref(t.payee_scheme, t.payee_id))
-        key = (g.seq, payee, t.amount_fen, t.booked_on.toordinal())
+            ref = payee_ref(t.payee_scheme, t.payee_id)
+            payee_refs.append(ref)
+            # Duplicates compare who was paid, not how the number was typed.
+            who = ref or f"{t.payee_scheme}:{t.payee_id.strip().upper()}"
+            payee_key.append(identity.setdefault(who, len(identity)))
+        key = (g.seq, payee_key[payee], t.amount_fen, t.booked_on.toordinal())
         first = kept.get(key)
         if first is None:
             kept[key] = t.txn_id
@@ -196,8 +205,9 @@ def reconcile(rows: Callable[[], Iterable[Mapping[str, object]]], book: Book, as
     # Payments that count: once per (grant, payee, amount, date).
     paid: dict[int, int] = {}
     stop = _stops(book)
+    ref_of = {k: payee_refs[i] for i, k in enumerate(payee_key)}
     for (seq, payee, amount, day), txn_id in kept.items():
-        g, on, ref = by_seq[seq], date.fromordinal(day), payee_refs[payee]
+        g, on, ref = by_seq[seq], date.fromordinal(day), ref_of[payee]
         paid[seq] = paid.get(seq, 0) + amount
         if ref != g.subject:
             who = "a payee not in the vault" if ref is None else f"subject {ref[:12]}…"

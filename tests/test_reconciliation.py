@@ -175,3 +175,11 @@ def test_any_order_and_any_split_of_instalments_gives_the_same_answer(order, par
              row("T6", amount=1, on="2026-05-01")]
     shuffled = [rows[i] for i in order if i < len(rows)] + rows[6:]
     assert kinds(run(shuffled)) == [("overpaid", None, "nmg-2026-001"), ("unknown_grant", "T5", "?")]
+
+
+def test_a_duplicate_is_the_same_payee_however_the_number_is_typed():
+    ids = {**IDS, ("cn-rid", "15010219900101001x"): ALICE}
+    book = Book(100, {g.grant_ref: g for g in (GRANT, OTHER)}, [], frozenset())
+    rows = paid_both(row("T1-again", payee="15010219900101001x"))
+    r = reconcile(lambda: iter(rows), book, AS_OF, payee_ref=lambda s, n: ids.get((s, n)), barred=lambda *a: ())
+    assert kinds(r) == [("duplicate_payment", "T1-again", "nmg-2026-001")]
