@@ -67,6 +67,8 @@ bench: install postgres
 	$(BIN)/python bench/proofs.py $(ARGS) --json var/bench-proofs.json
 	$(BIN)/python bench/status.py $(ARGS) --json var/bench-status.json
 	$(BIN)/python bench/api.py $(ARGS) --json var/bench-api.json
+	$(BIN)/python bench/reconcile.py $(ARGS) --json var/bench-reconcile.json
+	$(BIN)/python bench/export.py --json var/bench-export.json
 
 # Re-export graphql/schema.graphql after changing ledger/api (a test checks it is current).
 schema: install
