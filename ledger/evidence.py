@@ -9,7 +9,7 @@ Layout (docs/evidence.md)::
     proofs/<seq>.tlog-proof    C2SP tlog-proof per entry (entry bytes in `extra`)
     keys/<name>.vkey           the verifier keys: log, authorities, witnesses
     subjects/<ref>.json        disclosures (scheme, number, salt, name) for the subjects asked about
-    report.html                the record in plain Chinese
+    report.html, report.pdf    the record in plain Chinese (the PDF embeds a CJK font)
     VERIFY.md, verify_bundle.py  how to check it by hand (sha256sum, openssl, Python)
 
 The key entries (log.initialized, key.registered/revoked) of every signer are
@@ -164,13 +164,15 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
             files[f"keys/{line.name}.vkey"] = path.read_bytes()
     say("checkpoint and proofs ready")
 
-    from .evidence_report import render_html, verify_md, VERIFY_SCRIPT
+    from .evidence_pdf import render_pdf
+    from .evidence_report import VERIFY_SCRIPT, render_html, verify_md
 
     summary = {"case": case, "requested_by": requested_by, "exported_at": custody.recorded_at,
                "origin": settings.origin, "tree_size": cp_size, "custody_seq": custody.seq,
                "log_key": keyring.log.verifier.name}
     all_entries = {**included, custody.seq: custody}
     files["report.html"] = render_html(summary, all_entries, disclosures, note).encode()
+    files["report.pdf"] = render_pdf(summary, all_entries, disclosures, note)
     files["VERIFY.md"] = verify_md(summary, sorted(all_entries)).encode()
     files["verify_bundle.py"] = VERIFY_SCRIPT.encode()
     manifest = {"format": FORMAT, "version": VERSION, **summary,

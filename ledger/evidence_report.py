@@ -20,11 +20,12 @@ TYPE_ZH = {
 FIELD_ZH = {
     "title": "名称", "level": "级别", "programme": "项目", "awarding_body": "授予机关", "decision_date": "决定日期",
     "region": "行政区划", "document_no": "文号", "grounds": "事由", "legal_basis": "法律依据", "deciding_body": "决定机关",
-    "amount_fen": "金额（分）", "grant_ref": "资助编号", "budget_account": "预算科目", "deadline": "期限",
+    "amount_fen": "金额", "grant_ref": "资助编号", "budget_account": "预算科目", "deadline": "期限",
     "recovered_on": "到账日期", "severity": "严重程度", "effective_from": "起始日期", "effective_until": "截止日期",
     "scope": "惩戒范围", "reason": "理由", "ended_on": "解除日期", "project": "项目", "finding": "认定意见",
     "answer": "审查结论", "decision": "处理决定", "case": "案号", "requested_by": "申请人", "seqs": "导出记录",
-    "override": "特批", "kind": "类别", "officer": "审核人", "award_ref": "评审编号", "on": "评审日期",
+    "override": "特批", "authority_id": "机关标识", "holder": "持有人", "purpose": "用途", "origin": "账本名称",
+    "name": "密钥名称", "relation": "关系", "organisation": "单位", "valid_from": "起始日期", "valid_until": "截止日期", "kind": "类别", "officer": "审核人", "award_ref": "评审编号", "on": "评审日期",
 }
 
 
