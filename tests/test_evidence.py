@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -96,6 +97,22 @@ def test_round_trip_of_a_subject_with_every_kind_of_entry(story, domain):
     html = files["report.html"].decode()
     assert "张三" in html and "列入失信惩戒" in html and "条例第六十六条" in html and "1,000.00 元" in html
     assert b.manifest["tree_size"] == report.tree_size > b.custody.seq
+
+
+def test_the_pdf_report_carries_the_chinese_text_in_an_embedded_font(story):
+    from pypdf import PdfReader
+
+    pdf = PdfReader(io.BytesIO(unzip(story["bundle"].data)["report.pdf"]))
+    # pypdf decodes fpdf2's 2-byte ToUnicode map with a NUL before each character
+    # (MuPDF does not); the characters themselves come from the PDF's own map.
+    text = re.sub(r"[\s\x00]+", "", "".join(page.extract_text() for page in pdf.pages))
+    for phrase in ("诚信记录证据材料", "呼和浩特市中级人民法院", "张三", "列入失信惩戒", "条例第六十六条",
+                   "撤销表彰奖励", "证据导出登记", "如何核验"):
+        assert phrase in text, phrase
+    fonts = [f.get_object() for page in pdf.pages for f in page["/Resources"]["/Font"].values()]
+    descendants = [d.get_object() for f in fonts for d in f.get("/DescendantFonts", [])]
+    assert descendants and all("/FontFile3" in d["/FontDescriptor"] or "/FontFile2" in d["/FontDescriptor"]
+                               for d in descendants)  # embedded, not referenced
 
 
 def test_the_standalone_script_verifies_with_hashlib_and_cryptography_only(story, domain, tmp_path):
