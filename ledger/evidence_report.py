@@ -120,7 +120,7 @@ text before the blank line (c2sp.org/signed-note). The public key is the last `+
 ```sh
 python3 -c 'open("cp.body","w").write(open("checkpoint.txt").read().split("\\n\\n")[0]+"\\n")'
 python3 -c 'import base64; l=open("checkpoint.txt").read().split("\\n\\n")[1].splitlines()[0]; open("cp.sig","wb").write(base64.b64decode(l.split()[2])[4:])'
-python3 -c 'import base64; k=base64.b64decode(open("keys/{summary["log_key"]}.vkey").read().strip().split("+")[2])[1:]; open("log.der","wb").write(bytes.fromhex("302a300506032b6570032100")+k)'
+python3 -c 'import base64; k=base64.b64decode(open("keys/{summary["log_key"]}.vkey").read().strip().split("+", 2)[2])[1:]; open("log.der","wb").write(bytes.fromhex("302a300506032b6570032100")+k)'
 openssl pkey -pubin -inform DER -in log.der -out log.pem
 openssl pkeyutl -verify -pubin -inkey log.pem -rawin -in cp.body -sigfile cp.sig     # "Signature Verified Successfully"
 ```

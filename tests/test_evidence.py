@@ -220,3 +220,24 @@ def test_a_later_bundle_extends_an_earlier_one(story, domain):
     with pytest.raises(BundleError) as e:
         verify_bundle(rezip(files, rehash=True), domain.keyring.log.verifier, against=old.data)
     assert e.value.file == "consistency.json"
+
+
+def test_verify_md_by_hand_with_sha256sum_and_openssl(story, tmp_path):
+    """Run the shell blocks of VERIFY.md sections 1-3 as a person would."""
+    import shutil
+
+    if not (shutil.which("openssl") and shutil.which("sha256sum")):  # pragma: no cover
+        pytest.skip("openssl or sha256sum not installed")
+    for name, data in unzip(story["bundle"].data).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    guide = (tmp_path / "VERIFY.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", guide, re.S)[:3]
+    script = "set -e\n" + "\n".join(blocks)
+    out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "FAILED" not in out.stdout and "report.pdf: OK" in out.stdout
+    assert "Signature Verified Successfully" in out.stdout
+    first = sorted(tmp_path.glob("entries/*.json"), key=lambda p: int(p.stem))[0]
+    leaf = hashlib.sha256(b"\x00" + first.read_bytes()).hexdigest()
+    assert leaf in out.stdout  # the openssl leaf hash of the entry the guide names
