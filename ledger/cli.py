@@ -759,7 +759,7 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_ur
                             subjects=refs, seqs=list(seqs), clock=now, consistency_from=consistency_from,
                             progress=lambda msg: bar.update(task, description=msg))
     evidence.write(b, out)
-    info = {"bundle": str(out), "entries": len(b.manifest["files"]) and len([f for f in b.manifest["files"] if f.startswith("entries/")]),
+    info = {"bundle": str(out), "entries": sum(1 for f in b.manifest["files"] if f.startswith("entries/")),
             "custody_seq": b.custody.seq, "tree_size": b.manifest["tree_size"],
             "manifest_sha256": hashlib.sha256(json.dumps(b.manifest, sort_keys=True).encode()).hexdigest()}
     click.echo(json.dumps(info) if as_json else

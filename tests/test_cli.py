@@ -178,3 +178,22 @@ def test_domain_commands_as_programme_staff_use_them(env, tmp_path):
     gone = CliRunner().invoke(main, ["status", "cn-rid:150102199001010019"])
     assert gone.exit_code == 2 and "no subject" in gone.stderr
     assert json.loads(run("verify", "--json"))["ok"]
+
+
+def test_export_and_verify_bundle_commands(env, tmp_path):
+    import zipfile
+
+    run("demo", "--entries", "40", "--seed", "3")
+    subject = json.loads(run("entry", "30"))["subject"] or json.loads(run("entry", "31"))["subject"]
+    out = json.loads(run("export", "--case", "(2026)内01行初3号", "--requested-by", "督查室", "--subject", subject,
+                         "--out", str(tmp_path / "b.zip"), "--json"))
+    assert out["entries"] >= 3 and out["custody_seq"] == out["tree_size"] - 1
+    vkey = str(Path(env["LEDGER_VKEY_DIR"]) / "dev-log.vkey")
+    ok = json.loads(run("verify-bundle", str(tmp_path / "b.zip"), "--trusted-vkey", vkey, "--json"))
+    assert ok["ok"] and ok["custody_seq"] == out["custody_seq"]
+    with zipfile.ZipFile(tmp_path / "b.zip") as src, zipfile.ZipFile(tmp_path / "bad.zip", "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, data + b" " if name == "VERIFY.md" else data)  # one byte added
+    bad = CliRunner().invoke(main, ["verify-bundle", str(tmp_path / "bad.zip"), "--json"])
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["file"] == "VERIFY.md"
