@@ -46,3 +46,25 @@ def test_fast_canonical_bytes_equal_a_full_encode(e):
 def test_decode_encode_round_trip(value):
     data = canonical.encode(value)
     assert canonical.decode(data) == value and canonical.encode(canonical.decode(data)) == data
+
+
+# Keys that stress RFC 8785 §3.2.3 ordering: BMP private use vs astral characters
+# (code point order and UTF-16 order disagree), controls, quotes, CJK.
+tricky = st.text(alphabet=st.sampled_from(["a", "\ue000", "\U0001f600", "\U00020000", "\x00", "\x1f", "\x7f",
+                                           '"', "\\", "\u2028", "中", "é"]), max_size=4)
+tricky_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | text | tricky,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text | tricky, inner, max_size=5), max_leaves=16)
+
+
+@settings(max_examples=500)
+@given(tricky_values)
+def test_the_fast_encoder_writes_exactly_what_the_reference_rfc8785_writes(value):
+    import rfc8785
+
+    assert canonical.encode(value) == rfc8785.dumps(value)
+
+
+def test_keys_beyond_the_bmp_sort_by_utf16_code_units():
+    value = {"\ue000": 1, "\U0001f600": 2}  # code points: U+E000 < U+1F600; UTF-16: 0xD83D < 0xE000
+    assert canonical.encode(value) == '{"😀":2,"\ue000":1}'.encode()
