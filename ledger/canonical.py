@@ -32,7 +32,10 @@ def encode(value: Any) -> bytes:
     BMP. Those values go to the ``rfc8785`` reference implementation.
     Equality of the two paths is property-tested (tests/test_entry.py).
     """
-    if _check(value, "$"):
+    verdict = _scan(value)
+    if verdict is None:  # refused, or an unusual type: the full check names the path or decides
+        verdict = _check(value, "$")
+    if verdict:
         return rfc8785.dumps(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                       allow_nan=False).encode("utf-8")
@@ -55,6 +58,47 @@ def decode(data: bytes) -> Any:
 
 def _reject_float(token: str) -> Any:
     raise ValueError(f"non-integer number {token}")
+
+
+def _scan(value: Any) -> bool | None:
+    """The hot path of ``_check``, without building paths: None if anything would
+    be refused, else whether a key lies beyond the BMP. Iterative, no recursion."""
+    astral = False
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is str:
+            if not v.isascii() and not _valid_text(v):
+                return None
+        elif t is int:
+            if -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                continue
+            return None
+        elif t is dict:
+            for k, item in v.items():
+                if type(k) is not str:
+                    return None
+                if not k.isascii():
+                    if not _valid_text(k):
+                        return None
+                    astral = astral or max(map(ord, k)) > 0xFFFF
+                stack.append(item)
+        elif t is list or t is tuple:
+            stack.extend(v)
+        elif t is bool or v is None:
+            continue
+        else:
+            return None  # floats, subclasses and anything else: the slow path decides
+    return astral
+
+
+def _valid_text(text: str) -> bool:
+    try:
+        text.encode("utf-8", errors="strict")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _check(value: Any, path: str) -> bool:

@@ -68,3 +68,15 @@ def test_the_fast_encoder_writes_exactly_what_the_reference_rfc8785_writes(value
 def test_keys_beyond_the_bmp_sort_by_utf16_code_units():
     value = {"\ue000": 1, "\U0001f600": 2}  # code points: U+E000 < U+1F600; UTF-16: 0xD83D < 0xE000
     assert canonical.encode(value) == '{"😀":2,"\ue000":1}'.encode()
+
+
+def test_refused_values_name_their_path():
+    import pytest
+
+    from ledger.errors import ValidationError
+
+    for value, path in (({"a": [1, 2.5]}, "$.a[1]"), ({"b": {"c": 2**60}}, "$.b.c"), ({"d": "\ud800"}, "$.d"),
+                        ({1: "x"}, "$"), ({"e": {1, 2}}, "$.e")):
+        with pytest.raises(ValidationError) as e:
+            canonical.encode(value)
+        assert e.value.problems[0].field == path, value
