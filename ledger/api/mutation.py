@@ -86,12 +86,17 @@ def _unavailable(fn):
     return wrapper
 
 
+def _writable(ctx, action: Action):
+    """Authorise ``action`` and make sure this server can sign (else ``Unavailable``)."""
+    require(ctx.principal, action)
+    if ctx.state.keyring is None:
+        raise ConfigError("this server is read-only: no signing keys are loaded")
+    return ctx.state
+
+
 async def _record(info: Ctx, type_: str, request_id: str, subject: str, refs: list[int], body: dict) -> Recorded:
     ctx = info.context
-    st = ctx.state
-    require(ctx.principal, Action.record_check if type_ == "eligibility.checked" else Action.record)
-    if st.keyring is None:
-        raise ConfigError("this server is read-only: no signing keys are loaded")
+    st = _writable(ctx, Action.record_check if type_ == "eligibility.checked" else Action.record)
 
     def write() -> LedgerEntry:
         ref = resolve_ref(st, subject)
@@ -158,10 +163,7 @@ class RecordMutation:
                                        decision: CheckDecision, approver: str | None = None,
                                        reason: str | None = None) -> RecordResult:
         ctx = info.context
-        st = ctx.state
-        require(ctx.principal, Action.record_check)
-        if st.keyring is None:
-            raise ConfigError("this server is read-only: no signing keys are loaded")
+        st = _writable(ctx, Action.record_check)
 
         def write():
             ref = resolve_ref(st, subject)
@@ -203,7 +205,7 @@ class RecordMutation:
                                 region=region, case_ref=case_ref, subjects=refs, label=label, expires_at=expires_at)
 
         text, t = await run(write)
-        return TokenIssued(token=text, info=TokenInfo(**t.to_json()))
+        return TokenIssued(token=text, info=t)
 
     @strawberry.mutation(description="Revoke a token now (admin).")
     @union_result
@@ -211,7 +213,7 @@ class RecordMutation:
         ctx = info.context
         require(ctx.principal, Action.manage_tokens)
         t = await run(tokens.revoke, ctx.state.engine, token_id, ctx.state.clock)
-        return TokenInfo(**t.to_json())
+        return t
 
     @strawberry.mutation(description="Destroy a subject's vault record (PIPL Art. 47; admin). The log keeps "
                                      "only the reference; a `subject.erased` entry signed by the log key records it.")
@@ -220,10 +222,7 @@ class RecordMutation:
     async def erase_subject(self, info: Ctx, subject: str, reason: str,
                             legal_basis: str = "个人信息保护法第四十七条") -> RecordResult:
         ctx = info.context
-        st = ctx.state
-        require(ctx.principal, Action.erase_subject)
-        if st.keyring is None:
-            raise ConfigError("this server is read-only: no signing keys are loaded")
+        st = _writable(ctx, Action.erase_subject)
 
         def write():
             ref = resolve_ref(st, subject)
@@ -264,9 +263,7 @@ class ExportMutation:
     @_unavailable
     async def request_export(self, info: Ctx, subjects: list[str]) -> ExportResult:
         ctx = info.context
-        require(ctx.principal, Action.request_export)
-        if ctx.state.keyring is None:
-            raise ConfigError("this server is read-only: no signing keys are loaded")
+        _writable(ctx, Action.request_export)
         if not 1 <= len(subjects) <= 20:
             raise ValidationError([Problem("subjects", "must have 1-20 items")])
         return await run(_export, ctx.state, ctx.principal, subjects)

@@ -259,7 +259,7 @@ class Query:
     async def tokens(self, info: Ctx) -> TokensResult:
         require(info.context.principal, Action.manage_tokens)
         found = await run(tokens.list_tokens, info.context.state.engine)
-        return TokenList(tokens=[TokenInfo(**t.to_json()) for t in found])
+        return TokenList(tokens=found)
 
 
 def _stored(engine, size):

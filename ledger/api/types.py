@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from .. import eligibility as elig
+from .. import tokens
 from ..entry import Entry as LedgerEntry
 from .scalars import Fen
 
@@ -264,18 +265,8 @@ class ConsistencyProof:
     hashes: list[str]
 
 
-@strawberry.type
-class TokenInfo:
-    token_id: str
-    role: str
-    authority_id: str | None
-    region: str | None
-    case_ref: str | None
-    subjects: list[str]
-    label: str
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
+# The token service's own record, exposed as is (one definition, two edges).
+TokenInfo = strawberry.type(tokens.TokenInfo, name="TokenInfo", description="An issued token (never its secret).")
 
 
 @strawberry.type(description="Who this token is.")
