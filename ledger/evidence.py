@@ -40,7 +40,7 @@ from . import checkpoint as checkpoints
 from . import prove
 from .append import append_entries
 from .config import Settings
-from .entry import Draft, Entry, format_time, from_canonical
+from .entry import Draft, Entry, from_canonical
 from .errors import NotFound, Problem, ValidationError
 from .keyring import Keyring
 from .note import parse as parse_note

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, func, select
 
 from . import canonical
 from .append import Clock, append_entries
 from .eligibility import Facts, Query, decide
-from .entry import Draft, Entry, format_time
+from .entry import Draft, Entry
 from .errors import AnchorMismatch, LedgerError, RequestConflict
 from .facts import assemble_sanctions
 from .funding import Source

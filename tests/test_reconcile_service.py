@@ -127,8 +127,7 @@ def _book(domain, as_of=date(2026, 6, 1)):
 
 def _lookups(domain):
     conn = domain.engine.connect()
-    look = reconcile.Lookups(conn, domain.vault, size(domain))
-    look.index = dict(look.index)  # loaded: the connection can go
+    look = reconcile.Lookups(conn, domain.vault, size(domain))  # loads everything it needs now
     conn.close()
     return {"payee_ref": look.payee_ref, "barred": lambda *a: (), "unpaid_days": 90}
 

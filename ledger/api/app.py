@@ -13,12 +13,12 @@ from datetime import datetime, timezone
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from ..access import Principal, Role
 from ..config import Settings
-from ..access import Role
 from ..errors import Unauthenticated
 from ..operator import load_keyring
 from ..store.engine import make_engine
@@ -40,6 +40,17 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers=headers)
 
 
+async def _principal(state: AppState, request: Request) -> Principal | JSONResponse:
+    """The bearer token's principal, or the 401 answer (with WWW-Authenticate)."""
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise Unauthenticated("missing bearer token")
+        return await run(authenticate, state.engine, presented.strip(), state.clock())
+    except Unauthenticated as e:
+        return _error(401, "unauthenticated", str(e), {"WWW-Authenticate": "Bearer"})
+
+
 class Guard:
     """Authenticate, bound the body, then hand the request to GraphQL."""
 
@@ -54,14 +65,9 @@ class Guard:
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return await _error(413, "too_large", f"request body over {limit} bytes")(scope, receive, send)
-        header = request.headers.get("authorization", "")
-        scheme, _, presented = header.partition(" ")
-        try:
-            if scheme.lower() != "bearer":
-                raise Unauthenticated("missing bearer token")
-            principal = await run(authenticate, self.state.engine, presented.strip(), self.state.clock())
-        except Unauthenticated as e:
-            return await _error(401, "unauthenticated", str(e), {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        principal = await _principal(self.state, request)
+        if isinstance(principal, JSONResponse):
+            return await principal(scope, receive, send)
         # Read the body here (chunked uploads too) so the limit holds without a
         # Content-Length, then replay it to the view.
         body = bytearray()
@@ -102,17 +108,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def download_export(request: Request):
     """GET /exports/<id>.zip: the bundle, for a court token of the same case or an auditor."""
-    from starlette.responses import Response
-
     state: AppState = request.app.state.ledger
-    header = request.headers.get("authorization", "")
-    scheme, _, presented = header.partition(" ")
-    try:
-        if scheme.lower() != "bearer":
-            raise Unauthenticated("missing bearer token")
-        principal = await run(authenticate, state.engine, presented.strip(), state.clock())
-    except Unauthenticated as e:
-        return _error(401, "unauthenticated", str(e), {"WWW-Authenticate": "Bearer"})
+    principal = await _principal(state, request)
+    if isinstance(principal, JSONResponse):
+        return principal
     export_id = request.path_params["export_id"]
     path = state.export_dir / f"{export_id}.zip"
     meta = state.export_dir / f"{export_id}.json"
@@ -121,8 +120,7 @@ async def download_export(request: Request):
     case = json.loads(meta.read_text())["case"]
     if not (principal.role is Role.auditor or (principal.role is Role.court and principal.case_ref == case)):
         return _error(403, "forbidden", f"export {export_id[:12]}… belongs to another case")
-    return Response(path.read_bytes(), media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="evidence-{export_id[:12]}.zip"'})
+    return FileResponse(path, media_type="application/zip", filename=f"evidence-{export_id[:12]}.zip")
 
 
 def create_app(state: AppState) -> Starlette:

@@ -66,6 +66,6 @@ def to_error(e: E.LedgerError):
         return Forbidden(code="forbidden", message=msg)
     if isinstance(e, E.IndexBeyondSize):
         return ValidationFailed(code="validation", message=msg, problems=[FieldProblem(field=e.what, rule=msg)])
-    if isinstance(e, (E.InputError,)):
+    if isinstance(e, E.InputError):
         return ValidationFailed(code="validation", message=msg, problems=[FieldProblem(field="input", rule=msg)])
     return None

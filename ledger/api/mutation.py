@@ -7,12 +7,14 @@ request_id with different content is a ``Conflict``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from typing import Annotated, Union
 
 import strawberry
 
-from .. import recording, subjects, tokens
+from .. import evidence, recording, subjects, tokens
 from ..access import Action, require, require_subject
 from ..entry import Entry as LedgerEntry
 from ..errors import ConfigError, Problem, ValidationError
@@ -234,11 +236,6 @@ class RecordMutation:
 
 
 def _export(state, principal, subjects: list[str]) -> ExportReady:
-    import hashlib
-    import json as _json
-
-    from .. import evidence
-
     refs = [resolve_ref(state, s, f"subjects.{i}") for i, s in enumerate(subjects)]
     for ref in refs:
         require_subject(principal, Action.request_export, ref)
@@ -248,7 +245,7 @@ def _export(state, principal, subjects: list[str]) -> ExportReady:
     export_id = hashlib.sha256(b.data).hexdigest()
     state.export_dir.mkdir(parents=True, exist_ok=True)
     evidence.write(b, state.export_dir / f"{export_id}.zip")
-    (state.export_dir / f"{export_id}.json").write_text(_json.dumps({"case": principal.case_ref,
+    (state.export_dir / f"{export_id}.json").write_text(json.dumps({"case": principal.case_ref,
                                                                     "custody_seq": b.custody.seq}))
     return ExportReady(export_id=export_id, download_path=f"/exports/{export_id}.zip", custody_seq=b.custody.seq,
                        tree_size=b.manifest["tree_size"],

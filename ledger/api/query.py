@@ -21,7 +21,7 @@ from .errors import Forbidden as ForbiddenT
 from .errors import NotFound as NotFoundT
 from .errors import ValidationFailed
 from .inputs import Benefit
-from .resolve import check_page, page_size, resolve_ref_async, union_result
+from .resolve import ArgumentError, check_page, page_size, resolve_ref_async, union_result
 from .types import (Checkpoint, Clawback, ConsistencyProof, Eligibility, Entry, EntryConnection, Grant, Honor,
                     InclusionProof, Me, Sanction, TokenInfo, seq_of_cursor)
 
@@ -65,8 +65,6 @@ class Subject:
     @strawberry.field(description="The subject's entries in seq order (Relay connection).")
     async def history(self, info: Ctx, first: int = 20, after: str | None = None, types: list[str] | None = None,
                       recorded_from: date | None = None, recorded_until: date | None = None) -> EntryConnection:
-        from .resolve import ArgumentError
-
         n = page_size(info.context, first)
         if any(control_characters(t) for t in types or []):
             raise ArgumentError("types", "must not contain control characters")
