@@ -152,5 +152,10 @@ def _seal(d: Draft, seq: int, prev: str, recorded_at: str, keyring: Keyring, reg
             registry.signing_key(unsigned, log_signed=False)
         except SignatureError as e:
             raise ValidationError([Problem("signer", str(e))], index=index) from e
-    sig = base64.b64encode(signer.sign(unsigned.signing_bytes)).decode()
-    return replace(unsigned, sig=sig)
+    signing_bytes = unsigned.signing_bytes
+    sig = base64.b64encode(signer.sign(signing_bytes)).decode()
+    signed = replace(unsigned, sig=sig)
+    # The signing bytes do not depend on ``sig``: keep the ones just signed
+    # instead of encoding the entry again (cached_property's slot).
+    signed.__dict__["signing_bytes"] = signing_bytes
+    return signed

@@ -47,7 +47,10 @@ def validate_body(fields: tuple[Field, ...], body: Any, prefix: str = "body") ->
 def control_characters(v: str) -> bool:
     """C0 controls other than tab and newline, and DEL. NUL in particular: PostgreSQL
     text cannot hold it, so SQLite and PostgreSQL would disagree on a valid record."""
-    return any((ord(c) < 32 and c not in "\t\n") or c == "\x7f" for c in v)
+    return _CONTROL.search(v) is not None
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # one C scan instead of a Python loop per character
 
 
 def text(max_len: int = 500, min_len: int = 1) -> Check:

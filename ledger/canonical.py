@@ -12,6 +12,7 @@ contract altogether.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -42,22 +43,53 @@ def encode(value: Any) -> bytes:
 
 
 def decode(data: bytes) -> Any:
-    """Parse canonical bytes; raise ``ValidationError`` unless they are exactly canonical."""
+    """Parse canonical bytes; raise ``ValidationError`` unless they are exactly canonical.
+
+    Fast path (the verifier calls this once per entry): the parser itself
+    refuses floats, non-finite constants and integers beyond ±2^53-1, so the
+    value needs no separate scan; re-encoding it with ``json.dumps`` and
+    comparing proves the bytes canonical, because on such values ``json.dumps``
+    writes RFC 8785 exactly (see ``encode``), lone surrogates fail its UTF-8
+    encode, and duplicate keys or any other spelling change the bytes. Bytes
+    holding a character beyond the BMP (a 4-byte UTF-8 sequence) take the full
+    path, where key order may differ (RFC 8785 §3.2.3).
+    """
     try:
         text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as e:
         raise ValidationError([Problem("$", f"not UTF-8 at byte {e.start}")]) from e
     try:
-        value = json.loads(text, parse_float=_reject_float, parse_constant=_reject_float)
-    except (ValueError, TypeError) as e:
+        value = json.loads(text, parse_float=_reject_float, parse_constant=_reject_float, parse_int=_safe_int)
+    except (ValueError, TypeError, RecursionError) as e:
         raise ValidationError([Problem("$", f"not JSON: {e}")]) from e
-    if encode(value) != data:
+    if _ASTRAL.search(data) is None:
+        try:
+            again = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                               allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValidationError([Problem("$", "text is not valid Unicode (lone surrogate)")]) from e
+    else:
+        again = encode(value)
+    if again != data:
         raise ValidationError([Problem("$", "bytes are not RFC 8785 canonical")])
     return value
 
 
+# A UTF-8 lead byte of a 4-byte sequence: a character beyond the BMP.
+_ASTRAL = re.compile(rb"[\xf0-\xf4]")
+
+
 def _reject_float(token: str) -> Any:
     raise ValueError(f"non-integer number {token}")
+
+
+def _safe_int(token: str) -> int:
+    if len(token) > 17:  # cheap bound first: 2^53-1 has 16 digits (17 with a sign)
+        raise ValueError(f"integer {token[:20]} outside ±2^53-1")
+    value = int(token)
+    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value
+    raise ValueError(f"integer {token} outside ±2^53-1")
 
 
 def _scan(value: Any) -> bool | None:

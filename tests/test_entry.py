@@ -80,3 +80,40 @@ def test_refused_values_name_their_path():
         with pytest.raises(ValidationError) as e:
             canonical.encode(value)
         assert e.value.problems[0].field == path, value
+
+
+@settings(max_examples=300)
+@given(entries())
+def test_signing_bytes_cut_from_the_stored_bytes_equal_a_full_encode(e):
+    parsed = from_canonical(e.canonical)
+    assert "signing_bytes" in parsed.__dict__  # the verifier's path: cut, not encoded
+    assert parsed.signing_bytes == canonical.encode(e.to_json(with_sig=False))
+    assert parsed.canonical == canonical.encode(e.to_json())
+
+
+# Spellings of the same JSON value that are not RFC 8785: decode's fast path
+# must refuse every one the reference would not write.
+@settings(max_examples=500)
+@given(tricky_values, st.sampled_from(["space", "escape", "reorder", "bigint", "float", "minus-zero", "dup"]))
+def test_decode_refuses_every_non_canonical_spelling(value, how):
+    import json
+
+    import pytest
+    import rfc8785
+
+    from ledger.errors import ValidationError
+
+    good = rfc8785.dumps(value)
+    assert canonical.decode(good) == value
+    text = good.decode()
+    bad = {
+        "space": text + " ",
+        "escape": text.replace('"', '"\\u0061', 1) if '"' in text else None,  # an escape the reference never writes
+        "reorder": json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+        if isinstance(value, dict) and list(value) != sorted(value) and len(value) > 1 else None,
+        "bigint": f'{{"n":{2**53}}}', "float": '{"n":1.0}', "minus-zero": '{"n":-0}', "dup": '{"a":1,"a":1}',
+    }[how]
+    if bad is None or bad.encode() == good:
+        return
+    with pytest.raises(ValidationError):
+        canonical.decode(bad.encode())
