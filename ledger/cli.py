@@ -664,7 +664,7 @@ def reconcile_cmd(funding, funding_table, as_of, out_dir, unpaid_days, db_url, a
     source = open_source(funding, funding_table)
     vault = s.vault() if s.vault_key_file.exists() else None
     with progress_bar("reconcile") as bar:
-        task = bar.add_task("rows (two passes)", total=None)
+        task = bar.add_task("rows", total=None)
         out = reconcile.run(engine, load_keyring(engine, s), vault, _Counted(source, bar, task), day, out_dir, now,
                             unpaid_days=unpaid_days, progress=lambda msg: bar.update(task, description=msg))
     if as_json:

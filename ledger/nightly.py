@@ -60,7 +60,7 @@ def extract(source_spec: str, table: str | None, as_of: date, out_dir: Path) -> 
         w = csv.writer(f)
         w.writerow(COLUMNS)
         for row in source.rows():
-            w.writerow(["" if row.get(c) is None else str(row.get(c)) for c in COLUMNS])
+            w.writerow(["" if v is None else str(v) for v in row])
             rows += 1
     os.replace(tmp, target / "funding.csv")
     (target / "source.txt").write_text(source.label + "\n")

@@ -29,11 +29,11 @@ Finding kinds (issue 6):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from .funding import COLUMNS, RowProblem, Txn, parse
+from .funding import Record, RowProblem, Txn, parse, record_of
 from .records import RECONCILIATION_KINDS
 
 KINDS = RECONCILIATION_KINDS
@@ -114,29 +114,59 @@ PayeeRef = Callable[[str, str], "str | None"]  # (scheme, id) -> subject referen
 BarredBy = Callable[[str, str, str, date], "tuple[int, ...]"]  # (subject, region, programme, on) -> blocking seqs
 
 
-def row_digest(row: Mapping[str, object]) -> int:
-    text = "\x1f".join("" if row.get(c) is None else str(row.get(c)) for c in COLUMNS)
+def row_digest(rec: Record) -> int:
+    """SHA-256 of the record's values joined by U+001F (None as empty), as an
+    integer. The input fingerprint, and so the anchor entries of earlier
+    nights, depend on exactly this definition."""
+    try:
+        text = "\x1f".join(rec)  # the common case: every value is text (a CSV)
+    except TypeError:
+        text = "\x1f".join("" if v is None else str(v) for v in rec)
     return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
 
 
-def reconcile(rows: Callable[[], Iterable[Mapping[str, object]]], book: Book, as_of: date, *,
-              payee_ref: PayeeRef, barred: BarredBy, unpaid_days: int = 90) -> Result:
-    """Reconcile the transactions booked on or before ``as_of`` against ``book``."""
-    findings: list[Finding] = []
-    add = findings.append
+def _records(rows: Iterable[Record | Mapping[str, object]]) -> Iterator[Record]:
+    for row in rows:
+        yield row if type(row) is tuple else record_of(row)
 
-    # Pass 1: fingerprint the input (order-independent: a sum of row hashes) and
-    # collect reversals; only reversal rows are parsed here.
+
+@dataclass(frozen=True)
+class Scan:
+    """Pass 1's result: the input's size and fingerprint, and its reversals."""
+
+    rows: int
+    fingerprint: str
+    reversed_by: dict[str, str]  # reversed txn_id -> the reversal's txn_id
+
+
+Rows = Callable[[], Iterable[Record | Mapping[str, object]]]
+
+
+def scan(rows: Rows, as_of: date) -> Scan:
+    """Pass 1: fingerprint the input (order-independent: a sum of row hashes) and
+    collect the reversals booked by ``as_of``; only reversal rows are parsed.
+    Needs no ledger state, so a caller may run it beside loading the book."""
     count, digest = 0, 0
     reversed_by: dict[str, str] = {}
-    for line, row in enumerate(rows(), 1):
+    for line, row in enumerate(_records(rows()), 1):
         count += 1
-        digest = (digest + row_digest(row)) % (1 << 256)
-        if str(row.get("kind") or "").strip().lower() == "reversal":
+        digest += row_digest(row)
+        kind = row[1]
+        if kind is not None and str(kind).strip().lower() == "reversal":
             t = parse(row, line)
             if isinstance(t, Txn) and t.booked_on <= as_of:
                 reversed_by.setdefault(t.reverses, t.txn_id)
-    fingerprint = f"{count}:{digest:064x}"
+    return Scan(count, f"{count}:{digest % (1 << 256):064x}", reversed_by)  # the sum mod 2^256, reduced once
+
+
+def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barred: BarredBy,
+              unpaid_days: int = 90, scanned: Scan | None = None) -> Result:
+    """Reconcile the transactions booked on or before ``as_of`` against ``book``
+    (``scanned``: pass 1 over the same rows, if the caller has run it already)."""
+    findings: list[Finding] = []
+    add = findings.append
+    scanned = scanned or scan(rows, as_of)
+    reversed_by = scanned.reversed_by
 
     # Pass 2: check every row, book payments and recoveries.
     seen: set[str] = set()
@@ -149,7 +179,7 @@ def reconcile(rows: Callable[[], Iterable[Mapping[str, object]]], book: Book, as
     recovered: dict[int, int] = {}
     by_seq = {g.seq: g for g in book.grants.values()}
     clawed = {s for c in book.clawbacks for s in c.grant_seqs}
-    for line, row in enumerate(rows(), 1):
+    for line, row in enumerate(_records(rows()), 1):
         t = parse(row, line)
         if isinstance(t, RowProblem):
             add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
@@ -239,7 +269,7 @@ def reconcile(rows: Callable[[], Iterable[Mapping[str, object]]], book: Book, as
                         seqs=(g.seq,), amounts={"granted_fen": g.amount_fen}))
     _recoveries(book, recovered, by_seq, as_of, add)
     findings.sort(key=Finding.sort_key)
-    return Result(as_of, count, fingerprint, findings)
+    return Result(as_of, scanned.rows, scanned.fingerprint, findings)
 
 
 def _stops(book: Book) -> dict[int, tuple[date, str, int]]:

@@ -156,3 +156,32 @@ def test_the_simulated_funding_system_is_found_exactly(tmp_path):
     assert got == want  # precision and recall 1.0
     injected = {f["kind"] for f in truth if f["injected"]}
     assert injected == set(result["counts"]) , set(result["counts"]) - injected
+
+
+def test_pass_one_in_a_spawned_process_gives_the_same_report(domain, funded, monkeypatch):
+    """A large CSV's pass 1 runs in another process beside load_book; the report
+    must be byte-identical to the in-line run (the threshold is lowered here)."""
+    from ledger.funding import CsvSource as Csv
+
+    src = write(funded["dir"] / "f.csv",
+                "T1,payment,,NMG-A-1,cn-rid,150102199001010019,10000000,2026-01-05,草原英才",
+                "T2,payment,,NMG-A-1,cn-rid,150102199001010019,10000000,2026-01-05,草原英才",
+                "R1,reversal,T2,NMG-A-1,cn-rid,150102199001010019,10000000,2026-01-06,草原英才",
+                "R9,reversal,T404,NMG-A-1,cn-rid,150102199001010019,1,2026-01-06,草原英才")
+    started = []
+    real_start = reconcile._start_scan
+
+    def spy(source, as_of):
+        job = real_start(source, as_of)
+        started.append(job)
+        return job
+
+    monkeypatch.setattr(reconcile, "_start_scan", spy)
+    monkeypatch.setattr(reconcile, "PARALLEL_SCAN_BYTES", 0)
+    apart = reconcile.produce(domain.engine, domain.vault, Csv(src.path), date(2026, 1, 20), funded["dir"] / "a")
+    monkeypatch.setattr(reconcile, "PARALLEL_SCAN_BYTES", 1 << 40)
+    inline = reconcile.produce(domain.engine, domain.vault, Csv(src.path), date(2026, 1, 20), funded["dir"] / "b")
+    assert started[0] is not None and started[1] is None  # the first really ran in another process
+    assert apart.report_sha256 == inline.report_sha256
+    assert {f.kind for f in apart.result.findings} >= {"orphan_reversal"}
+    assert "duplicate_payment" not in {f.kind for f in apart.result.findings}  # T2 was reversed
