@@ -12,7 +12,7 @@ export LEDGER_TEST_PG_APP_URL ?= $(PG_APP_URL)
 # Dev-only secrets for `make run`: generated once under var/, never committed.
 DEV_ENV = LEDGER_KEY_PASSPHRASE_FILE=var/dev-passphrase
 
-.PHONY: install run test test-fast postgres bench clean demo verify schema reconcile
+.PHONY: install run test test-fast postgres browser bench clean demo verify schema reconcile
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -54,21 +54,26 @@ reconcile: install var/dev-passphrase
 postgres:
 	bash .ci/postgres-up
 
-# Every test, against SQLite and PostgreSQL.
-test: install postgres
+# Headless Chromium (Debian's package) for the console's browser tests.
+browser:
+	bash .ci/browser-up
+
+# Every test, against SQLite and PostgreSQL, and the console in a real browser.
+test: install postgres browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 test-fast: install
 	$(BIN)/python -m pytest -q -x -m "not slow"
 
-# Benchmarks (docs/benchmarks.md); `make bench ARGS=--quick` for a short run.
-bench: install postgres
-	$(BIN)/python bench/append.py $(ARGS) --json var/bench-append.json
-	$(BIN)/python bench/proofs.py $(ARGS) --json var/bench-proofs.json
-	$(BIN)/python bench/status.py $(ARGS) --json var/bench-status.json
-	$(BIN)/python bench/api.py $(ARGS) --json var/bench-api.json
-	$(BIN)/python bench/reconcile.py $(ARGS) --json var/bench-reconcile.json
-	$(BIN)/python bench/export.py --json var/bench-export.json
+# Benchmarks: every script under bench/, then docs/benchmarks.md (bench/run.py).
+# `make bench ARGS=--quick` for the short run (var/bench/quick/benchmarks.md).
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP) postgres
+	$(BIN)/python bench/run.py $(ARGS)
 
 # Re-export graphql/schema.graphql after changing ledger/api (a test checks it is current).
 schema: install

@@ -9,7 +9,7 @@ result. Baseline in the same run: reading the same N entries' canonical bytes
 and zipping them (what a bundle without proofs, custody or report would cost).
 Medians of --runs runs; each run exports again (a new custody entry each time).
 
-    .venv/bin/python bench/export.py [--entries 1000] [--runs 5] [--json PATH]
+    .venv/bin/python bench/export.py [--quick] [--entries 1000] [--runs 5] [--json PATH]
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ def baseline(engine, ref) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=1000)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=None, help="default 5; 3 with --quick")
+    ap.add_argument("--quick", action="store_true", help="3 runs (the subject keeps its 1,000 entries)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
+    a.runs = a.runs or (3 if a.quick else 5)
     with tempfile.TemporaryDirectory() as tmp:
         engine, ring, vault, ref = build(Path(tmp), a.entries)
         settings = Settings(origin=ORIGIN, vkey_dir=Path(tmp) / "vkeys")

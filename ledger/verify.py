@@ -261,7 +261,7 @@ def bad_signatures(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[tuple[i
     """Worker: the seqs in ``batch`` whose Ed25519 signature does not verify.
 
     libsodium (PyNaCl) rather than OpenSSL (cryptography) here: measured 1.7x
-    faster per verification on this machine (bench/proofs.py), and stricter
+    faster per verification on this machine (bench/verify.py), and stricter
     (it also refuses small-order keys and non-canonical points, which no
     signer of ours produces), so nothing OpenSSL would reject passes here.
     See docs/decisions/0009-verification-throughput.md.
