@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, text
 
 from ..entry import Entry, from_canonical
 from ..merkle import Address
@@ -117,10 +118,23 @@ def read_nodes(conn: Connection, addresses: Iterable[Address]) -> dict[Address, 
         rows = conn.execute(select(entries.c.seq, entries.c.leaf_hash).where(entries.c.seq.in_(leaves)))
         out.update({(0, r.seq): bytes(r.leaf_hash) for r in rows})
     if inner:
-        cond = or_(*(and_(tree_nodes.c.level == lvl, tree_nodes.c.idx == i) for lvl, i in inner))
-        rows = conn.execute(select(tree_nodes.c.level, tree_nodes.c.idx, tree_nodes.c.hash).where(cond))
+        params = {f"l{j}": lvl for j, (lvl, _) in enumerate(inner)} | {f"i{j}": i for j, (_, i) in enumerate(inner)}
+        rows = conn.execute(_nodes_at(len(inner)), params)
         out.update({(r.level, r.idx): bytes(r.hash) for r in rows})
     return out
+
+
+@lru_cache(maxsize=256)
+def _nodes_at(k: int) -> Select:
+    """``(level, idx) = (?, ?) OR ...`` for ``k`` addresses, built once per ``k``.
+
+    Building the expression per call cost more than running it (bench/proofs.py);
+    one statement object per arity also hits SQLAlchemy's compiled cache. An OR of
+    primary-key equalities, not a row-value IN: SQLite plans ``(a, b) IN (VALUES
+    ...)`` as a full scan, but serves each OR term from the primary key."""
+    return select(tree_nodes.c.level, tree_nodes.c.idx, tree_nodes.c.hash).where(
+        or_(*(and_(tree_nodes.c.level == bindparam(f"l{j}"), tree_nodes.c.idx == bindparam(f"i{j}"))
+              for j in range(k))))
 
 
 def nodes_in_range(conn: Connection, level: int, first: int, last: int) -> dict[int, bytes]:
