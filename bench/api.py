@@ -1,49 +1,95 @@
-"""Eligibility over HTTP: the GraphQL API's pre-award check, latency and
-throughput at the demo size, next to a bare Starlette endpoint answering the
-same question from the same function (ratio measured in one run).
+"""Eligibility at scale, in-process and over HTTP (performance issue, item 4):
+``ledger.status.eligibility`` at 1M entries and 100k subjects, the GraphQL
+API's latency and throughput under concurrent load from a separate process,
+and the GraphQL cost against a bare Starlette endpoint calling the same
+function (ratios measured within each run).
 
     .venv/bin/python bench/api.py [--quick] [--runs N] [--json OUT] [--cache DIR]
 
-The ledger is ``ledger demo``'s synthetic region (``build_demo``, seed 1, 6000
-domain entries; 600 with --quick), built fresh in a temp dir with its own dev
-keys, vault and SQLite file (through ``make_engine``: WAL). ``--cache DIR``
-keeps that ledger in DIR and reuses it on later runs with the same size.
+Targets (reported, never asserted): eligibility under 2 ms in-process at 1M
+entries; the GraphQL API within 3x of the bare endpoint.
+
+The ledger (SQLite through ``make_engine``: WAL), built in a temp dir, or kept
+in ``--cache DIR`` and reused by later runs of the same size:
+
+- 1,000,000 entry rows over 100,000 subjects (100,000 / 10,000 with
+  --quick), bulk-inserted with their projection rows the way
+  ``bench/status.py``'s ``build()`` does it (same shape: subject
+  ``seq % subjects``; per entry 5% a sanction (scope subsidy, region 150000,
+  every programme, from 2026-01-01, indefinite or until 2027-12-31; 30% of
+  them ended on 2026-06-01 by credit repair), 45% a grant, 5% a clawback due
+  2026-03-01 and unpaid). The rows are synthetic (not signed, no Merkle
+  nodes): building a million signed entries through the append path is
+  bench/append.py's subject and outside this budget. The migration's
+  secondary indexes on the filled tables are dropped during the load and
+  recreated afterwards from their own DDL (``sqlite_master``), so the schema
+  is exactly the migrated one; SQLite ``synchronous=OFF`` during the load
+  only.
+- The subject vault: 200 subjects (100 with --quick; a seeded sample of
+  positions among all subjects) are registered with
+  ``ledger.subjects.add_subject`` (what ``ledger subject add`` runs: validated
+  ``cn-rid`` numbers from ``ledger.demo.person_id``, sealed records, blind
+  index) before the load, and the synthetic references at those positions are
+  the vault's references, so each has its share of entries, sanctions, grants
+  and clawbacks. The build checks that every vault reference owns entry rows.
 
 The question: ``eligibility(subject, benefit: subsidy, programme: "x",
-region: "150102", on: "2026-12-01")`` for 200 subjects (a seeded sample, the
-same in every run), half taken from the subjects of ``sanction.imposed`` entries and half from those of
-``subsidy.granted`` entries, so the answers mix barred, needs review and
-eligible.
+region: "150102", on: "2026-12-01")``. Over HTTP the subject is the
+identifier (``cn-rid:…``), so both servers resolve it through the vault's
+blind index as in production; the answers mix barred, needs review and
+eligible (the mix is reported). Before any timing, every sampled subject's
+answer from both servers (answer, resolved reference, tree size, blocking
+reasons) must equal an in-process call of the function on the vault's
+reference.
 
-Two uvicorn servers (asyncio loop, h11) run on loopback, each in its own
-process, started the same way and configured alike:
+Two uvicorn servers (asyncio loop, h11, one process each, started in
+parallel, configured alike) on loopback:
 
-- the API: ``create_app(state_from_settings(...))``, exactly what ``ledger
-  serve`` runs; requests carry a ``programme_officer`` bearer token
-  (nmg-talent-office, region 150000) and the query
-  ``eligibility { __typename ... on Eligibility { answer tree_size blocking
-  { kind seq message } } }``;
-- the baseline: a bare Starlette app, one route ``POST /eligibility`` (a JSON
-  body with the same arguments) that calls the same
-  ``ledger.status.eligibility`` through ``asyncio.to_thread`` (as the API's
-  resolvers do) and returns the same fields as JSON. No authentication, so the
-  ratio prices authentication (one token lookup), GraphQL parsing, validation
-  and execution, the API's extra steps (a separate read of the request's tree
-  size, subject resolution) and the larger response together.
+- the API: ``create_app(state_from_settings(...))``, what ``ledger serve``
+  runs (read-only: no passphrase, vault key present); requests carry a
+  ``programme_officer`` bearer token (nmg-talent-office, region 150000) and
+  the query ``eligibility { __typename ... on Eligibility { answer subject
+  tree_size blocking { kind seq message } } }``;
+- the baseline: a bare Starlette app, one route ``POST /eligibility`` (JSON
+  body with the same arguments) that, in one ``asyncio.to_thread`` call,
+  resolves the identifier with ``ledger.subjects.resolve`` and calls the same
+  ``ledger.status.eligibility``, returning the same fields as JSON. No
+  authentication: the ratio prices the token lookup, GraphQL parsing,
+  validation and execution, the API's extra steps (separate thread hops for
+  the vault lookup and the request's tree size) and the larger response.
 
-Before any timing, every subject's answer is fetched from both servers and
-compared (answer, tree size, blocking reasons); they must be equal, and equal
-to an in-process call of the function.
+Each run (5; 3 with --quick; the server order alternates between runs):
 
-The client is this process: ``httpx.Client`` (sync, keep-alive, one connection
-per client). Each run measures, for each server (the order alternates between
-runs): sequential latency, p50/p99 over 500 requests after 50 warm-up requests
-(200 and 20 with --quick); then throughput with 8 concurrent clients (threads,
-one connection each) for 5 s (2 s with --quick), requests completed ÷ wall
-time, with the latency under that load. The in-process function call (no
-HTTP) is timed too, for scale. Figures are medians over the runs (5; 3 with
---quick); the ratios are computed within each run, then their median taken.
-Client and server share the machine's cores (for both servers alike).
+- sequential HTTP latency per server from this process (``httpx.Client``,
+  keep-alive): p50/p99 over 500 requests after 50 warm-up requests (100 / 10
+  with --quick), cycling over the sampled identifiers;
+- throughput per server under concurrent load generated by a SEPARATE
+  process, ``bench/api.py --load URL --target api|bare`` (8 threads, one
+  ``httpx.Client`` keep-alive connection each, connected and warmed before a
+  common start, asking until 5 s have passed, 1 s with --quick; it prints
+  JSON: completed requests, errors, wall time, latency p50/p90/p99/max, its
+  own CPU time). Requests/s = completed ÷ wall time to the last finish. The
+  server's CPU time over the load (``/proc/PID/stat``) gives CPU ms per
+  request, a figure less sensitive to a noisy machine than requests/s;
+- in-process (no HTTP): ``status.eligibility`` on the reference of 1000
+  random subjects of the whole population (100 warm-up calls first; 150
+  after 20 with --quick), p50/p99; resolve + eligibility for the sampled
+  identifiers (what the bare endpoint does in its thread); and, as the
+  baseline, a primary-key lookup of one random entry row on an open
+  connection (as bench/status.py), p50/p99.
+
+Figures are medians over the runs; each ratio is computed within a run, then
+its median taken. The GraphQL target is read on three measures: sequential
+p50 latency API ÷ bare, requests/s under load bare ÷ API, and server CPU per
+request API ÷ bare. The client, the load process and the servers share the
+machine's 2 cores alike for both servers; the load average at start and end
+is recorded. Wall time of each phase (build, server start, answer check,
+runs) is reported.
+
+``--json OUT`` writes: command, params, env (versions, load average), ledger
+(shape, row counts, build times, cached), sample (identifiers, answer mix),
+runs (every run's figures and ratios), summary (medians: api, bare,
+in_process, ratio), targets, phases_s, elapsed_s.
 
 No assertions on timings: this script measures and reports.
 """
@@ -59,32 +105,36 @@ import random
 import shlex
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Only light imports at module level: the load generator (`--load`) is spawned
+# once per measurement and must start fast. The ledger is imported where used.
 import httpx  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import median, percentile  # noqa: E402
-
 SEED = 1
+LAYOUT = "status-build-v1+vault"  # the cached ledger's shape; change it when the build changes
 BENEFIT, PROGRAMME, REGION, ON = "subsidy", "x", "150102", "2026-12-01"
 CLIENTS = 8
-PASSPHRASE = "bench-api-passphrase"  # encrypts the throwaway dev keys of the bench ledger
 CACHE_MARKER = "bench-api-ledger.json"
+TOKEN_ENV = "BENCH_API_TOKEN"  # how the load process gets the bearer token (not on its command line)
+TARGETS = {"eligibility_ms": 2.0, "graphql_vs_bare": 3.0}
 QUERY = ("query($s: String!) { eligibility(subject: $s, benefit: subsidy, programme: \"x\", region: \"150102\", "
-         "on: \"2026-12-01\") { __typename ... on Eligibility { answer tree_size blocking { kind seq message } } } }")
+         "on: \"2026-12-01\") { __typename ... on Eligibility { answer subject tree_size "
+         "blocking { kind seq message } } } }")
 
 err = Console(stderr=True, highlight=False)
 
@@ -97,22 +147,38 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def quantiles_ms(xs: list[float]) -> dict:
+    """p50/p90/p99/max in ms; linear interpolation (as bench.common.percentile,
+    without importing it: the load process stays light)."""
+    if len(xs) < 2:
+        v = xs[0] * 1e3 if xs else float("nan")
+        return {"p50_ms": v, "p90_ms": v, "p99_ms": v, "max_ms": v}
+    q = statistics.quantiles(xs, n=100, method="inclusive")
+    return {"p50_ms": q[49] * 1e3, "p90_ms": q[89] * 1e3, "p99_ms": q[98] * 1e3, "max_ms": max(xs) * 1e3}
+
+
 # --- The servers (each in its own process: `bench/api.py --serve api|bare`) ------------
 
-def bare_app(engine):
-    """The baseline: one route, the same function, the same thread hand-off, no auth."""
+def bare_app(engine, vault):
+    """The baseline: one route; resolve + the same function in one thread hand-off; no auth."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     from ledger import status
+    from ledger.subjects import resolve
 
     async def eligibility(request: Request) -> JSONResponse:
         q = await request.json()
-        d = await asyncio.to_thread(status.eligibility, engine, q["subject"], q["benefit"], q["programme"],
-                                    q["region"], date.fromisoformat(q["on"]))
-        return JSONResponse({"answer": d.answer, "tree_size": d.tree_size,
+
+        def answer():
+            ref = resolve(engine, vault, q["subject"])
+            return status.eligibility(engine, ref, q["benefit"], q["programme"], q["region"],
+                                      date.fromisoformat(q["on"]))
+
+        d = await asyncio.to_thread(answer)
+        return JSONResponse({"answer": d.answer, "subject": d.query.subject, "tree_size": d.tree_size,
                              "blocking": [{"kind": r.kind, "seq": r.seq, "message": r.message} for r in d.blocking]})
 
     async def healthz(request: Request) -> JSONResponse:
@@ -136,7 +202,7 @@ def serve(kind: str) -> None:
     else:
         from ledger.store.engine import make_engine
 
-        app = bare_app(make_engine(settings.database_url))
+        app = bare_app(make_engine(settings.database_url), settings.vault())
     # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only
     # when the listening socket says TCP; with proto 0 Nagle meets delayed ACK (+40 ms).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -147,35 +213,48 @@ def serve(kind: str) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-@contextmanager
-def server(kind: str):
-    """Start `bench/api.py --serve kind`, wait until it answers /healthz, yield its base URL."""
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", kind],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        line = proc.stdout.readline()
+class Server:
+    """A `bench/api.py --serve kind` child: its pid (for CPU time) and base URL."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", kind],
+                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.pid = self.proc.pid
+        self.base = ""
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        line = self.proc.stdout.readline()
         if not line.startswith("port "):
-            raise RuntimeError(f"{kind} server did not start (exit code {proc.poll()})")
-        base = f"http://127.0.0.1:{int(line.split()[1])}"
-        deadline = time.monotonic() + 30
+            raise RuntimeError(f"{self.kind} server did not start (exit code {self.proc.poll()})")
+        self.base = f"http://127.0.0.1:{int(line.split()[1])}"
+        deadline = time.monotonic() + timeout
         with httpx.Client(trust_env=False, timeout=5) as c:
             while True:
                 try:
-                    if c.get(f"{base}/healthz").status_code == 200:
-                        break
+                    if c.get(f"{self.base}/healthz").status_code == 200:
+                        return
                 except httpx.TransportError:
                     pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"{kind} server not answering on {base}")
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.kind} server not answering on {self.base}")
                 time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
+
+    def cpu_s(self) -> float:
+        """User + system CPU time of the server process (all its threads) so far (Linux; else NaN)."""
+        stat = Path(f"/proc/{self.pid}/stat")
+        if not stat.exists():
+            return float("nan")
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            proc.wait(10)
+            self.proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            self.proc.kill()
+            self.proc.wait()
 
 
 # --- The two clients: one request each, and the answer it carries -------------------
@@ -215,84 +294,269 @@ def answer_of(target: Target, r: httpx.Response) -> dict:
     return body
 
 
+# --- The load generator (a separate process: `bench/api.py --load URL --target …`) -----
+
+def load(target: Target, subjects: list[str], clients: int, seconds: float) -> dict:
+    """`clients` threads, one keep-alive connection each (connected and warmed by
+    one request), released together; each asks until the deadline. A failed
+    request counts as an error (the connection is renewed) and the load goes on."""
+    barrier = threading.Barrier(clients + 1)
+    lat: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    first_error: list[str] = []
+    fatal: list[BaseException] = []
+    start = [0.0]
+
+    def worker(i: int) -> None:
+        c = target.client()
+        try:
+            target.ask(c, subjects[i % len(subjects)])  # connect
+            barrier.wait()
+            deadline = start[0] + seconds
+            k = i * 7919
+            while True:
+                t = time.perf_counter()
+                if t >= deadline:
+                    break
+                try:
+                    target.ask(c, subjects[k % len(subjects)])
+                    lat[i].append(time.perf_counter() - t)
+                except Exception as e:  # noqa: BLE001 - counted and reported
+                    errors[i] += 1
+                    if not first_error:
+                        first_error.append(f"{type(e).__name__}: {e}"[:300])
+                    c.close()
+                    c = target.client()
+                k += 1
+        except BaseException as e:  # noqa: BLE001 - the warm-up failed: reported after join
+            fatal.append(e)
+            barrier.abort()
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    start[0] = time.perf_counter()  # set before the release: workers read it after the barrier
+    cpu0 = time.process_time()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - start[0]
+    cpu = time.process_time() - cpu0
+    if fatal:
+        raise fatal[0]
+    every = [x for xs in lat for x in xs]
+    return {"target": target.name, "clients": clients, "seconds": seconds, "requests": len(every),
+            "errors": sum(errors), "first_error": first_error[0] if first_error else None, "wall_s": wall,
+            "rps": len(every) / wall, **quantiles_ms(every), "client_cpu_s": cpu}
+
+
+def load_main(args) -> None:
+    subjects = json.loads(Path(args.subjects).read_text())
+    if args.target == "api":
+        target = api_target(args.load, os.environ[TOKEN_ENV])
+    else:
+        target = bare_target(args.load)
+    print(json.dumps(load(target, subjects, args.clients, args.seconds)), flush=True)
+
+
+def concurrent(server: Server, token: str, subjects_file: Path, clients: int, seconds: float) -> dict:
+    """Run one load process against `server`; add the server's CPU time over it."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--load", server.base, "--target", server.kind,
+           "--clients", str(clients), "--seconds", str(seconds), "--subjects", str(subjects_file)]
+    env = {**os.environ, TOKEN_ENV: token}
+    cpu0 = server.cpu_s()
+    t = time.perf_counter()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 120, cwd=ROOT)
+    spawn_wall = time.perf_counter() - t
+    cpu = server.cpu_s() - cpu0
+    if p.returncode != 0:
+        raise RuntimeError(f"load process for {server.kind} failed ({p.returncode}): {p.stderr[-2000:]}")
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    # The server's CPU delta spans the whole load process (its 8 warm-up requests too: negligible).
+    out["server_cpu_s"] = cpu
+    out["server_cpu_ms_per_req"] = cpu * 1e3 / max(out["requests"] + clients, 1)
+    out["process_wall_s"] = spawn_wall
+    return out
+
+
 # --- The ledger -----------------------------------------------------------------------
 
 def configure(d: Path) -> dict:
-    """Point the ledger's settings at d (database, keys, vault, state); children inherit them."""
-    env = {"LEDGER_KEY_PASSPHRASE": PASSPHRASE, "LEDGER_STATE_DIR": str(d / "var"),
-           "LEDGER_KEY_DIR": str(d / "private-keys"), "LEDGER_VKEY_DIR": str(d / "keys"),
-           "LEDGER_VAULT_KEY_FILE": str(d / "var" / "vault.key"), "LEDGER_DATABASE_URL": f"sqlite:///{d}/ledger.db"}
-    for name in ("LEDGER_KEY_PASSPHRASE_FILE", "LEDGER_ORIGIN", "LEDGER_LOG_KEY"):
+    """Point the ledger's settings at d (database, vault, state); children inherit them.
+    No passphrase: the API server runs read-only (no signing keys are needed to answer)."""
+    env = {"LEDGER_STATE_DIR": str(d / "var"), "LEDGER_KEY_DIR": str(d / "private-keys"),
+           "LEDGER_VKEY_DIR": str(d / "keys"), "LEDGER_VAULT_KEY_FILE": str(d / "var" / "vault.key"),
+           "LEDGER_DATABASE_URL": f"sqlite:///{d}/ledger.db"}
+    for name in ("LEDGER_KEY_PASSPHRASE", "LEDGER_KEY_PASSPHRASE_FILE", "LEDGER_ORIGIN", "LEDGER_LOG_KEY"):
         os.environ.pop(name, None)
     os.environ.update(env)
     return env
 
 
-def build_ledger(d: Path, entries: int, cache: bool) -> dict:
-    """A demo ledger of `entries` domain entries in d (reused if d caches one of that size)."""
+def vault_subjects(engine, vault, n: int) -> tuple[list[str], list[str], float]:
+    """Register n distinct person identifiers (``ledger.demo.person_id``, seeded)
+    with ``add_subject``, as ``ledger subject add`` does; return (identifiers, refs, seconds)."""
+    from ledger.demo import COUNTIES, person_id
+    from ledger.subjects import add_subject
+
+    rng = random.Random(SEED)
+    leagues = sorted(COUNTIES)
+    idents: list[str] = []
+    seen: set[str] = set()
+    while len(idents) < n:
+        ident = person_id(rng, leagues[len(idents) % len(leagues)])
+        if ident not in seen:
+            seen.add(ident)
+            idents.append(ident)
+    t = time.perf_counter()
+    refs = []
+    for k, ident in enumerate(idents):
+        ref, new = add_subject(engine, vault, ident, f"受测者{k:04d}", utc_now)
+        if not new:
+            raise RuntimeError(f"{ident} was already in the vault")
+        refs.append(ref)
+    return idents, refs, time.perf_counter() - t
+
+
+# Column order of the bulk-inserted tuples (bench/status.py's build() writes the same values as dicts).
+BULK = {
+    "entries": ("seq", "prev", "leaf_hash", "type", "recorded_at", "authority_id", "subject", "request_id",
+                "signer", "canonical"),
+    "sanction_versions": ("version_seq", "sanction_seq", "subject", "severity", "effective_from", "effective_until",
+                          "benefits", "regions", "programmes", "legal_basis", "deciding_body"),
+    "grants": ("seq", "subject", "grant_ref", "programme", "kind", "amount_fen", "decision_date", "region"),
+    "clawbacks": ("seq", "subject", "amount_fen", "deadline", "grant_seqs", "decision_date"),
+    "exits": ("target_seq", "exit_seq", "subject", "kind", "on_date", "reason"),
+}
+
+
+def bulk_load(path: Path, size: int, refs: list[str], seed: int = SEED) -> dict:
+    """Entry and projection rows as bench/status.py's build() (same distribution),
+    for the given subject references; returns row counts. Secondary indexes of the
+    filled tables are dropped for the load and recreated from their stored DDL."""
+    rng = random.Random(seed)
+    n = len(refs)
+    sqls = {t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})" for t, cols in BULK.items()}
+    counts = dict.fromkeys(BULK, 0)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous=OFF")  # this connection (the load) only
+        db.execute("PRAGMA cache_size=-1000000")  # 1 GB of page cache for the load
+        names = ", ".join(f"'{t}'" for t in BULK)
+        indexes = db.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                             f"AND tbl_name IN ({names}) ORDER BY name").fetchall()
+        for name, _ in indexes:
+            db.execute(f'DROP INDEX "{name}"')
+        chunk = 100_000
+        for lo in range(0, size, chunk):
+            rows, sv, gr, cb, ex = [], [], [], [], []
+            for seq in range(lo, min(lo + chunk, size)):
+                subject = refs[seq % n]
+                kind = rng.random()
+                rows.append((seq, seq.to_bytes(32, "big"), b"\x01" + seq.to_bytes(31, "big"), "bench",
+                             "2026-01-01T00:00:00.000000Z", "bench", subject, f"{seq:09d}", "bench", b"{}"))
+                if kind < 0.05:
+                    sv.append((seq, seq, subject, "serious", "2026-01-01", rng.choice([None, "2027-12-31"]),
+                               '["subsidy"]', '["150000"]', "[]", '{"article":"66","document_no":"x"}', "x"))
+                    if rng.random() < 0.3:
+                        ex.append((seq, seq + 1, subject, "ended", "2026-06-01", "credit_repair"))
+                elif kind < 0.5:
+                    gr.append((seq, subject, f"g{seq}", "p", "startup", 100000, "2025-01-01", "150100"))
+                elif kind < 0.55:
+                    cb.append((seq, subject, 5000, "2026-03-01", "[]", "2025-06-01"))
+            db.execute("BEGIN")
+            for table, data in (("entries", rows), ("sanction_versions", sv), ("grants", gr), ("clawbacks", cb),
+                                ("exits", ex)):
+                if data:
+                    db.executemany(sqls[table], data)
+                    counts[table] += len(data)
+            db.execute("COMMIT")
+        for _, sql in indexes:
+            db.execute(sql)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+    return counts
+
+
+def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) -> dict:
+    """The ledger in d (reused when d caches one of this shape); returns its description,
+    with the sampled identifiers and their vault references."""
+    from sqlalchemy import func, select
+
     from ledger.config import Settings
-    from ledger.demo import build_demo
     from ledger.store import log_store
     from ledger.store.engine import make_engine
     from ledger.store.migrate import upgrade
+    from ledger.store.schema import entries
 
     configure(d)
     marker = d / CACHE_MARKER
+    shape = {"layout": LAYOUT, "entries": size, "subjects": subjects, "sample": sample, "seed": SEED}
     if cache and marker.exists():
         info = json.loads(marker.read_text())
-        if info["entries"] == entries and info["seed"] == SEED:
-            progress(f"reusing the cached demo ledger in {d} ({info['tree_size']} entries)")
+        if {k: info.get(k) for k in shape} == shape:
+            progress(f"reusing the cached ledger in {d} ({info['tree_size']:,} entries, {subjects:,} subjects)")
             return {**info, "cached": True}
     if (d / "ledger.db").exists():
-        raise SystemExit(f"{d} holds a ledger that is not this benchmark's cache for --entries {entries}; "
+        raise SystemExit(f"{d} holds a ledger that is not this benchmark's cache for this size; "
                          "remove it or choose another --cache directory")
     settings = Settings.from_env()
+    t0 = time.perf_counter()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    progress(f"building the demo ledger: {entries} entries, seed {SEED} (build_demo, Ed25519 per entry)")
-    done = [0, 0]
-
-    def tick(n: int) -> None:
-        done[0] += n
-        if done[0] - done[1] >= 1000:
-            done[1] = done[0]
-            progress(f"  {done[0]} entries")
-
-    t = time.perf_counter()
-    build_demo(engine, settings, utc_now, entries=entries, seed=SEED, progress=tick)
-    build_s = time.perf_counter() - t
-    with engine.connect() as conn:
-        size = log_store.size(conn)
+    vault = settings.vault(create=True)
+    progress(f"adding {sample} subjects to the vault (ledger.subjects.add_subject)")
+    idents, vault_refs, vault_s = vault_subjects(engine, vault, sample)
+    rng = random.Random(SEED + 1)
+    refs = [rng.randbytes(32).hex() for _ in range(subjects)]
+    positions = rng.sample(range(subjects), sample)
+    for pos, ref in zip(positions, vault_refs):
+        refs[pos] = ref
     engine.dispose()
-    info = {"entries": entries, "seed": SEED, "tree_size": size, "build_s": round(build_s, 1)}
+    progress(f"bulk-loading {size:,} entries over {subjects:,} subjects with their projection rows")
+    t = time.perf_counter()
+    counts = bulk_load(Path(settings.database_url.removeprefix("sqlite:///")), size, refs)
+    load_s = time.perf_counter() - t
+    engine = make_engine(settings.database_url)
+    with engine.connect() as conn:
+        tree_size = log_store.size(conn)
+        owned = dict(conn.execute(select(entries.c.subject, func.count()).where(entries.c.subject.in_(vault_refs))
+                                  .group_by(entries.c.subject)).all())
+    engine.dispose()
+    if tree_size != size or any(owned.get(r, 0) == 0 for r in vault_refs):
+        raise RuntimeError("the bulk load did not give every vault subject its entries")
+    info = {**shape, "tree_size": tree_size, "rows": counts, "entries_per_sampled_subject":
+            [min(owned.values()), max(owned.values())], "build_s": round(time.perf_counter() - t0, 1),
+            "vault_s": round(vault_s, 1), "load_s": round(load_s, 1), "identifiers": idents, "refs": vault_refs}
     if cache:
         marker.write_text(json.dumps(info) + "\n")
     return {**info, "cached": False}
 
 
-def pick_subjects(engine, n: int) -> list[str]:
-    """Half from subjects with a sanction.imposed entry, the rest from subsidy.granted, shuffled."""
+def random_refs(engine, size: int, n: int) -> list[str]:
+    """The subjects of n random entries (seeded): random subjects of the whole population."""
     from sqlalchemy import select
 
     from ledger.store.schema import entries
 
-    def subjects_of(conn, type_: str) -> list[str]:
-        q = select(entries.c.subject).where(entries.c.type == type_, entries.c.subject.is_not(None)).distinct()
-        return sorted(conn.execute(q).scalars())
-
+    rng = random.Random(3)
+    seqs = [rng.randrange(size) for _ in range(n)]
     with engine.connect() as conn:
-        sanctioned, granted = subjects_of(conn, "sanction.imposed"), subjects_of(conn, "subsidy.granted")
-    rng = random.Random(2)
-    picked = rng.sample(sanctioned, min(n // 2, len(sanctioned)))
-    rest = [s for s in granted if s not in set(picked)]
-    picked += rng.sample(rest, min(n - len(picked), len(rest)))
-    rng.shuffle(picked)
-    return picked
+        by_seq = dict(conn.execute(select(entries.c.seq, entries.c.subject).where(entries.c.seq.in_(seqs))).all())
+    return [by_seq[s] for s in seqs]
 
 
 # --- Measurements ---------------------------------------------------------------------
 
 def sequential(target: Target, subjects: list[str], requests: int, warmup: int) -> dict:
+    from bench.common import percentile
+
     with target.client() as c:
         for k in range(warmup):
             target.ask(c, subjects[k % len(subjects)])
@@ -307,81 +571,64 @@ def sequential(target: Target, subjects: list[str], requests: int, warmup: int) 
     return {"p50_ms": percentile(lat, 50) * 1e3, "p99_ms": percentile(lat, 99) * 1e3, "rps": requests / wall}
 
 
-def concurrent(target: Target, subjects: list[str], clients: int, seconds: float) -> dict:
-    """`clients` threads, one keep-alive connection each, released together; each
-    asks until the deadline. Rate: requests completed ÷ wall time to the last finish."""
-    barrier = threading.Barrier(clients + 1)
-    lat: list[list[float]] = [[] for _ in range(clients)]
-    errors: list[BaseException] = []
-    start = [0.0]
+def in_process(engine, vault, refs: list[str], idents: list[str], size: int, calls: int, warmup: int) -> dict:
+    """eligibility(ref) on random subjects; resolve + eligibility on the sampled
+    identifiers; a primary-key lookup of a random entry row (the baseline)."""
+    from sqlalchemy import select
 
-    def worker(i: int) -> None:
-        try:
-            with target.client() as c:
-                target.ask(c, subjects[i % len(subjects)])  # connect
-                barrier.wait()
-                deadline = start[0] + seconds
-                k = i * 7919
-                while True:
-                    t = time.perf_counter()
-                    if t >= deadline:
-                        break
-                    target.ask(c, subjects[k % len(subjects)])
-                    lat[i].append(time.perf_counter() - t)
-                    k += 1
-        except BaseException as e:  # noqa: BLE001 - reported after join
-            errors.append(e)
-            barrier.abort()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    for th in threads:
-        th.start()
-    start[0] = time.perf_counter()
-    try:
-        barrier.wait()
-    except threading.BrokenBarrierError:
-        pass
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - start[0]
-    if errors:
-        raise errors[0]
-    every = [x for xs in lat for x in xs]
-    return {"rps": len(every) / wall, "requests": len(every), "p50_ms": percentile(every, 50) * 1e3,
-            "p99_ms": percentile(every, 99) * 1e3}
-
-
-def direct(engine, subjects: list[str], requests: int, warmup: int) -> dict:
+    from bench.common import percentile
     from ledger import status
+    from ledger.store.schema import entries
+    from ledger.subjects import resolve
 
     on = date.fromisoformat(ON)
-    for k in range(warmup):
-        status.eligibility(engine, subjects[k % len(subjects)], BENEFIT, PROGRAMME, REGION, on)
-    lat = []
-    for k in range(requests):
-        t = time.perf_counter()
-        status.eligibility(engine, subjects[k % len(subjects)], BENEFIT, PROGRAMME, REGION, on)
-        lat.append(time.perf_counter() - t)
-    return {"p50_ms": percentile(lat, 50) * 1e3, "p99_ms": percentile(lat, 99) * 1e3}
+
+    def timed(f, items) -> tuple[dict, list]:
+        for x in items[:warmup]:
+            f(x)
+        lat, out = [], []
+        for x in items[warmup:]:
+            t = time.perf_counter()
+            out.append(f(x))
+            lat.append(time.perf_counter() - t)
+        return {"p50_ms": percentile(lat, 50) * 1e3, "p99_ms": percentile(lat, 99) * 1e3, "calls": len(lat)}, out
+
+    elig, decisions = timed(lambda s: status.eligibility(engine, s, BENEFIT, PROGRAMME, REGION, on),
+                            refs[: warmup + calls])
+    mix: dict[str, int] = {}
+    for d in decisions:
+        mix[d.answer] = mix.get(d.answer, 0) + 1
+    elig["answers"] = mix
+    cycle = [idents[k % len(idents)] for k in range(warmup + calls)]
+    resolved, _ = timed(lambda i: status.eligibility(engine, resolve(engine, vault, i), BENEFIT, PROGRAMME, REGION,
+                                                     on), cycle)
+    rng = random.Random(4)
+    with engine.connect() as conn:
+        pk, _ = timed(lambda s: conn.execute(select(entries.c.type).where(entries.c.seq == s)).one(),
+                      [rng.randrange(size) for _ in range(warmup + calls)])
+    return {"eligibility": elig, "resolve_eligibility": resolved, "pk_lookup": pk}
 
 
-def check_answers(engine, targets: list[Target], subjects: list[str]) -> dict[str, int]:
-    """Every subject's answer from every server, equal to each other and to an
-    in-process call; returns the mix of answers."""
+def check_answers(engine, vault, targets: list[Target], idents: list[str], refs: list[str]) -> dict[str, int]:
+    """Every sampled subject's answer from every server, equal to each other and to
+    an in-process call on the vault's reference; returns the mix of answers."""
     from ledger import status
+    from ledger.subjects import resolve
 
     on = date.fromisoformat(ON)
     mix: dict[str, int] = {}
     clients = [t.client() for t in targets]
     try:
-        for s in subjects:
-            d = status.eligibility(engine, s, BENEFIT, PROGRAMME, REGION, on)
-            want = {"answer": d.answer, "tree_size": d.tree_size,
+        for ident, ref in zip(idents, refs):
+            if resolve(engine, vault, ident) != ref:
+                raise AssertionError(f"the vault resolves {ident} to another reference than the build's")
+            d = status.eligibility(engine, ref, BENEFIT, PROGRAMME, REGION, on)
+            want = {"answer": d.answer, "subject": ref, "tree_size": d.tree_size,
                     "blocking": [{"kind": r.kind, "seq": r.seq, "message": r.message} for r in d.blocking]}
             for t, c in zip(targets, clients):
-                got = answer_of(t, t.ask(c, s))
+                got = answer_of(t, t.ask(c, ident))
                 if got != want:
-                    raise AssertionError(f"{t.name} answers {got} for {s}; the function answers {want}")
+                    raise AssertionError(f"{t.name} answers {got} for {ident}; the function answers {want}")
             mix[d.answer] = mix.get(d.answer, 0) + 1
     finally:
         for c in clients:
@@ -392,23 +639,39 @@ def check_answers(engine, targets: list[Target], subjects: list[str]) -> dict[st
 # --- Report ---------------------------------------------------------------------------
 
 def summarise(runs: list[dict]) -> dict:
+    from bench.common import median
+
     def med(path: str) -> float:
-        keys = path.split(".")
         vals = []
         for r in runs:
             v = r
-            for k in keys:
+            for k in path.split("."):
                 v = v[k]
             vals.append(v)
         return median(vals)
 
-    out = {}
+    out: dict = {}
     for name in ("api", "bare"):
         out[name] = {f"seq_{k}": med(f"{name}.seq.{k}") for k in ("p50_ms", "p99_ms", "rps")}
-        out[name].update({f"conc_{k}": med(f"{name}.conc.{k}") for k in ("rps", "p50_ms", "p99_ms")})
-    out["direct"] = {k: med(f"direct.{k}") for k in ("p50_ms", "p99_ms")}
+        out[name].update({f"conc_{k}": med(f"{name}.conc.{k}")
+                          for k in ("rps", "p50_ms", "p90_ms", "p99_ms", "server_cpu_ms_per_req", "client_cpu_s")})
+        out[name]["conc_requests"] = med(f"{name}.conc.requests")
+        out[name]["conc_errors"] = sum(r[name]["conc"]["errors"] for r in runs)
+    out["in_process"] = {k: {q: med(f"in_process.{k}.{q}") for q in ("p50_ms", "p99_ms")}
+                         for k in ("eligibility", "resolve_eligibility", "pk_lookup")}
     out["ratio"] = {k: med(f"ratio.{k}") for k in runs[0]["ratio"]}
     return out
+
+
+def targets_of(s: dict) -> dict:
+    q = s["ratio"]
+    cost = {"seq_p50": q["p50"], "conc_rps": 1 / q["conc_rps"], "cpu_per_req": q["cpu_per_req"]}
+    return {"eligibility_p50_ms": s["in_process"]["eligibility"]["p50_ms"],
+            "eligibility_target_ms": TARGETS["eligibility_ms"],
+            "eligibility_met": s["in_process"]["eligibility"]["p50_ms"] < TARGETS["eligibility_ms"],
+            "graphql_cost": cost,  # API ÷ bare latency, bare ÷ API req/s, API ÷ bare CPU per request
+            "graphql_target": TARGETS["graphql_vs_bare"],
+            "graphql_met": {k: v <= TARGETS["graphql_vs_bare"] for k, v in cost.items()}}
 
 
 def _f(x: float, nd: int = 0) -> str:
@@ -416,46 +679,85 @@ def _f(x: float, nd: int = 0) -> str:
 
 
 def render(console: Console, result: dict) -> None:
-    p, env, led, s = result["params"], result["environment"], result["ledger"], result["summary"]
-    console.rule("[bold]Integrity Ledger GraphQL API: eligibility over HTTP[/bold]")
+    p, env, led, s, tg = result["params"], result["env"], result["ledger"], result["summary"], result["targets"]
+    console.rule("[bold]Integrity Ledger: eligibility in-process and over HTTP (GraphQL) at scale[/bold]")
     console.print(f"command: {escape(result['command'])}", highlight=False, soft_wrap=True)
     console.print(f"{env['platform']}, {env['cpus']} CPUs, Python {env['python']}, SQLite {env['sqlite']}; "
                   f"uvicorn {env['uvicorn']}, starlette {env['starlette']}, strawberry {env['strawberry']}, "
-                  f"httpx {env['httpx']}", highlight=False)
-    built = "cached" if led["cached"] else f"built in {led['build_s']:.0f} s"
-    mix = ", ".join(f"{k} {v}" for k, v in sorted(led["answers"].items()))
-    console.print(f"demo ledger: {led['tree_size']:,} entries ({built}); {len(result['subjects'])} subjects "
-                  f"({mix}); answers equal on both servers and in-process", highlight=False)
-    console.print(f"medians of {p['runs']} runs; ratios taken within each run", highlight=False)
-    t = Table(title=f"eligibility: sequential {p['requests']} requests (after {p['warmup']} warm-up); "
-                    f"{p['clients']} concurrent clients for {p['seconds']:g} s")
-    for c in ("endpoint", "p50 ms", "p99 ms", "req/s", f"C={p['clients']} req/s", f"C={p['clients']} p50 ms",
-              f"C={p['clients']} p99 ms"):
-        t.add_column(c, justify="left" if c == "endpoint" else "right")
+                  f"httpx {env['httpx']}; load average {env['loadavg_start'][0]:.2f} at start, "
+                  f"{env['loadavg_end'][0]:.2f} at end", highlight=False)
+    built = ("cached" if led["cached"] else
+             f"built in {led['build_s']:.0f} s: vault {led['vault_s']:.1f} s, bulk load {led['load_s']:.0f} s")
+    mix = ", ".join(f"{k} {v}" for k, v in sorted(result["sample"]["answers"].items()))
+    rmix = ", ".join(f"{k} {v}" for k, v in sorted(result["runs"][0]["in_process"]["eligibility"]["answers"].items()))
+    console.print(f"ledger: {led['tree_size']:,} entries over {led['subjects']:,} subjects ({built}); "
+                  f"{len(result['sample']['identifiers'])} vault subjects asked over HTTP by identifier ({mix}), "
+                  f"answers equal on both servers and in-process; in-process random subjects: {rmix}",
+                  highlight=False)
+    console.print(f"medians of {p['runs']} runs; ratios taken within each run; load from a separate process",
+                  highlight=False)
+    c = p["clients"]
+    t = Table(title=f"eligibility over HTTP: sequential {p['requests']} requests (after {p['warmup']} warm-up); "
+                    f"{c} concurrent connections from a separate process for {p['seconds']:g} s")
+    for col in ("endpoint", "p50 ms", "p99 ms", "req/s", f"C={c} req/s", f"C={c} p50 ms", f"C={c} p99 ms",
+                "server CPU ms/req", "errors"):
+        t.add_column(col, justify="left" if col == "endpoint" else "right")
     for name, label in (("api", "GraphQL API (token, /graphql)"), ("bare", "baseline: bare Starlette route")):
         r = s[name]
         t.add_row(label, _f(r["seq_p50_ms"], 2), _f(r["seq_p99_ms"], 2), _f(r["seq_rps"]), _f(r["conc_rps"]),
-                  _f(r["conc_p50_ms"], 2), _f(r["conc_p99_ms"], 2))
-    t.add_row("[dim]in-process call, no HTTP[/dim]", _f(s["direct"]["p50_ms"], 2), _f(s["direct"]["p99_ms"], 2),
-              "", "", "", "", end_section=True)
+                  _f(r["conc_p50_ms"], 2), _f(r["conc_p99_ms"], 2), _f(r["conc_server_cpu_ms_per_req"], 2),
+                  str(r["conc_errors"]), end_section=name == "bare")
     q = s["ratio"]
     t.add_row("API ÷ baseline", f"{q['p50']:.2f}×", f"{q['p99']:.2f}×", f"{q['seq_rps']:.2f}×",
-              f"{q['conc_rps']:.2f}×", f"{q['conc_p50']:.2f}×", f"{q['conc_p99']:.2f}×")
+              f"{q['conc_rps']:.2f}×", f"{q['conc_p50']:.2f}×", f"{q['conc_p99']:.2f}×",
+              f"{q['cpu_per_req']:.2f}×", "")
     console.print(t)
+    t = Table(title=f"in-process, no HTTP ({led['tree_size']:,} entries; {p['inproc_calls']} calls after "
+                    f"{p['inproc_warmup']} warm-up)")
+    for col in ("call", "p50 ms", "p99 ms", "÷ PK lookup (p50)"):
+        t.add_column(col, justify="left" if col == "call" else "right")
+    ip = s["in_process"]
+    t.add_row("status.eligibility(ref), random subjects", _f(ip["eligibility"]["p50_ms"], 3),
+              _f(ip["eligibility"]["p99_ms"], 3), f"{q['eligibility_vs_pk']:.1f}×")
+    t.add_row("subjects.resolve(identifier) + eligibility, vault sample", _f(ip["resolve_eligibility"]["p50_ms"], 3),
+              _f(ip["resolve_eligibility"]["p99_ms"], 3), f"{q['resolved_vs_pk']:.1f}×")
+    t.add_row("[dim]baseline: primary-key lookup of an entry row[/dim]", _f(ip["pk_lookup"]["p50_ms"], 3),
+              _f(ip["pk_lookup"]["p99_ms"], 3), "1.0×")
+    console.print(t)
+    g = tg["graphql_cost"]
+    yes = {True: "met", False: "NOT met"}
+    console.print(f"targets: eligibility in-process p50 {tg['eligibility_p50_ms']:.3f} ms < "
+                  f"{tg['eligibility_target_ms']:g} ms: {yes[tg['eligibility_met']]}; GraphQL within "
+                  f"{tg['graphql_target']:g}× of the bare endpoint: latency p50 {g['seq_p50']:.2f}× "
+                  f"({yes[tg['graphql_met']['seq_p50']]}), throughput {g['conc_rps']:.2f}× "
+                  f"({yes[tg['graphql_met']['conc_rps']]}), server CPU per request {g['cpu_per_req']:.2f}× "
+                  f"({yes[tg['graphql_met']['cpu_per_req']]})", highlight=False)
+    ph = result["phases_s"]
+    console.print("wall time: " + ", ".join(f"{k} {v:.1f} s" for k, v in ph.items()), highlight=False)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="600 entries, 3 runs, 200 requests, 2 s of load")
+    ap.add_argument("--quick", action="store_true",
+                    help="100k entries / 10k subjects, 100 vault subjects, 3 runs, 100 requests, 1 s of load, "
+                         "150 in-process calls")
     ap.add_argument("--runs", type=int, help="runs per figure (default 5; 3 with --quick)")
     ap.add_argument("--json", dest="out", metavar="OUT", help="also write the results as JSON to OUT")
     ap.add_argument("--cache", metavar="DIR", type=Path,
-                    help="keep the demo ledger (database, keys, vault) in DIR and reuse it when DIR already holds "
-                         "one of this size; default: build a fresh one in a temp dir")
+                    help="keep the ledger (database, vault) in DIR and reuse it when DIR already holds one of this "
+                         "size; default: build a fresh one in a temp dir")
     ap.add_argument("--serve", choices=("api", "bare"), help=argparse.SUPPRESS)  # the server processes
+    ap.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)  # the load process: server base URL
+    ap.add_argument("--target", choices=("api", "bare"), help=argparse.SUPPRESS)
+    ap.add_argument("--clients", type=int, default=CLIENTS, help=argparse.SUPPRESS)
+    ap.add_argument("--seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    ap.add_argument("--subjects", metavar="FILE", help=argparse.SUPPRESS)  # JSON list of identifiers
     args = ap.parse_args()
     if args.serve:
         serve(args.serve)
+        return
+    if args.load:
+        load_main(args)
         return
 
     from importlib.metadata import version
@@ -464,57 +766,91 @@ def main() -> None:
     import uvicorn
 
     from ledger import tokens
+    from ledger.config import Settings
     from ledger.store.engine import make_engine
 
-    params = {"entries": 600 if args.quick else 6000, "runs": args.runs or (3 if args.quick else 5),
-              "quick": args.quick, "subjects": 200, "requests": 200 if args.quick else 500,
-              "warmup": 20 if args.quick else 50, "clients": CLIENTS, "seconds": 2.0 if args.quick else 5.0,
-              "question": {"benefit": BENEFIT, "programme": PROGRAMME, "region": REGION, "on": ON}}
+    quick = args.quick
+    params = {"entries": 100_000 if quick else 1_000_000, "subjects": 10_000 if quick else 100_000,
+              "sample": 100 if quick else 200, "runs": args.runs or (3 if quick else 5), "quick": quick,
+              "requests": 100 if quick else 500, "warmup": 10 if quick else 50, "clients": CLIENTS,
+              "seconds": 1.0 if quick else 5.0, "inproc_calls": 150 if quick else 1000,
+              "inproc_warmup": 20 if quick else 100,
+              "question": {"benefit": BENEFIT, "programme": PROGRAMME, "region": REGION, "on": ON},
+              "targets": TARGETS}
     exe = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
     command = shlex.join([exe, *sys.argv])
     progress(f"command: {command}")
     started = time.perf_counter()
-    result: dict = {"command": command, "params": params, "environment": {
+    phases: dict[str, float] = {}
+    result: dict = {"command": command, "params": params, "env": {
         "python": platform.python_version(), "platform": platform.platform(terse=True), "cpus": os.cpu_count(),
         "sqlite": sqlite3.sqlite_version, "uvicorn": uvicorn.__version__, "starlette": starlette.__version__,
-        "strawberry": version("strawberry-graphql"), "httpx": httpx.__version__}}
+        "strawberry": version("strawberry-graphql"), "httpx": httpx.__version__,
+        "loadavg_start": list(os.getloadavg())}}
     with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ledger-bench-api-")))
         if args.cache:
             d = args.cache.resolve()
             d.mkdir(parents=True, exist_ok=True)
         else:
-            d = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ledger-bench-api-")))
-        info = build_ledger(d, params["entries"], cache=bool(args.cache))
-        engine = make_engine(os.environ["LEDGER_DATABASE_URL"])
+            d = work
+        t = time.perf_counter()
+        info = build_ledger(d, params["entries"], params["subjects"], params["sample"], cache=bool(args.cache))
+        phases["build"] = time.perf_counter() - t
+        idents, refs = info.pop("identifiers"), info.pop("refs")
+        t = time.perf_counter()
+        servers = {k: Server(k) for k in ("api", "bare")}  # started in parallel
+        for srv in servers.values():
+            stack.callback(srv.stop)
+        settings = Settings.from_env()
+        engine = make_engine(settings.database_url)
         stack.callback(engine.dispose)
+        vault = settings.vault()
         token, _ = tokens.issue(engine, "programme_officer", utc_now, authority_id="nmg-talent-office",
                                 region="150000", label="bench/api.py", expires_at=utc_now() + timedelta(days=1))
-        subjects = pick_subjects(engine, params["subjects"])
-        api = api_target(stack.enter_context(server("api")), token)
-        bare = bare_target(stack.enter_context(server("bare")))
-        progress(f"checking {len(subjects)} subjects' answers on both servers against the function")
-        info["answers"] = check_answers(engine, [api, bare], subjects)
-        result["ledger"], result["subjects"] = info, subjects
+        rand = random_refs(engine, params["entries"], params["inproc_warmup"] + params["inproc_calls"])
+        subjects_file = work / "subjects.json"
+        subjects_file.write_text(json.dumps(idents))
+        for srv in servers.values():
+            srv.wait_ready()
+        phases["servers"] = time.perf_counter() - t
+        targets = {"api": api_target(servers["api"].base, token), "bare": bare_target(servers["bare"].base)}
+        t = time.perf_counter()
+        progress(f"checking {len(idents)} subjects' answers on both servers against the function")
+        mix = check_answers(engine, vault, list(targets.values()), idents, refs)
+        phases["check"] = time.perf_counter() - t
+        result["ledger"] = info
+        result["sample"] = {"identifiers": idents, "answers": mix}
+        t = time.perf_counter()
         runs = []
         for r in range(params["runs"]):
-            order = (api, bare) if r % 2 == 0 else (bare, api)
-            progress(f"run {r + 1}/{params['runs']}: {' then '.join(t.name for t in order)}")
-            run: dict = {"order": [t.name for t in order]}
-            for t in order:
-                run[t.name] = {"seq": sequential(t, subjects, params["requests"], params["warmup"])}
-            for t in order:
-                run[t.name]["conc"] = concurrent(t, subjects, params["clients"], params["seconds"])
-            run["direct"] = direct(engine, subjects, params["requests"], params["warmup"])
+            order = ("api", "bare") if r % 2 == 0 else ("bare", "api")
+            progress(f"run {r + 1}/{params['runs']}: {' then '.join(order)}")
+            run: dict = {"order": list(order)}
+            for name in order:
+                run[name] = {"seq": sequential(targets[name], idents, params["requests"], params["warmup"])}
+            for name in order:
+                run[name]["conc"] = concurrent(servers[name], token, subjects_file, params["clients"],
+                                               params["seconds"])
+            run["in_process"] = ip = in_process(engine, vault, rand, idents, params["entries"],
+                                                params["inproc_calls"], params["inproc_warmup"])
             a, b = run["api"], run["bare"]
-            run["ratio"] = {  # API ÷ baseline, within this run
+            run["ratio"] = {  # within this run; API ÷ baseline unless named otherwise
                 "p50": a["seq"]["p50_ms"] / b["seq"]["p50_ms"], "p99": a["seq"]["p99_ms"] / b["seq"]["p99_ms"],
                 "seq_rps": a["seq"]["rps"] / b["seq"]["rps"], "conc_rps": a["conc"]["rps"] / b["conc"]["rps"],
                 "conc_p50": a["conc"]["p50_ms"] / b["conc"]["p50_ms"],
-                "conc_p99": a["conc"]["p99_ms"] / b["conc"]["p99_ms"]}
+                "conc_p99": a["conc"]["p99_ms"] / b["conc"]["p99_ms"],
+                "cpu_per_req": a["conc"]["server_cpu_ms_per_req"] / b["conc"]["server_cpu_ms_per_req"],
+                "eligibility_vs_pk": ip["eligibility"]["p50_ms"] / ip["pk_lookup"]["p50_ms"],
+                "resolved_vs_pk": ip["resolve_eligibility"]["p50_ms"] / ip["pk_lookup"]["p50_ms"]}
             runs.append(run)
+        phases["runs"] = time.perf_counter() - t
         result["runs"] = runs
         result["summary"] = summarise(runs)
-    result["elapsed_s"] = time.perf_counter() - started
+        result["targets"] = targets_of(result["summary"])
+    result["env"]["loadavg_end"] = list(os.getloadavg())
+    result["elapsed_s"] = phases["total"] = time.perf_counter() - started
+    result["phases_s"] = phases
     render(Console(width=max(Console().width, 120)), result)
     print(f"elapsed: {result['elapsed_s']:.0f} s")
     if args.out:
