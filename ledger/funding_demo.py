@@ -187,10 +187,14 @@ class _Builder:
             if found >= self.n or g is None or len(ts) != 1 or g.subject not in self.book.sanctioned or s_seq in self.used:
                 continue
             stop = self.stop(g)
-            for k in range(1, 800, 7):
-                day = g.decision_date + timedelta(days=k)
-                if day > self.as_of or (stop and day > stop):
-                    break
+            last = min(self.as_of, stop) if stop else self.as_of
+            # Every 7th day, then the last bookable day itself: a bar counts as the
+            # ledger knew it that day, so a ledger recorded today is barred only
+            # from today on, which the 7-day steps may not land on.
+            days = [g.decision_date + timedelta(days=k) for k in range(1, 800, 7)] + [last]
+            for day in days:
+                if day <= g.decision_date or day > last:
+                    continue
                 if self.look.barred(g.subject, g.region, g.programme, day):
                     self.base[s_seq] = [replace(ts[0], booked_on=day)]
                     self.used.add(s_seq)

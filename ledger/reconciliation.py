@@ -137,6 +137,7 @@ class Scan:
     rows: int
     fingerprint: str
     reversed_by: dict[str, str]  # reversed txn_id -> the reversal's txn_id
+    repeated: frozenset[str] = frozenset()  # txn_ids on more than one row (as trimmed)
 
 
 Rows = Callable[[], Iterable[Record | Mapping[str, object]]]
@@ -148,15 +149,22 @@ def scan(rows: Rows, as_of: date) -> Scan:
     Needs no ledger state, so a caller may run it beside loading the book."""
     count, digest = 0, 0
     reversed_by: dict[str, str] = {}
+    ids: set[str] = set()
+    repeated: set[str] = set()
     for line, row in enumerate(_records(rows()), 1):
         count += 1
         digest += row_digest(row)
+        txn_id = str(row[0] or "").strip()
+        if txn_id in ids:
+            repeated.add(txn_id)
+        ids.add(txn_id)
         kind = row[1]
         if kind is not None and str(kind).strip().lower() == "reversal":
             t = parse(row, line)
             if isinstance(t, Txn) and t.booked_on <= as_of:
                 reversed_by.setdefault(t.reverses, t.txn_id)
-    return Scan(count, f"{count}:{digest % (1 << 256):064x}", reversed_by)  # the sum mod 2^256, reduced once
+    # the sum mod 2^256, reduced once
+    return Scan(count, f"{count}:{digest % (1 << 256):064x}", reversed_by, frozenset(repeated))
 
 
 def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barred: BarredBy,
@@ -176,32 +184,26 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
     identity: dict[str, int] = {}  # who the payee is (subject reference, or the text) -> key
     payee_key: list[int] = []
     kept: dict[tuple[int, int, int, int], str] = {}  # (grant seq, payee, amount, day) -> smallest txn_id
+    copies: list[tuple[tuple[int, int, int, int], str, GrantFact, int]] = []  # payments repeating a kept one
     recovered: dict[int, int] = {}
     by_seq = {g.seq: g for g in book.grants.values()}
     clawed = {s for c in book.clawbacks for s in c.grant_seqs}
-    for line, row in enumerate(_records(rows()), 1):
-        t = parse(row, line)
-        if isinstance(t, RowProblem):
-            add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
-                        amounts={"line": t.line}))
-            continue
-        if t.kind == "reversal" or t.booked_on > as_of:
-            continue
-        if t.txn_id in reversed_by:
-            found_reversed.add(t.txn_id)  # reversals cancel what they reverse
-            continue
+    repeated = scanned.repeated
+    held: dict[str, list[Txn]] = {}  # valid rows of a repeated txn_id, decided after the pass
+
+    def book_row(t: Txn) -> None:
         if t.txn_id in seen:
             add(Finding("duplicate_payment" if t.kind == "payment" else "invalid_row",
                         f"txn_id {t.txn_id} appears more than once", txn_id=t.txn_id,
                         grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
-            continue
+            return
         seen.add(t.txn_id)
         g = book.grants.get(normalise_ref(t.grant_ref))
         if g is None:
             add(Finding("unknown_grant", f"{t.kind} {t.txn_id} is booked against grant_ref {t.grant_ref!r}, "
                                          "which no grant in the ledger has", txn_id=t.txn_id,
                         grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
-            continue
+            return
         if t.kind == "recovery":
             if g.seq not in clawed:
                 add(Finding("unrecorded_recovery", f"recovery {t.txn_id} on grant {g.grant_ref}, which has no "
@@ -209,7 +211,7 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
                             grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq,),
                             amounts={"amount_fen": t.amount_fen}))
             recovered[g.seq] = recovered.get(g.seq, 0) + t.amount_fen
-            continue
+            return
         payee = payees.setdefault((t.payee_scheme, t.payee_id), len(payees))
         if payee == len(payee_refs):
             ref = payee_ref(t.payee_scheme, t.payee_id)
@@ -221,11 +223,36 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
         first = kept.get(key)
         if first is None:
             kept[key] = t.txn_id
-        else:
-            dup, kept[key] = max(first, t.txn_id), min(first, t.txn_id)
-            add(Finding("duplicate_payment", f"payment {dup} repeats payment {kept[key]} (same grant, payee, "
-                                             f"amount and date)", txn_id=dup, grant_ref=g.grant_ref,
-                        subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": t.amount_fen}))
+        else:  # the larger id is the copy; which one it repeats is settled after the pass
+            copies.append((key, max(first, t.txn_id), g, t.amount_fen))
+            kept[key] = min(first, t.txn_id)
+
+    for line, row in enumerate(_records(rows()), 1):
+        t = parse(row, line)
+        if isinstance(t, RowProblem):
+            add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
+                        amounts={"line": t.line}))
+            continue
+        if t.kind == "reversal" or t.booked_on > as_of:
+            continue
+        if t.txn_id in reversed_by:
+            found_reversed.add(t.txn_id)  # reversals cancel what they reverse
+            continue
+        if t.txn_id in repeated:
+            held.setdefault(t.txn_id, []).append(t)
+            continue
+        book_row(t)
+
+    # A txn_id on several rows: the copy that counts must not depend on the order
+    # the funding system returned the rows in (decision 0006), so it is the first
+    # in field order; the others are reported as repeats.
+    for txn_id in sorted(held):
+        for t in sorted(held[txn_id], key=_field_order):
+            book_row(t)
+    for key, txn_id, g, amount in copies:
+        add(Finding("duplicate_payment", f"payment {txn_id} repeats payment {kept[key]} (same grant, payee, "
+                                         f"amount and date)", txn_id=txn_id, grant_ref=g.grant_ref,
+                    subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
 
     for target, reversal in sorted(reversed_by.items()):
         if target not in found_reversed:
@@ -270,6 +297,10 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
     _recoveries(book, recovered, by_seq, as_of, add)
     findings.sort(key=Finding.sort_key)
     return Result(as_of, scanned.rows, scanned.fingerprint, findings)
+
+
+def _field_order(t: Txn) -> tuple:
+    return (t.kind, t.grant_ref, t.payee_scheme, t.payee_id, t.amount_fen, t.booked_on, t.programme, t.reverses)
 
 
 def _stops(book: Book) -> dict[int, tuple[date, str, int]]:
