@@ -885,7 +885,7 @@ def tokens_list(db_url, as_json):
 @db_option
 @edge
 def serve(host, port, introspection, demo_tokens, db_url):
-    """Serve the GraphQL API on uvicorn (POST /graphql, bearer tokens; GET /healthz)."""
+    """Serve the GraphQL API on uvicorn (POST /graphql, bearer tokens; GET /healthz) and the web console (/console/)."""
     import os
 
     import uvicorn
@@ -910,6 +910,8 @@ def serve(host, port, introspection, demo_tokens, db_url):
                    f"URL={url} bash docs/examples/pre-award.sh")
     mode = "read-write" if state.keyring else "read-only (no LEDGER_KEY_PASSPHRASE: no signing keys)"
     err.print(f"serving {url} — {mode}; vault {'loaded' if state.vault else 'absent'}", highlight=False)
+    # The console logs in with any of the tokens above (docs/console.md).
+    click.echo(f"Web console: http://{host}:{port}/console/   (log in with a token)")
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
 
 

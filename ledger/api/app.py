@@ -1,5 +1,7 @@
 """The ASGI app: bearer-token authentication and a body-size limit in front of
-the strawberry GraphQL view, plus ``/healthz``.
+the strawberry GraphQL view, plus ``/healthz`` and the web console
+(``/console/``, ledger/console: static pages that call ``/graphql`` with the
+same tokens).
 
 Authentication happens here, before GraphQL parsing, so an anonymous caller
 learns nothing about the schema and costs one indexed lookup.
@@ -19,6 +21,7 @@ from strawberry.asgi import GraphQL
 
 from ..access import Principal, Role
 from ..config import Settings
+from ..console import console_routes
 from ..errors import Unauthenticated
 from ..operator import load_keyring
 from ..store.engine import make_engine
@@ -126,7 +129,7 @@ async def download_export(request: Request):
 def create_app(state: AppState) -> Starlette:
     graphql = Guard(state, LedgerGraphQL(state))
     app = Starlette(routes=[Route("/healthz", healthz), Route("/graphql", graphql, methods=["POST"]),
-                            Route("/exports/{export_id}.zip", download_export)])
+                            Route("/exports/{export_id}.zip", download_export), *console_routes()])
     app.state.ledger = state
     return app
 

@@ -1,0 +1,191 @@
+// The pre-award check page (issue 9 ¶2): identifier checked as typed (locally,
+// then by the server), the ledger's answer with its reasons, and recording the
+// check with the decision (record_eligibility_check).
+import { checkIdentifierOnServer, gql, isError } from "./api.js";
+import { $, clear, h, table, yuan } from "./dom.js";
+import { asApiText, checkIdentifier } from "./ids.js";
+import { join, say, t } from "./i18n.js";
+import { frame } from "./layout.js";
+import { regionPicker } from "./regions.js";
+
+const CHECK = `query ConsolePreAwardCheck($subject: String!, $benefit: Benefit!, $programme: String!, $region: String!, $on: Date!) {
+  eligibility(subject: $subject, benefit: $benefit, programme: $programme, region: $region, on: $on) {
+    __typename
+    ... on Eligibility { answer tree_size blocking { kind seq message period_from period_until amount_fen legal_basis { article document_no } }
+                         warnings { kind seq message period_from period_until amount_fen legal_basis { article document_no } } }
+    ... on Error { code message }
+  }
+  subject(id: $subject, on: $on) {
+    __typename
+    ... on Subject { ref tree_size
+      sanctions(in_force_only: true) { seq severity effective_from effective_until benefits regions deciding_body legal_basis { article document_no } }
+      clawbacks { seq amount_fen recovered_fen waived_fen outstanding_fen deadline overdue voided_seq exempted_seq } }
+    ... on Error { code message }
+  }
+}`;
+
+const RECORD = `mutation ConsoleRecordCheck($request_id: String!, $subject: String!, $benefit: Benefit!, $programme: String!,
+    $region: String!, $on: Date!, $award_ref: String!, $officer: String!, $decision: CheckDecision!, $approver: String, $reason: String) {
+  record_eligibility_check(request_id: $request_id, subject: $subject, benefit: $benefit, programme: $programme, region: $region,
+      on: $on, award_ref: $award_ref, officer: $officer, decision: $decision, approver: $approver, reason: $reason) {
+    __typename
+    ... on Recorded { tree_size entry { seq type leaf_hash body } }
+    ... on ValidationFailed { code message problems { field rule } }
+    ... on Error { code message }
+  }
+}`;
+
+const me = frame("title.check");
+const picker = regionPicker($("#region-league"), $("#region-county"), $("#region-code"));
+$("#on").value = new Date().toISOString().slice(0, 10);
+let asked = null; // the question the shown answer is for (what gets recorded)
+
+// --- the identifier, as typed --------------------------------------------------
+let serverTimer = null, serverAsked = null;
+function onIdentifierInput() {
+  const text = $("#identifier").value;
+  const local = $("#id-local"), server = $("#id-server");
+  const question = `${$("#scheme").value} ${text}`;
+  if (question === serverAsked) return checkIdentifier(text, $("#scheme").value); // unchanged: keep the server's answer
+  serverAsked = question;
+  clearTimeout(serverTimer);
+  say(server, "id.empty");
+  if (!text.trim()) { say(local, "id.empty"); local.className = "hint"; return null; }
+  const r = checkIdentifier(text, $("#scheme").value);
+  local.className = r.ok ? "hint ok" : "hint error";
+  if (!r.ok) { say(local, r.error, r.params); return null; }
+  say(local, "id.ok", { identifier: asApiText(r) });
+  // The server is authoritative (it also knows birthplace codes by year): ask it once typing pauses.
+  serverTimer = setTimeout(async () => {
+    say(server, "id.server_wait");
+    try {
+      const answer = await checkIdentifierOnServer(asApiText(r));
+      server.className = answer.ok ? "hint ok" : "hint error";
+      say(server, answer.ok ? "id.server_ok" : "id.server_bad",
+        answer.ok ? { identifier: answer.identifier } : { rule: answer.problems.map((p) => p.rule).join("; ") });
+    } catch (e) { server.className = "hint error"; say(server, "common.error", { message: e.message }); }
+  }, 300);
+  return r;
+}
+$("#identifier").addEventListener("input", onIdentifierInput);
+$("#scheme").addEventListener("change", onIdentifierInput);
+
+// --- the answer ------------------------------------------------------------------
+const period = (from, until) => `${from ?? ""} — ${until ?? t("common.open_ended")}`;
+const basis = (lb) => (lb ? `${lb.article}${lb.document_no ? ` ${lb.document_no}` : ""}` : "");
+const kind = (k) => h("span", { "data-i18n": `kind.${k}` }, t(`kind.${k}`));
+
+function reasonsTable(reasons) {
+  return table([["col.seq", (r) => r.seq], ["col.kind", (r) => kind(r.kind)], ["col.message", (r) => r.message],
+    ["col.basis", (r) => basis(r.legal_basis)], ["col.period", (r) => (r.period_from ? period(r.period_from, r.period_until) : "")],
+    ["col.amount", (r) => yuan(r.amount_fen)]], reasons, t);
+}
+
+function section(titleKey, content, id) {
+  return h("section", { id, class: "reasons" }, h("h3", { "data-i18n": titleKey }, t(titleKey)), content);
+}
+
+function showAnswer(e, s) {
+  const reasons = clear($("#reasons"));
+  const answer = $("#answer");
+  answer.className = `answer answer-${e.answer}`;
+  say(answer, `answer.${e.answer}`);
+  say($("#answer-meta"), "common.tree_size", { size: e.tree_size });
+  if (e.blocking.length) reasons.append(section("check.blocking", reasonsTable(e.blocking), "blocking"));
+  if (e.warnings.length) reasons.append(section("check.warnings", reasonsTable(e.warnings), "warnings"));
+  if (s && !isError(s)) {
+    if (s.sanctions.length) {
+      reasons.append(section("check.sanctions", table([["col.seq", (x) => x.seq], ["col.severity", (x) => t(`severity.${x.severity}`)],
+        ["col.basis", (x) => basis(x.legal_basis)], ["col.period", (x) => period(x.effective_from, x.effective_until)],
+        ["col.scope", (x) => `${join(x.benefits.map((b) => t(`benefit.${b}`)))} · ${x.regions.join(", ")}`],
+        ["col.body", (x) => x.deciding_body]], s.sanctions, t), "sanctions"));
+    }
+    const open = s.clawbacks.filter((c) => c.outstanding_fen > 0 && c.voided_seq === null && c.exempted_seq === null);
+    if (open.length) {
+      reasons.append(section("check.clawbacks", table([["col.seq", (c) => c.seq], ["col.amount", (c) => yuan(c.amount_fen)],
+        ["col.recovered", (c) => yuan(c.recovered_fen)], ["col.outstanding", (c) => yuan(c.outstanding_fen)],
+        ["col.deadline", (c) => c.deadline], ["col.overdue", (c) => (c.overdue ? "⚠" : "")]], open, t), "clawbacks"));
+    }
+    $("#timeline-link").href = `/console/timeline?subject=${encodeURIComponent(s.ref)}`;
+  }
+  for (const input of document.querySelectorAll('input[name="decision"]')) input.checked = input.value === (e.answer === "eligible" ? "proceed" : "refuse");
+  showOverride();
+  const canRecord = me.role === "programme_officer";
+  $("#record-form").hidden = !canRecord;
+  $("#record-role").hidden = canRecord;
+  say($("#record-message"), "id.empty");
+  $("#result").hidden = false;
+}
+
+function showNoSubject(message) {
+  clear($("#reasons"));
+  const answer = $("#answer");
+  answer.className = "answer answer-eligible";
+  say(answer, "answer.eligible");
+  say($("#answer-meta"), "check.no_subject", { message });
+  $("#record-form").hidden = true;
+  $("#record-role").hidden = true;
+  $("#result").hidden = false;
+}
+
+function showError(out, result) {
+  out.className = "message error";
+  const key = { forbidden: "common.forbidden", not_found: "common.not_found", validation: "common.validation" }[result.code] ?? "common.error";
+  const detail = result.problems ? result.problems.map((p) => `${p.field}: ${p.rule}`).join("; ") : result.message;
+  say(out, key, { message: detail });
+}
+
+$("#check-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const out = $("#check-message");
+  const id = onIdentifierInput();
+  $("#result").hidden = true;
+  if (!id) return;
+  out.className = "message";
+  say(out, "common.loading");
+  const vars = { subject: asApiText(id), benefit: $("#benefit").value, programme: $("#programme").value.trim(),
+    region: (await picker).value(), on: $("#on").value };
+  try {
+    const data = await gql(CHECK, vars);
+    say(out, "id.empty");
+    const e = data.eligibility;
+    if (e.__typename === "NotFound") { asked = null; showNoSubject(e.message); return; }
+    if (isError(e)) { showError(out, e); return; }
+    asked = { ...vars, request_id: crypto.randomUUID(), answer: e.answer };
+    showAnswer(e, data.subject);
+  } catch (err) {
+    out.className = "message error";
+    say(out, "common.error", { message: err.message });
+  }
+});
+
+// --- recording the check -----------------------------------------------------------
+function showOverride() {
+  const override = document.querySelector('input[name="decision"]:checked')?.value === "override";
+  for (const el of document.querySelectorAll(".override")) el.hidden = !override;
+}
+$("#decision").addEventListener("change", showOverride);
+
+$("#record-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const out = $("#record-message");
+  const decision = document.querySelector('input[name="decision"]:checked')?.value;
+  const approver = $("#approver").value.trim(), reason = $("#reason").value.trim();
+  if (decision === "override" && !(approver && reason)) { out.className = "message error"; say(out, "record.need_override"); return; }
+  const { answer, ...question } = asked;
+  const vars = { ...question, award_ref: $("#award-ref").value.trim(), officer: $("#officer").value.trim(), decision,
+    approver: decision === "override" ? approver : null, reason: decision === "override" ? reason : null };
+  try {
+    const r = (await gql(RECORD, vars)).record_eligibility_check;
+    if (r.__typename !== "Recorded") { showError(out, r); return; }
+    out.className = "message ok";
+    say(out, "record.ok", { seq: r.entry.seq, leaf: r.entry.leaf_hash });
+    asked = { ...asked, request_id: crypto.randomUUID() }; // a second record is a new request
+  } catch (err) {
+    out.className = "message error";
+    say(out, "common.error", { message: err.message });
+  }
+});
+
+await picker;
+document.body.dataset.ready = "1"; // for tests and slow machines: every handler is in place

@@ -1,0 +1,193 @@
+// The console's messages, Chinese by default (issue 9 ¶5), English on request.
+// The choice is kept in localStorage (a preference, not a secret) and sets
+// <html lang> so screen readers and fonts follow it.
+const STORE = "ledger.console.lang";
+
+const zh = {
+  brand: "诚信登记簿 · 管理控制台",
+  "nav.check": "授予前核查", "nav.timeline": "主体时间线", "nav.audit": "审计验证",
+  "nav.logout": "退出", "nav.lang": "English", "nav.who": "{role} · 令牌 {id}",
+  "role.programme_officer": "项目经办人", "role.recorder": "登记机关", "role.auditor": "审计员",
+  "role.court": "法院", "role.admin": "管理员",
+  "title.login": "登录 · 诚信登记簿", "title.check": "授予前核查 · 诚信登记簿",
+  "title.timeline": "主体时间线 · 诚信登记簿", "title.audit": "审计验证 · 诚信登记簿",
+  "login.heading": "登录", "login.token": "访问令牌", "login.help": "请输入管理员为您签发的令牌（il_…）。令牌只保存在本标签页中，关闭标签页即失效。",
+  "login.submit": "登录", "login.bad": "令牌无效、已过期或已被吊销：{message}", "login.failed": "无法连接服务器：{message}",
+  "login.ok": "已登录：{role}",
+  "common.loading": "正在查询…", "common.error": "出错：{message}", "common.none": "无",
+  "common.forbidden": "无权限：{message}", "common.not_found": "未找到：{message}", "common.validation": "输入有误：{message}",
+  "common.tree_size": "登记簿规模 {size}", "common.seq": "序号", "common.open_ended": "无限期",
+  "check.heading": "授予前核查", "check.intro": "授予荣誉或资金前，核查对象在授予日期、授予地区是否受失信惩戒限制（条例第五十二、六十五、六十六条）。",
+  "check.scheme": "标识类型", "scheme.auto": "自动识别", "scheme.cn-rid": "居民身份号码", "scheme.cn-uscc": "统一社会信用代码", "scheme.passport": "护照（国家/号码）",
+  "check.identifier": "身份号码或统一社会信用代码", "check.identifier.placeholder": "例如 150102199001010019",
+  "check.benefit": "授予类别", "benefit.honor": "表彰奖励", "benefit.subsidy": "资助补贴", "benefit.talent_project": "人才项目",
+  "check.programme": "项目", "check.region": "授予地区", "check.region.all": "（全区）", "check.region.league": "盟市",
+  "check.region.county": "旗县（区）", "check.region.code": "代码 {code}", "check.on": "授予日期", "check.submit": "核查",
+  "id.empty": "", "id.ok": "格式与校验码正确：{identifier}",
+  "id.rid_length": "居民身份号码应为 18 位（或 15 位旧号），现为 {n} 位",
+  "id.rid_chars": "居民身份号码应为 17 位数字加 1 位校验码（数字或 X）",
+  "id.rid_birth": "出生日期 {date} 不是有效日期",
+  "id.rid_check": "校验码错误：末位为 {got}，应为 {want}（GB 11643 MOD 11-2）",
+  "id.uscc_length": "统一社会信用代码应为 18 位，现为 {n} 位",
+  "id.uscc_head": "统一社会信用代码前 8 位应为数字",
+  "id.uscc_chars": "含有不允许的字符 {chars}（代码字符集不含 I、O、Z、S、V）",
+  "id.uscc_check": "校验码错误：末位为 {got}，应为 {want}（GB 32100 MOD 31）",
+  "id.passport_format": "护照应写作 国家三字母代码/号码，例如 DEU/C01X00T47",
+  "id.server_ok": "服务器确认：{identifier}", "id.server_bad": "服务器：{rule}", "id.server_wait": "服务器确认中…",
+  "answer.eligible": "可以授予", "answer.barred": "禁止授予", "answer.needs_review": "需要复核",
+  "check.blocking": "阻止授予的原因", "check.warnings": "提示（含已适用的容错免责）", "check.clawbacks": "未追回的追缴款",
+  "check.sanctions": "现行有效的惩戒",
+  "col.seq": "序号", "col.kind": "类别", "col.message": "说明", "col.basis": "法律依据", "col.period": "期间",
+  "col.amount": "金额", "col.recovered": "已追回", "col.outstanding": "未追回", "col.deadline": "期限", "col.overdue": "逾期",
+  "col.severity": "严重程度", "col.scope": "范围", "col.body": "决定机关", "col.type": "类型", "col.recorded_at": "登记时间",
+  "col.authority": "登记机关", "col.details": "内容", "col.status": "状态", "col.title": "名称", "col.programme": "项目",
+  "col.date": "日期", "col.ref": "编号",
+  "kind.sanction": "失信惩戒", "kind.employer_sanction": "所在单位受惩戒", "kind.clawback_overdue": "追缴逾期未还",
+  "kind.clawback_outstanding": "追缴款未还清", "kind.exemption_applied": "已适用容错免责", "kind.ending_soon": "惩戒即将届满",
+  "kind.starting_soon": "惩戒即将生效",
+  "severity.serious": "严重失信", "severity.general": "一般失信",
+  "check.no_subject": "登记簿中没有该主体的任何记录，因此不存在限制（{message}）。",
+  "check.timeline_link": "查看该主体的时间线",
+  "record.heading": "记录本次核查", "record.award_ref": "授予文号/编号", "record.officer": "经办人",
+  "record.decision": "决定", "decision.proceed": "继续授予", "decision.refuse": "不予授予", "decision.override": "例外批准（须批准人及理由）",
+  "record.approver": "批准人", "record.reason": "理由", "record.submit": "记录核查",
+  "record.ok": "已记录：序号 {seq}，叶哈希 {leaf}", "record.role": "只有项目经办人令牌可以记录核查。",
+  "record.need_override": "例外批准须填写批准人和理由。",
+  "timeline.heading": "主体时间线", "timeline.intro": "主体的全部登记记录，按序号排列，并按荣誉、资助、追缴、惩戒分组。",
+  "timeline.submit": "查看", "timeline.axis": "时间轴：惩戒期间与资助、追缴", "timeline.all": "全部记录（按序号）",
+  "group.honor": "荣誉", "group.grant": "资助", "group.clawback": "追缴", "group.sanction": "惩戒", "group.other": "其他",
+  "timeline.entries": "共 {n} 条记录（登记簿规模 {size}）", "timeline.proof": "证明",
+  "status.active": "有效", "status.revoked": "已撤销", "status.voided": "已作废", "status.exempted": "已免责",
+  "status.in_force": "生效中", "status.ended": "已终止", "status.not_in_force": "未生效",
+  "legend.sanction": "惩戒期间", "legend.grant": "资助", "legend.clawback": "追缴（未追回金额）", "legend.today": "今天",
+  "audit.heading": "审计验证", "audit.checkpoint": "最新检查点", "audit.size": "规模", "audit.root": "根哈希",
+  "audit.key": "固定的日志公钥（vkey）", "audit.key.help": "验证结果只取决于您在此固定的公钥，而不是服务器的回答。预填的公钥来自本服务器；请与您从其他渠道（如代码仓库 keys/ 目录或公告）获得的公钥核对。",
+  "audit.key.pin": "固定公钥", "audit.key.pinned": "已固定：{name}", "audit.key.differs": "注意：服务器公布的公钥与您固定的不同：{vkey}",
+  "audit.input": "粘贴 tlog-proof，或上传 tlog-proof / 证据包（.zip）", "audit.file": "选择文件",
+  "audit.fetch": "从服务器获取序号的证明", "audit.fetch.seq": "序号", "audit.verify": "在浏览器中验证",
+  "audit.ok.proof": "验证通过：条目 {seq}（{type}）包含在规模为 {size} 的日志中，检查点由 {key} 签名。",
+  "audit.ok.bundle": "证据包验证通过：案件 {case}，{entries} 条记录，{subjects} 份身份披露，规模 {size}。",
+  "audit.fail": "验证失败 — {check}：{detail}", "audit.empty": "请粘贴或上传证明。", "audit.method": "全部计算在本浏览器内完成（WebCrypto：SHA-256、Ed25519），不依赖服务器的判断。",
+  "check.proof_format": "证明格式", "check.checkpoint_format": "检查点格式", "check.checkpoint_signature": "检查点签名（Ed25519）",
+  "check.inclusion": "包含证明（RFC 9162 §2.1.3）", "check.entry": "条目内容", "check.key": "公钥",
+  "check.zip": "压缩包", "check.manifest": "清单与文件哈希（SHA-256）", "check.entry_signature": "条目签名（Ed25519）",
+  "check.disclosure": "身份披露", "check.custody": "出证记录（保管链）", "check.webcrypto": "浏览器加密接口",
+  "audit.webcrypto": "此浏览器不能使用 WebCrypto（需 HTTPS 或本机地址，且支持 Ed25519）。",
+};
+
+const en = {
+  brand: "Integrity Ledger · Console",
+  "nav.check": "Pre-award check", "nav.timeline": "Subject timeline", "nav.audit": "Audit",
+  "nav.logout": "Log out", "nav.lang": "中文", "nav.who": "{role} · token {id}",
+  "role.programme_officer": "Programme officer", "role.recorder": "Recorder", "role.auditor": "Auditor",
+  "role.court": "Court", "role.admin": "Administrator",
+  "title.login": "Log in · Integrity Ledger", "title.check": "Pre-award check · Integrity Ledger",
+  "title.timeline": "Subject timeline · Integrity Ledger", "title.audit": "Audit · Integrity Ledger",
+  "login.heading": "Log in", "login.token": "Access token", "login.help": "Enter the token your administrator issued (il_…). It is kept in this tab only and forgotten when the tab closes.",
+  "login.submit": "Log in", "login.bad": "The token is invalid, expired or revoked: {message}", "login.failed": "Cannot reach the server: {message}",
+  "login.ok": "Logged in: {role}",
+  "common.loading": "Asking the ledger…", "common.error": "Error: {message}", "common.none": "None",
+  "common.forbidden": "Not allowed: {message}", "common.not_found": "Not found: {message}", "common.validation": "Invalid input: {message}",
+  "common.tree_size": "tree size {size}", "common.seq": "seq", "common.open_ended": "indefinite",
+  "check.heading": "Pre-award check", "check.intro": "Before an honour or money is awarded: is the subject barred on the award date, in the award's region (Art. 52, 65, 66)?",
+  "check.scheme": "Identifier type", "scheme.auto": "Detect", "scheme.cn-rid": "Resident identity number", "scheme.cn-uscc": "Unified social credit code", "scheme.passport": "Passport (country/number)",
+  "check.identifier": "Identity number or credit code", "check.identifier.placeholder": "e.g. 150102199001010019",
+  "check.benefit": "Benefit", "benefit.honor": "Honour", "benefit.subsidy": "Subsidy", "benefit.talent_project": "Talent project",
+  "check.programme": "Programme", "check.region": "Award region", "check.region.all": "(whole region)", "check.region.league": "League or city",
+  "check.region.county": "Banner or county", "check.region.code": "code {code}", "check.on": "Award date", "check.submit": "Check",
+  "id.empty": "", "id.ok": "Format and check character are valid: {identifier}",
+  "id.rid_length": "A resident identity number has 18 characters (or 15, old style); this has {n}",
+  "id.rid_chars": "A resident identity number is 17 digits and a check character (digit or X)",
+  "id.rid_birth": "Birth date {date} is not a real date",
+  "id.rid_check": "Wrong check character: ends in {got}, want {want} (GB 11643 MOD 11-2)",
+  "id.uscc_length": "A unified social credit code has 18 characters; this has {n}",
+  "id.uscc_head": "The first 8 characters of a credit code are digits",
+  "id.uscc_chars": "Characters not allowed: {chars} (the alphabet has no I, O, Z, S, V)",
+  "id.uscc_check": "Wrong check character: ends in {got}, want {want} (GB 32100 MOD 31)",
+  "id.passport_format": "Write a passport as COUNTRY/NUMBER, e.g. DEU/C01X00T47",
+  "id.server_ok": "Server confirms: {identifier}", "id.server_bad": "Server: {rule}", "id.server_wait": "Asking the server…",
+  "answer.eligible": "Eligible", "answer.barred": "Barred", "answer.needs_review": "Needs review",
+  "check.blocking": "Why not", "check.warnings": "Warnings (including exemptions applied)", "check.clawbacks": "Unrecovered clawbacks",
+  "check.sanctions": "Sanctions in force",
+  "col.seq": "Seq", "col.kind": "Kind", "col.message": "Message", "col.basis": "Legal basis", "col.period": "Period",
+  "col.amount": "Amount", "col.recovered": "Recovered", "col.outstanding": "Outstanding", "col.deadline": "Deadline", "col.overdue": "Overdue",
+  "col.severity": "Severity", "col.scope": "Scope", "col.body": "Deciding body", "col.type": "Type", "col.recorded_at": "Recorded at",
+  "col.authority": "Authority", "col.details": "Details", "col.status": "Status", "col.title": "Title", "col.programme": "Programme",
+  "col.date": "Date", "col.ref": "Reference",
+  "kind.sanction": "Dishonesty sanction", "kind.employer_sanction": "Employer sanctioned", "kind.clawback_overdue": "Clawback overdue",
+  "kind.clawback_outstanding": "Clawback outstanding", "kind.exemption_applied": "Exemption applied (Art. 52)", "kind.ending_soon": "Sanction ending soon",
+  "kind.starting_soon": "Sanction starting soon",
+  "severity.serious": "serious", "severity.general": "general",
+  "check.no_subject": "The ledger has no record of this subject, so nothing bars it ({message}).",
+  "check.timeline_link": "Open this subject's timeline",
+  "record.heading": "Record this check", "record.award_ref": "Award reference", "record.officer": "Officer",
+  "record.decision": "Decision", "decision.proceed": "Proceed", "decision.refuse": "Refuse", "decision.override": "Override (approver and reason)",
+  "record.approver": "Approver", "record.reason": "Reason", "record.submit": "Record the check",
+  "record.ok": "Recorded: seq {seq}, leaf hash {leaf}", "record.role": "Only a programme officer's token can record checks.",
+  "record.need_override": "An override needs an approver and a reason.",
+  "timeline.heading": "Subject timeline", "timeline.intro": "Every entry about the subject, in seq order, grouped by honour, grant, clawback and sanction.",
+  "timeline.submit": "Show", "timeline.axis": "Time axis: sanction periods, grants and clawbacks", "timeline.all": "All entries (seq order)",
+  "group.honor": "Honours", "group.grant": "Grants", "group.clawback": "Clawbacks", "group.sanction": "Sanctions", "group.other": "Other",
+  "timeline.entries": "{n} entries (tree size {size})", "timeline.proof": "proof",
+  "status.active": "active", "status.revoked": "revoked", "status.voided": "voided", "status.exempted": "exempted",
+  "status.in_force": "in force", "status.ended": "ended", "status.not_in_force": "not in force",
+  "legend.sanction": "sanction period", "legend.grant": "grant", "legend.clawback": "clawback (outstanding)", "legend.today": "today",
+  "audit.heading": "Audit", "audit.checkpoint": "Latest checkpoint", "audit.size": "Size", "audit.root": "Root hash",
+  "audit.key": "Pinned log key (vkey)", "audit.key.help": "The result depends only on the key you pin here, not on the server's word. It is pre-filled from this server: compare it with the key you got elsewhere (the repository's keys/ folder, a publication).",
+  "audit.key.pin": "Pin key", "audit.key.pinned": "Pinned: {name}", "audit.key.differs": "Note: the server publishes a different key from the one you pinned: {vkey}",
+  "audit.input": "Paste a tlog-proof, or upload a tlog-proof or an evidence bundle (.zip)", "audit.file": "Choose file",
+  "audit.fetch": "Fetch the proof of seq from the server", "audit.fetch.seq": "Seq", "audit.verify": "Verify in this browser",
+  "audit.ok.proof": "Verified: entry {seq} ({type}) is in the log at size {size}; the checkpoint is signed by {key}.",
+  "audit.ok.bundle": "Bundle verified: case {case}, {entries} entries, {subjects} disclosures, tree size {size}.",
+  "audit.fail": "Verification failed — {check}: {detail}", "audit.empty": "Paste or upload a proof first.", "audit.method": "Everything is computed in this browser (WebCrypto: SHA-256, Ed25519); the server's opinion is not used.",
+  "check.proof_format": "proof format", "check.checkpoint_format": "checkpoint format", "check.checkpoint_signature": "checkpoint signature (Ed25519)",
+  "check.inclusion": "inclusion proof (RFC 9162 §2.1.3)", "check.entry": "entry", "check.key": "key",
+  "check.zip": "zip archive", "check.manifest": "manifest and file hashes (SHA-256)", "check.entry_signature": "entry signature (Ed25519)",
+  "check.disclosure": "disclosure", "check.custody": "custody record", "check.webcrypto": "browser crypto",
+  "audit.webcrypto": "WebCrypto is not available here (it needs HTTPS or a loopback address, and Ed25519 support).",
+};
+
+export const MESSAGES = { zh, en };
+
+export function lang() {
+  return localStorage.getItem(STORE) === "en" ? "en" : "zh";
+}
+
+export function setLang(value) {
+  localStorage.setItem(STORE, value === "en" ? "en" : "zh");
+  applyI18n(document);
+}
+
+/** The message for ``key`` in the current language, {name} placeholders filled. */
+export function t(key, params = {}) {
+  const table = MESSAGES[lang()];
+  const text = table[key] ?? MESSAGES.zh[key] ?? key;
+  // A parameter {key: "…"} is itself a message, translated with the rest on a language switch.
+  const value = (v) => (v && typeof v === "object" && "key" in v ? t(v.key) : String(v));
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? value(params[name]) : `{${name}}`));
+}
+
+/** Translate every [data-i18n] (text), [data-i18n-placeholder] and [data-i18n-title] under ``root``. */
+export function applyI18n(root) {
+  document.documentElement.lang = lang() === "en" ? "en" : "zh-CN";
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n, el.dataset.i18nParams ? JSON.parse(el.dataset.i18nParams) : {});
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  document.dispatchEvent(new CustomEvent("langchange"));
+}
+
+/** Set an element's message by key (kept translatable on a language switch). */
+export function say(el, key, params = {}) {
+  el.dataset.i18n = key;
+  el.dataset.i18nParams = JSON.stringify(params);
+  el.textContent = t(key, params);
+}
+
+export function has(key) {
+  return key in MESSAGES.zh;
+}
+
+/** A list in the current language's punctuation (顿号 in Chinese). */
+export function join(items) {
+  return items.join(lang() === "en" ? ", " : "、");
+}
