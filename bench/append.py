@@ -437,6 +437,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="5000 entries, 3 runs, fewer latency samples")
     ap.add_argument("--json", dest="out", metavar="OUT", help="also write the results as JSON to OUT")
     ap.add_argument("--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
+    ap.add_argument("--runs", type=int, help="runs per figure (default 5; 3 with --quick)")
     args = ap.parse_args()
     kinds = [k.strip() for k in args.engines.split(",") if k.strip()]
     for k in kinds:
@@ -446,7 +447,7 @@ def main() -> None:
         ap.error(f"PostgreSQL is not reachable ({problem}); run `bash .ci/postgres-up`, "
                  "or pass --engines sqlite")
 
-    runs = 3 if args.quick else 5
+    runs = args.runs or (3 if args.quick else 5)
     params = {
         "runs": runs, "quick": args.quick,
         "bulk_entries": 5000 if args.quick else 20000, "batch": BATCH,
