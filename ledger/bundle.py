@@ -45,6 +45,11 @@ class BundleReport:
     entries: int
     subjects: int
     custody_seq: int
+    # Files the checks above do not authenticate: the readable renderings and
+    # helpers (report.html, report.pdf, VERIFY.md, verify_bundle.py). The manifest
+    # that hashes them is unsigned, so a forger can edit them and re-hash it; a
+    # reader relies on the entries, and may regenerate the report from them.
+    unauthenticated: tuple[str, ...] = ()
 
 
 def _read(data: bytes) -> dict[str, bytes]:
@@ -155,8 +160,10 @@ def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: byte
 
     if against is not None:
         _check_extends(files, cp, log_key, against)
+    proven = set(m["content"]) | {"manifest.json", "checkpoint.txt"}
+    loose = tuple(sorted(n for n in files if n not in proven and not n.startswith(("entries/", "proofs/"))))
     return BundleReport(m["case"], cp.origin, cp.size, cp.root.hex(), len(entries),
-                        sum(1 for n in files if n.startswith("subjects/")), custody.seq)
+                        sum(1 for n in files if n.startswith("subjects/")), custody.seq, loose)
 
 
 def _check_extends(files: dict[str, bytes], cp, log_key: VerifierKey, older: bytes) -> None:

@@ -793,6 +793,9 @@ def verify_bundle_cmd(bundle, trusted_vkey, against, as_json):
         warn = "" if trusted else " (checked against the bundle's own log key: pass --trusted-vkey)"
         click.echo(f"OK: case {r.case}: {r.entries} entries, {r.subjects} disclosures; {r.origin} at tree size "
                    f"{r.tree_size} (root {r.root}); export recorded at seq {r.custody_seq}{warn}")
+        if r.unauthenticated:
+            click.echo(f"Not authenticated by the log (renderings and helpers; rely on the entries): "
+                       f"{', '.join(r.unauthenticated)}")
 
 
 # --- API tokens and the server -------------------------------------------------

@@ -241,3 +241,15 @@ def test_verify_md_by_hand_with_sha256sum_and_openssl(story, tmp_path):
     first = sorted(tmp_path.glob("entries/*.json"), key=lambda p: int(p.stem))[0]
     leaf = hashlib.sha256(b"\x00" + first.read_bytes()).hexdigest()
     assert leaf in out.stdout  # the openssl leaf hash of the entry the guide names
+
+
+def test_an_edited_report_is_named_as_not_authenticated(story, domain):
+    """The renderings sit outside the custody digest: a forger who edits one and
+    re-hashes the unsigned manifest passes, and the pass says they are unproven."""
+    files = unzip(story["bundle"].data)
+    assert verify_bundle(story["bundle"].data, domain.keyring.log.verifier).unauthenticated == (
+        "VERIFY.md", "report.html", "report.pdf", "verify_bundle.py")
+    files["report.html"] = files["report.html"].replace("列入失信惩戒".encode(), "无不良记录".encode())
+    report = verify_bundle(rezip(files, rehash=True), domain.keyring.log.verifier)
+    assert "report.html" in report.unauthenticated and not any(
+        n.startswith(("entries/", "keys/", "subjects/")) or n == "checkpoint.txt" for n in report.unauthenticated)
