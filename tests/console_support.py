@@ -23,6 +23,12 @@ from pathlib import Path
 
 import httpx
 
+from ledger import keystore
+from ledger import note as notes
+from ledger.checkpoint import Checkpoint, parse_body
+from ledger.merkle import leaf_hash, node_hash, split_point
+from ledger.tlog_proof import TlogProof
+
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = str(Path(sys.executable).parent / "ledger")
 CHROMIUM = os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -34,6 +40,8 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 BARRED = "150102199001010019"
 CLEAN = "152201198006150025"
 BAD_CHECK = "150102199001010018"  # right length and date, wrong MOD 11-2 check character
+MARKUP = "150102198503120029"  # a subject whose ledger text is markup (it must show as text)
+MARKUP_TEXT = '<img src=x onerror="document.body.dataset.pwned=1">伪造<b>加粗</b>'
 HOHHOT = {"id": "hrss-150100", "region": "150100"}
 SANCTION_BASIS = {"article": "条例第六十六条", "document_no": "内人社失信〔2026〕77号"}
 
@@ -136,14 +144,53 @@ def start_server(tmp: Path) -> tuple[Served, subprocess.Popen]:
 
 
 def launch_browser(playwright):
-    """Debian's Chromium, headless, with a fresh profile (no state between runs)."""
+    """Debian's Chromium, headless, with a fresh profile (no state between runs),
+    in the users' time zone (China Standard Time, UTC+8: local and UTC dates differ
+    before 08:00, which the pre-award page's default date must get right)."""
     profile = tempfile.mkdtemp(prefix="ledger-chromium-")
     context = playwright.chromium.launch_persistent_context(
         profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, locale="zh-CN",
-        viewport={"width": 1280, "height": 900})
+        timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900})
     return context, profile
 
 
 def close_browser(context, profile: str) -> None:
     context.close()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+# --- a log forged with the real log key ---------------------------------------------
+# The browser's later checks (entry bytes, entry signatures) can only be reached
+# by data the log key has signed. These helpers play a log operator who signs a
+# tree of their own making: the checkpoint verifies, the proofs include, and the
+# check that must catch the forgery is the one after them.
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.1 MTH over leaf hashes (written out here, independent of ledger.merkle's store)."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = split_point(len(leaves))
+    return node_hash(_mth(leaves[:k]), _mth(leaves[k:]))
+
+
+def _path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]), leaf's sibling first."""
+    if len(leaves) == 1:
+        return []
+    k = split_point(len(leaves))
+    if m < k:
+        return _path(m, leaves[:k]) + [_mth(leaves[k:])]
+    return _path(m - k, leaves[k:]) + [_mth(leaves[:k])]
+
+
+def forge_log(served: Served, entries: dict[int, bytes], size: int, origin: str) -> tuple[str, dict[int, str]]:
+    """A checkpoint signed by the served log's own key over a tree of ``size``
+    leaves holding ``entries`` at their seqs (filler elsewhere), and a
+    tlog-proof of each: (note, {seq: proof text})."""
+    signer = keystore.load("dev-log", Path(served.env["LEDGER_KEY_DIR"]), served.env["LEDGER_KEY_PASSPHRASE"].encode())
+    leaves = [leaf_hash(entries.get(i, b"filler %d" % i)) for i in range(size)]
+    note = notes.sign(Checkpoint(origin, size, _mth(leaves)).body(), signer).render()
+    return note, {seq: TlogProof(seq, tuple(_path(seq, leaves)), note, data).render() for seq, data in entries.items()}
+
+
+def checkpoint_of(note: str) -> Checkpoint:
+    return parse_body(notes.parse(note).text)

@@ -10,7 +10,9 @@ edges: each route makes one call into ``ledger`` and formats the result.
 - ``POST /console/api/identifier``: the server's (authoritative) check of an
   identifier, ``{"text": "cn-rid:…"}``. Bearer token required, like
   ``/graphql``; the number travels in the body, never in a URL (PIPL: no
-  identity numbers in access logs or Referer headers).
+  identity numbers in access logs or Referer headers). The body is bounded
+  before it is read (``Content-Length``, then the stream itself), and every
+  answer is ``Cache-Control: no-store``: it names an identity number.
 """
 
 from __future__ import annotations
@@ -44,28 +46,54 @@ async def log_key(request: Request) -> JSONResponse:
     return JSONResponse({"vkey": genesis.body["log_key"], "origin": genesis.body["origin"]})
 
 
+NO_STORE = {"Cache-Control": "no-store"}  # answers about an identity number are never cached
+
+
+def _answer(content: dict, status: int = 200) -> JSONResponse:
+    return JSONResponse(content, status, headers=NO_STORE)
+
+
+def _too_large() -> JSONResponse:
+    return _answer({"ok": False, "problems": [{"field": "text", "rule": "request too large"}]}, 413)
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The request body, or None once it exceeds MAX_IDENTIFIER_BODY (declared or sent)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isascii() or not declared.isdigit()
+                                 or int(declared) > MAX_IDENTIFIER_BODY):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():  # chunked uploads too: stop reading at the limit
+        body += chunk
+        if len(body) > MAX_IDENTIFIER_BODY:
+            return None
+    return bytes(body)
+
+
 async def identifier(request: Request) -> JSONResponse:
     # Lazy import: ledger.api.app mounts this module (avoid an import cycle).
     from ..api.app import _principal
 
     principal = await _principal(request.app.state.ledger, request)
     if isinstance(principal, JSONResponse):
+        principal.headers.update(NO_STORE)
         return principal
-    body = await request.body()
-    if len(body) > MAX_IDENTIFIER_BODY:
-        return JSONResponse({"ok": False, "problems": [{"field": "text", "rule": "request too large"}]}, 413)
+    body = await _bounded_body(request)
+    if body is None:
+        return _too_large()
     try:
         text = json.loads(body)["text"]
         if not isinstance(text, str):
             raise TypeError("text")
         parsed = identifiers.parse(text, "text")
     except (ValueError, KeyError, TypeError):
-        return JSONResponse({"ok": False, "problems": [{"field": "text", "rule": 'send {"text": "<scheme>:<id>"}'}]}, 400)
+        return _answer({"ok": False, "problems": [{"field": "text", "rule": 'send {"text": "<scheme>:<id>"}'}]}, 400)
     except ValidationError as e:
-        return JSONResponse({"ok": False, "problems": [{"field": p.field, "rule": p.rule} for p in e.problems]})
+        return _answer({"ok": False, "problems": [{"field": p.field, "rule": p.rule} for p in e.problems]})
     except LedgerError as e:  # any other refusal from the parser, named
-        return JSONResponse({"ok": False, "problems": [{"field": "text", "rule": str(e)}]})
-    return JSONResponse({"ok": True, "identifier": str(parsed), "scheme": parsed.scheme, "kind": parsed.kind})
+        return _answer({"ok": False, "problems": [{"field": "text", "rule": str(e)}]})
+    return _answer({"ok": True, "identifier": str(parsed), "scheme": parsed.scheme, "kind": parsed.kind})
 
 
 def routes() -> list[Route]:

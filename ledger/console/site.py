@@ -52,6 +52,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
+                    # A route's own Cache-Control (no-store on the identifier check) is stricter: keep it.
+                    if name == "Cache-Control" and name in headers:
+                        continue
                     headers[name] = value
             await send(message)
 

@@ -1,17 +1,21 @@
 // The audit page (issue 9 ¶4): the latest checkpoint, and a tlog-proof or an
 // evidence bundle verified here, in the browser, against the log key the user
-// pins. The server supplies data only; no answer of its own is used.
+// pins. The server supplies data only; no answer of its own is used, and its
+// key is no more than a suggestion: nothing is verified until the user has
+// compared a key and pinned it, and only the pinned key is ever used.
 import { gql, isError, publicJson } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { say, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { verifyBundle } from "./verify/bundle.js";
-import { VerifyError } from "./verify/bytes.js";
+import { checking, hex, VerifyError } from "./verify/bytes.js";
 import { parseVkey } from "./verify/note.js";
 import { verifyTlogProof } from "./verify/tlogproof.js";
 
 const PINNED = "ledger.console.pinned-vkey"; // localStorage: a public key, kept across sessions on purpose
 let bundle = null; // {name, bytes} of an uploaded zip
+let published = null; // the key this server names (a suggestion, never trusted on its own)
+const pinnedKey = () => localStorage.getItem(PINNED);
 
 frame("title.audit");
 
@@ -25,27 +29,30 @@ async function showCheckpoint() {
   } catch (e) { say($("#cp-message"), "common.error", { message: e.message }); }
 }
 
-async function showKey() {
-  let published = null;
-  try { published = (await publicJson("/console/api/log-key")).vkey; } catch { /* an empty log: nothing published */ }
-  const pinned = localStorage.getItem(PINNED);
-  $("#vkey").value = pinned ?? published ?? "";
-  const out = $("#key-message");
-  if (pinned) {
-    out.className = published && published !== pinned ? "message error" : "message ok";
-    if (published && published !== pinned) say(out, "audit.key.differs", { vkey: published });
-    else say(out, "audit.key.pinned", { name: pinned.split("+")[0] });
-  }
+/** Say whether the key in the field is pinned (and so will be used). */
+function showPinState() {
+  const out = $("#key-message"), pinned = pinnedKey(), field = $("#vkey").value.trim();
+  out.className = "message error";
+  if (!pinned) say(out, "audit.key.not_pinned");
+  else if (field !== pinned) say(out, "audit.key.field_unpinned", { name: pinned.split("+")[0] });
+  else if (published && published !== pinned) say(out, "audit.key.differs", { vkey: published });
+  else { out.className = "message ok"; say(out, "audit.key.pinned", { name: pinned.split("+")[0] }); }
 }
 
+async function showKey() {
+  try { published = (await publicJson("/console/api/log-key")).vkey; } catch { /* an empty log: nothing published */ }
+  $("#vkey").value = pinnedKey() ?? published ?? "";
+  showPinState();
+}
+$("#vkey").addEventListener("input", showPinState);
+
 $("#pin").addEventListener("click", async () => {
-  const out = $("#key-message");
   try {
     const key = await parseVkey($("#vkey").value);
     localStorage.setItem(PINNED, key.text);
-    out.className = "message ok";
-    say(out, "audit.key.pinned", { name: key.name });
-  } catch (e) { fail(e); }
+    $("#vkey").value = key.text;
+    showPinState();
+  } catch (e) { clear($("#steps")); fail(e); }
 });
 
 $("#fetch").addEventListener("click", async () => {
@@ -82,25 +89,56 @@ function fail(e) {
   const verdict = $("#verdict");
   verdict.hidden = false;
   verdict.className = "verdict fail";
-  const check = e instanceof VerifyError ? e.check : "webcrypto";
+  // Every check wraps its own errors (verify/bytes.js ``checking``): anything
+  // else is a fault of the verifier itself, not of the browser's crypto.
+  const check = e instanceof VerifyError ? e.check : "internal";
   verdict.dataset.check = check;
   // The check's name is translated; the detail (hashes, sizes) is the same in any language.
   say(verdict, "audit.fail", { check: { key: `check.${check}` }, detail: e.detail ?? e.message });
   step(check, e.detail ?? e.message, false);
 }
 
+/** Refuse to verify: no key pinned, or the field holds a key that is not the pinned one. */
+function refuseUnpinned(pinned) {
+  const verdict = $("#verdict");
+  verdict.hidden = false;
+  verdict.className = "verdict fail";
+  verdict.dataset.check = "unpinned";
+  if (pinned) say(verdict, "audit.unpinned.changed", { name: pinned.split("+")[0] });
+  else say(verdict, "audit.unpinned.none");
+}
+
+/** Which files of a verified bundle the log authenticates, and which it does not. */
+function showCoverage(r) {
+  const groups = new Map();
+  for (const name of r.authenticated) {
+    const dir = name.includes("/") ? `${name.slice(0, name.indexOf("/"))}/` : name;
+    groups.set(dir, (groups.get(dir) ?? 0) + 1);
+  }
+  const covered = [...groups].map(([dir, n]) => (dir.endsWith("/") ? `${dir} (${n})` : dir));
+  say($("#covered"), "audit.covered", { files: covered.join(", ") });
+  say($("#not-covered"), "audit.not_covered", { files: r.unauthenticated.join(", ") });
+  $("#not-covered").dataset.files = r.unauthenticated.join(" ");
+  $("#coverage").hidden = false;
+}
+
 async function verify() {
   clear($("#steps"));
   const verdict = $("#verdict");
   verdict.hidden = true;
+  $("#coverage").hidden = true;
   delete verdict.dataset.check;
   if (!globalThis.crypto?.subtle) { fail(new VerifyError("webcrypto", t("audit.webcrypto"))); return; }
+  // Only a key the user has pinned: the one the server pre-filled proves nothing on its own.
+  const pinned = pinnedKey();
+  if (!pinned || $("#vkey").value.trim() !== pinned) { refuseUnpinned(pinned); return; }
   try {
-    const key = await parseVkey($("#vkey").value);
-    step("key", `${key.name} (${[...key.keyId].map((b) => b.toString(16).padStart(2, "0")).join("")})`, true);
+    const key = await checking("key", () => parseVkey(pinned));
+    step("key", `${key.name} (${hex(key.keyId)}) · ${t("audit.key.pinned_step")}`, true);
     if (bundle) {
       const r = await verifyBundle(bundle.bytes, key, (check, detail) => step(check, detail, true));
       say(verdict, "audit.ok.bundle", { case: r.case, entries: r.entries, subjects: r.subjects, size: r.checkpoint.size });
+      showCoverage(r);
     } else {
       let text = $("#proof").value.replace(/\r\n/g, "\n");
       if (!text.trim()) { say(verdict, "audit.empty"); verdict.hidden = false; verdict.className = "verdict fail"; return; }

@@ -37,8 +37,24 @@ const RECORD = `mutation ConsoleRecordCheck($request_id: String!, $subject: Stri
 
 const me = frame("title.check");
 const picker = regionPicker($("#region-league"), $("#region-county"), $("#region-code"));
-$("#on").value = new Date().toISOString().slice(0, 10);
+// Today in the user's own time zone (toISOString would give the UTC date: before
+// 08:00 in China that is still yesterday).
+const now = new Date();
+$("#on").value = [now.getFullYear(), String(now.getMonth() + 1).padStart(2, "0"), String(now.getDate()).padStart(2, "0")].join("-");
 let asked = null; // the question the shown answer is for (what gets recorded)
+let generation = 0; // bumped on every change to the question: older answers are dropped
+
+/** The question changed: the answer on screen (and its record form) no longer applies. */
+function questionChanged() {
+  generation += 1;
+  asked = null;
+  $("#result").hidden = true;
+  $("#record-form").hidden = true;
+  $("#check-message").className = "message";
+  say($("#check-message"), "id.empty"); // a pending "asking…" is for the old question
+}
+$("#check-form").addEventListener("input", questionChanged);
+$("#check-form").addEventListener("change", questionChanged);
 
 // --- the identifier, as typed --------------------------------------------------
 let serverTimer = null, serverAsked = null;
@@ -58,12 +74,18 @@ function onIdentifierInput() {
   // The server is authoritative (it also knows birthplace codes by year): ask it once typing pauses.
   serverTimer = setTimeout(async () => {
     say(server, "id.server_wait");
+    const stale = () => serverAsked !== question; // the user typed on while the server was asked
     try {
       const answer = await checkIdentifierOnServer(asApiText(r));
+      if (stale()) return;
       server.className = answer.ok ? "hint ok" : "hint error";
       say(server, answer.ok ? "id.server_ok" : "id.server_bad",
         answer.ok ? { identifier: answer.identifier } : { rule: answer.problems.map((p) => p.rule).join("; ") });
-    } catch (e) { server.className = "hint error"; say(server, "common.error", { message: e.message }); }
+    } catch (e) {
+      if (stale()) return;
+      server.className = "hint error";
+      say(server, "common.error", { message: e.message });
+    }
   }, 300);
   return r;
 }
@@ -139,7 +161,8 @@ $("#check-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const out = $("#check-message");
   const id = onIdentifierInput();
-  $("#result").hidden = true;
+  questionChanged();
+  const mine = generation;
   if (!id) return;
   out.className = "message";
   say(out, "common.loading");
@@ -147,6 +170,7 @@ $("#check-form").addEventListener("submit", async (event) => {
     region: (await picker).value(), on: $("#on").value };
   try {
     const data = await gql(CHECK, vars);
+    if (mine !== generation) return; // the form changed while the ledger answered: this answer is not for it
     say(out, "id.empty");
     const e = data.eligibility;
     if (e.__typename === "NotFound") { asked = null; showNoSubject(e.message); return; }
@@ -154,6 +178,7 @@ $("#check-form").addEventListener("submit", async (event) => {
     asked = { ...vars, request_id: crypto.randomUUID(), answer: e.answer };
     showAnswer(e, data.subject);
   } catch (err) {
+    if (mine !== generation) return;
     out.className = "message error";
     say(out, "common.error", { message: err.message });
   }
@@ -172,7 +197,9 @@ $("#record-form").addEventListener("submit", async (event) => {
   const decision = document.querySelector('input[name="decision"]:checked')?.value;
   const approver = $("#approver").value.trim(), reason = $("#reason").value.trim();
   if (decision === "override" && !(approver && reason)) { out.className = "message error"; say(out, "record.need_override"); return; }
-  const { answer, ...question } = asked;
+  if (!asked || $("#result").hidden) return; // no answer on screen (the question changed): nothing to record
+  const recording = asked;
+  const { answer, ...question } = recording;
   const vars = { ...question, award_ref: $("#award-ref").value.trim(), officer: $("#officer").value.trim(), decision,
     approver: decision === "override" ? approver : null, reason: decision === "override" ? reason : null };
   try {
@@ -180,7 +207,7 @@ $("#record-form").addEventListener("submit", async (event) => {
     if (r.__typename !== "Recorded") { showError(out, r); return; }
     out.className = "message ok";
     say(out, "record.ok", { seq: r.entry.seq, leaf: r.entry.leaf_hash });
-    asked = { ...asked, request_id: crypto.randomUUID() }; // a second record is a new request
+    if (asked === recording) asked = { ...asked, request_id: crypto.randomUUID() }; // a second record is a new request
   } catch (err) {
     out.className = "message error";
     say(out, "common.error", { message: err.message });

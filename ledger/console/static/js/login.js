@@ -30,4 +30,5 @@ $("#login-form").addEventListener("submit", async (event) => {
     say(out, e instanceof Unauthenticated ? "login.bad" : "login.failed", { message: e.message });
   }
 });
+$("#login-submit").disabled = false; // the submit is ours now (login.html keeps it off until here)
 document.body.dataset.ready = "1";

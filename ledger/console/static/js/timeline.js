@@ -22,6 +22,7 @@ const QUERY = `query ConsoleTimeline($id: String!, $first: Int!, $after: String)
   }
 }`;
 const PAGE = 100; // the API's page cap
+const REF = /^[0-9a-f]{64}$/; // a subject reference: SHA-256(salt || scheme:id), never the number itself
 const GROUPS = { honor: ["honor.granted", "honor.revoked"], grant: ["subsidy.granted"],
   clawback: ["clawback.ordered", "clawback.recovered", "clawback.waived"],
   sanction: ["sanction.imposed", "sanction.amended", "sanction.ended"] };
@@ -198,7 +199,7 @@ async function show(id) {
 
 $("#subject").addEventListener("input", () => {
   const text = $("#subject").value.trim(), hint = $("#subject-hint");
-  if (!text || /^[0-9a-f]{64}$/.test(text)) { say(hint, "id.empty"); return; }
+  if (!text || REF.test(text)) { say(hint, "id.empty"); return; }
   const r = checkIdentifier(text);
   hint.className = r.ok ? "hint ok" : "hint error";
   say(hint, r.ok ? "id.ok" : r.error, r.ok ? { identifier: asApiText(r) } : r.params);
@@ -206,12 +207,16 @@ $("#subject").addEventListener("input", () => {
 $("#timeline-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("#subject").value.trim();
-  if (/^[0-9a-f]{64}$/.test(text)) { show(text); return; } // a subject reference
+  if (REF.test(text)) { show(text); return; } // a subject reference
   const r = checkIdentifier(text);
   if (r.ok) show(asApiText(r));
 });
 document.addEventListener("langchange", () => { if (shown) render(shown); });
 
+// ?subject= takes a subject reference (64 hex, what the pre-award page links
+// with) and nothing else: an identity number never belongs in a URL (access
+// logs, history). Anything else is dropped from the address bar unread.
 const given = new URLSearchParams(location.search).get("subject");
-if (given) { $("#subject").value = given; await show(given); }
+if (given !== null && !REF.test(given)) history.replaceState(null, "", location.pathname);
+else if (given) { $("#subject").value = given; await show(given); }
 document.body.dataset.ready = "1";

@@ -3,7 +3,15 @@
 // hashes, the pinned log key, the checkpoint signature, every proof and its
 // entry, every entry's signature by the key registered for its authority
 // (replaying the bundled key entries), disclosures, the custody record.
-import { b64decode, decoder, encoder, fromHex, hex, sha256, VerifyError } from "./bytes.js";
+//
+// What the log authenticates is less than the zip: the checkpoint (signed),
+// every entry and its proof (included under it), and the custody entry's
+// content files (entries, keys, disclosures: their SHA-256 are in the
+// log-signed evidence.exported entry). manifest.json is not signed, and the
+// reports and instructions (report.html, report.pdf, VERIFY.md,
+// verify_bundle.py) are covered by nothing but that manifest: whoever can
+// rewrite the zip can rewrite them. The result says which files are which.
+import { b64decode, checking, concat, decoder, encoder, fromHex, hex, sha256, VerifyError } from "./bytes.js";
 import { canonicalize } from "./jcs.js";
 import { ed25519Verify, openCheckpoint, parseVkey } from "./note.js";
 import { verifyTlogProof } from "./tlogproof.js";
@@ -14,19 +22,23 @@ export const FORMAT = "integrity-ledger/evidence-bundle";
 const LOG_SIGNED = new Set(["log.initialized", "key.registered", "key.revoked", "subject.erased",
   "reconciliation.completed", "evidence.exported"]);
 
+const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+
 function json(files, name, check) {
-  try { return JSON.parse(decoder.decode(files[name])); } catch (e) { throw new VerifyError(check, `${name}: not JSON (${e.message})`); }
+  if (!files.has(name)) throw new VerifyError(check, `${name} is missing`);
+  try { return JSON.parse(decoder.decode(files.get(name))); } catch (e) { throw new VerifyError(check, `${name}: not JSON (${e.message})`); }
 }
 
 async function checkManifest(files) {
-  if (!files["manifest.json"]) throw new VerifyError("manifest", "manifest.json is missing");
   const m = json(files, "manifest.json", "manifest");
-  if (m.format !== FORMAT) throw new VerifyError("manifest", `format ${m.format}, want ${FORMAT}`);
-  const listed = Object.keys(m.files), present = Object.keys(files).filter((n) => n !== "manifest.json");
-  for (const n of listed) if (!files[n]) throw new VerifyError("manifest", `${n}: listed in manifest.json, missing`);
-  for (const n of present) if (!(n in m.files)) throw new VerifyError("manifest", `${n}: an extra file, not in manifest.json`);
-  for (const n of listed.sort()) {
-    const got = hex(await sha256(files[n]));
+  if (!isObject(m) || m.format !== FORMAT) throw new VerifyError("manifest", `format ${m?.format}, want ${FORMAT}`);
+  if (!isObject(m.files)) throw new VerifyError("manifest", "manifest.json has no files table");
+  const listed = Object.keys(m.files).sort();
+  const present = [...files.keys()].filter((n) => n !== "manifest.json").sort();
+  for (const n of listed) if (!files.has(n) || n === "manifest.json") throw new VerifyError("manifest", `${n}: listed in manifest.json, missing`);
+  for (const n of present) if (!Object.hasOwn(m.files, n)) throw new VerifyError("manifest", `${n}: an extra file, not in manifest.json`);
+  for (const n of listed) {
+    const got = hex(await sha256(files.get(n)));
     if (got !== m.files[n]) throw new VerifyError("manifest", `${n}: SHA-256 ${got}, manifest.json says ${m.files[n]}`);
   }
   return m;
@@ -50,6 +62,8 @@ async function checkEntrySignature(e, registry, logKey) {
     }
     key = rec.key;
   }
+  // The entry's bytes were proven RFC 8785 (tlogproof.js parseEntry), so
+  // re-encoding it without ``sig`` gives exactly the bytes that were signed.
   const { sig, ...unsigned } = e;
   const ok = await ed25519Verify(key.publicKey, b64decode(sig), encoder.encode(canonicalize(unsigned)));
   if (!ok) throw new VerifyError("entry_signature", `seq ${e.seq}: the signature by ${key.name} does not verify`);
@@ -65,75 +79,98 @@ async function applyKeyEntry(e, registry) {
 }
 
 /** Verify a bundle's bytes against the pinned log key; ``report(check, detail)``
- *  hears each success. Raises VerifyError naming the first failed check. */
+ *  hears each success. Raises VerifyError naming the first failed check.
+ *  Returns what was proved, with ``authenticated`` (the files the log vouches
+ *  for) and ``unauthenticated`` (the rest of the zip: renderings and the manifest). */
 export async function verifyBundle(bytes, pinned, report = () => {}) {
   const files = await readZip(bytes);
-  report("zip", `${Object.keys(files).length} files`);
-  const m = await checkManifest(files);
+  report("zip", `${files.size} files`);
+  const m = await checking("manifest", () => checkManifest(files));
   report("manifest", `${Object.keys(m.files).length} files, SHA-256 each`);
-  const bundledKey = files[`keys/${m.log_key}.vkey`];
-  if (!bundledKey || (await parseVkey(decoder.decode(bundledKey))).text !== pinned.text) {
-    throw new VerifyError("key", `keys/${m.log_key}.vkey is not the pinned log key ${pinned.name}`);
-  }
-  const note = decoder.decode(files["checkpoint.txt"]);
-  const cp = await openCheckpoint(note, pinned);
+
+  const keyName = `keys/${m.log_key}.vkey`;
+  await checking("key", async () => {
+    const bundledKey = files.get(keyName);
+    if (!bundledKey || (await parseVkey(decoder.decode(bundledKey))).text !== pinned.text) {
+      throw new VerifyError("key", `${keyName} is not the pinned log key ${pinned.name}`);
+    }
+  });
+  report("key", `${keyName} = ${pinned.name}`);
+  if (!files.has("checkpoint.txt")) throw new VerifyError("checkpoint_format", "checkpoint.txt is missing");
+  const note = await checking("checkpoint_format", () => decoder.decode(files.get("checkpoint.txt")));
+  const cp = await checking("checkpoint_signature", () => openCheckpoint(note, pinned));
   report("checkpoint_signature", `${pinned.name} · ${cp.origin} · size ${cp.size}`);
 
-  const entries = new Map();
-  const names = Object.keys(files).filter((n) => n.startsWith("entries/"));
+  const entries = new Map(), proven = new Set(["checkpoint.txt"]);
+  const names = [...files.keys()].filter((n) => n.startsWith("entries/")).sort();
   for (const name of names) {
     const proofName = name.replace(/^entries\/(\d+)\.json$/, "proofs/$1.tlog-proof");
-    if (proofName === name || !files[proofName]) throw new VerifyError("inclusion", `${name}: no proofs/<seq>.tlog-proof`);
-    const text = decoder.decode(files[proofName]);
+    if (proofName === name || !files.has(proofName)) throw new VerifyError("inclusion", `${name}: no proofs/<seq>.tlog-proof`);
+    const text = await checking("proof_format", () => decoder.decode(files.get(proofName)));
     if (text.slice(text.indexOf("\n\n") + 2) !== note) {
       throw new VerifyError("inclusion", `${proofName}: not against checkpoint.txt`);
     }
     let proved;
     try {
-      proved = await verifyTlogProof(text, pinned, () => {}, files[name]);
+      proved = await verifyTlogProof(text, pinned, () => {}, files.get(name));
     } catch (e) {
       if (e instanceof VerifyError) throw new VerifyError(e.check, `${proofName}: ${e.detail}`);
       throw e;
     }
     if (name !== `entries/${proved.entry.seq}.json`) throw new VerifyError("entry", `${name} holds seq ${proved.entry.seq}`);
     entries.set(proved.entry.seq, proved.entry);
+    proven.add(name).add(proofName);
   }
   report("inclusion", `${entries.size} entries in the tree of size ${cp.size}`);
 
   const registry = new Map();
-  for (const seq of [...entries.keys()].sort((a, b) => a - b)) {
-    const e = entries.get(seq);
-    await checkEntrySignature(e, registry, pinned);
-    await applyKeyEntry(e, registry);
-  }
+  await checking("entry_signature", async () => {
+    for (const seq of [...entries.keys()].sort((a, b) => a - b)) {
+      const e = entries.get(seq);
+      await checkEntrySignature(e, registry, pinned);
+      await applyKeyEntry(e, registry);
+    }
+  });
   report("entry_signature", `${entries.size} Ed25519 signatures`);
 
-  const subjects = Object.keys(files).filter((n) => n.startsWith("subjects/"));
-  for (const name of subjects) {
-    const d = json(files, name, "disclosure");
-    const salt = fromHex(d.salt), id = encoder.encode(`${d.scheme}:${d.id}`);
-    const ref = hex(await sha256(new Uint8Array([...salt, ...id])));
-    if (ref !== d.ref || name !== `subjects/${d.ref}.json`) throw new VerifyError("disclosure", `${name}: SHA-256(salt || scheme:id) = ${ref}`);
-    if (![...entries.values()].some((e) => e.subject === ref)) throw new VerifyError("disclosure", `${name}: no entry about it`);
-  }
+  const subjects = [...files.keys()].filter((n) => n.startsWith("subjects/")).sort();
+  await checking("disclosure", async () => {
+    for (const name of subjects) {
+      const d = json(files, name, "disclosure");
+      const ref = hex(await sha256(concat(fromHex(d.salt), encoder.encode(`${d.scheme}:${d.id}`))));
+      if (ref !== d.ref || name !== `subjects/${d.ref}.json`) throw new VerifyError("disclosure", `${name}: SHA-256(salt || scheme:id) = ${ref}`);
+      if (![...entries.values()].some((e) => e.subject === ref)) throw new VerifyError("disclosure", `${name}: no entry about it`);
+    }
+  });
   report("disclosure", `${subjects.length}`);
 
   const custody = entries.get(m.custody_seq);
-  if (!custody || custody.type !== "evidence.exported") throw new VerifyError("custody", `entries/${m.custody_seq}.json: not the evidence.exported entry`);
-  const listing = {};
-  for (const p of m.content) listing[p] = hex(await sha256(files[p]));
-  const digest = hex(await sha256(encoder.encode(canonicalize(listing))));
-  if (custody.body.content_sha256 !== digest || custody.body.case !== m.case) {
-    throw new VerifyError("custody", `content ${digest} for case ${m.case}; the export recorded ${custody.body.content_sha256} for ${custody.body.case}`);
-  }
-  const expected = [...custody.body.seqs.map((n) => `entries/${n}.json`), ...custody.body.subjects.map((r) => `subjects/${r}.json`)].sort();
-  const content = m.content.filter((p) => p.startsWith("entries/") || p.startsWith("subjects/")).sort();
-  if (expected.join("\n") !== content.join("\n")) {
-    throw new VerifyError("custody", `manifest content ${content.join(", ")}; the export recorded ${expected.join(", ")}`);
-  }
-  const recorded = new Set([...custody.body.seqs, custody.seq]);
-  const extra = [...entries.keys()].filter((s) => !recorded.has(s));
-  if (extra.length) throw new VerifyError("custody", `entries the export did not record: ${extra.join(", ")}`);
+  await checking("custody", async () => {
+    if (!custody || custody.type !== "evidence.exported") throw new VerifyError("custody", `entries/${m.custody_seq}.json: not the evidence.exported entry`);
+    if (!Array.isArray(m.content) || !m.content.every((p) => typeof p === "string" && files.has(p))) {
+      throw new VerifyError("custody", "manifest.json content names files that are not in the bundle");
+    }
+    const listing = Object.create(null); // file names are data: no prototype to collide with
+    for (const p of m.content) listing[p] = hex(await sha256(files.get(p)));
+    const digest = hex(await sha256(encoder.encode(canonicalize(listing))));
+    if (custody.body.content_sha256 !== digest || custody.body.case !== m.case) {
+      throw new VerifyError("custody", `content ${digest} for case ${m.case}; the export recorded ${custody.body.content_sha256} for ${custody.body.case}`);
+    }
+    const expected = [...custody.body.seqs.map((n) => `entries/${n}.json`), ...custody.body.subjects.map((r) => `subjects/${r}.json`)].sort();
+    const content = m.content.filter((p) => p.startsWith("entries/") || p.startsWith("subjects/")).sort();
+    if (expected.join("\n") !== content.join("\n")) {
+      throw new VerifyError("custody", `manifest content ${content.join(", ")}; the export recorded ${expected.join(", ")}`);
+    }
+    const recorded = new Set([...custody.body.seqs, custody.seq]);
+    const extra = [...entries.keys()].filter((s) => !recorded.has(s));
+    if (extra.length) throw new VerifyError("custody", `entries the export did not record: ${extra.join(", ")}`);
+  });
   report("custody", `seq ${custody.seq} · ${m.case}`);
-  return { checkpoint: cp, case: m.case, entries: entries.size, subjects: subjects.length, custodySeq: custody.seq };
+
+  // The content files are exactly what the log-signed custody entry hashed.
+  for (const p of m.content) proven.add(p);
+  const authenticated = [...proven].sort();
+  const unauthenticated = [...files.keys()].filter((n) => !proven.has(n)).sort();
+  return { checkpoint: cp, case: m.case, entries: entries.size, subjects: subjects.length, custodySeq: custody.seq,
+    authenticated, unauthenticated };
 }

@@ -59,3 +59,17 @@ export class VerifyError extends Error {
     this.detail = detail;
   }
 }
+
+/** Run one check: anything it throws that is not already a VerifyError (a
+ *  TypeError from a missing field, a RangeError from a short buffer, a bad
+ *  base64 line) is reported as a failure of *that* check, never as something
+ *  else. Only the browser lacking Ed25519 is the browser's fault. */
+export async function checking(check, run) {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof VerifyError) throw e;
+    if (e?.name === "NotSupportedError") throw new VerifyError("webcrypto", e.message);
+    throw new VerifyError(check, e?.message ?? String(e));
+  }
+}
