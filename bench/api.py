@@ -424,66 +424,6 @@ def vault_subjects(engine, vault, n: int) -> tuple[list[str], list[str], float]:
 
 
 # Column order of the bulk-inserted tuples (bench/status.py's build() writes the same values as dicts).
-BULK = {
-    "entries": ("seq", "prev", "leaf_hash", "type", "recorded_at", "authority_id", "subject", "request_id",
-                "signer", "canonical"),
-    "sanction_versions": ("version_seq", "sanction_seq", "subject", "severity", "effective_from", "effective_until",
-                          "benefits", "regions", "programmes", "legal_basis", "deciding_body"),
-    "grants": ("seq", "subject", "grant_ref", "programme", "kind", "amount_fen", "decision_date", "region"),
-    "clawbacks": ("seq", "subject", "amount_fen", "deadline", "grant_seqs", "decision_date"),
-    "exits": ("target_seq", "exit_seq", "subject", "kind", "on_date", "reason"),
-}
-
-
-def bulk_load(path: Path, size: int, refs: list[str], seed: int = SEED) -> dict:
-    """Entry and projection rows as bench/status.py's build() (same distribution),
-    for the given subject references; returns row counts. Secondary indexes of the
-    filled tables are dropped for the load and recreated from their stored DDL."""
-    rng = random.Random(seed)
-    n = len(refs)
-    sqls = {t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})" for t, cols in BULK.items()}
-    counts = dict.fromkeys(BULK, 0)
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.execute("PRAGMA synchronous=OFF")  # this connection (the load) only
-        db.execute("PRAGMA cache_size=-1000000")  # 1 GB of page cache for the load
-        names = ", ".join(f"'{t}'" for t in BULK)
-        indexes = db.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                             f"AND tbl_name IN ({names}) ORDER BY name").fetchall()
-        for name, _ in indexes:
-            db.execute(f'DROP INDEX "{name}"')
-        chunk = 100_000
-        for lo in range(0, size, chunk):
-            rows, sv, gr, cb, ex = [], [], [], [], []
-            for seq in range(lo, min(lo + chunk, size)):
-                subject = refs[seq % n]
-                kind = rng.random()
-                rows.append((seq, seq.to_bytes(32, "big"), b"\x01" + seq.to_bytes(31, "big"), "bench",
-                             "2026-01-01T00:00:00.000000Z", "bench", subject, f"{seq:09d}", "bench", b"{}"))
-                if kind < 0.05:
-                    sv.append((seq, seq, subject, "serious", "2026-01-01", rng.choice([None, "2027-12-31"]),
-                               '["subsidy"]', '["150000"]', "[]", '{"article":"66","document_no":"x"}', "x"))
-                    if rng.random() < 0.3:
-                        ex.append((seq, seq + 1, subject, "ended", "2026-06-01", "credit_repair"))
-                elif kind < 0.5:
-                    gr.append((seq, subject, f"g{seq}", "p", "startup", 100000, "2025-01-01", "150100"))
-                elif kind < 0.55:
-                    cb.append((seq, subject, 5000, "2026-03-01", "[]", "2025-06-01"))
-            db.execute("BEGIN")
-            for table, data in (("entries", rows), ("sanction_versions", sv), ("grants", gr), ("clawbacks", cb),
-                                ("exits", ex)):
-                if data:
-                    db.executemany(sqls[table], data)
-                    counts[table] += len(data)
-            db.execute("COMMIT")
-        for _, sql in indexes:
-            db.execute(sql)
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        db.close()
-    return counts
-
-
 def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) -> dict:
     """The ledger in d (reused when d caches one of this shape); returns its description,
     with the sampled identifiers and their vault references."""

@@ -59,7 +59,7 @@ def decode(data: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise ValidationError([Problem("$", f"not UTF-8 at byte {e.start}")]) from e
     try:
-        value = json.loads(text, parse_float=_reject_float, parse_constant=_reject_float, parse_int=_safe_int)
+        value = _DECODER.decode(text)
     except (ValueError, TypeError, RecursionError) as e:
         raise ValidationError([Problem("$", f"not JSON: {e}")]) from e
     if _ASTRAL.search(data) is None:
@@ -90,6 +90,10 @@ def _safe_int(token: str) -> int:
     if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
         return value
     raise ValueError(f"integer {token} outside ±2^53-1")
+
+
+# One decoder for every call: json.loads with hooks would build a new one each time.
+_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_float, parse_int=_safe_int)
 
 
 def _scan(value: Any) -> bool | None:
