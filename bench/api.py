@@ -429,6 +429,7 @@ def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) ->
     with the sampled identifiers and their vault references."""
     from sqlalchemy import func, select
 
+    from bench.common import bulk_load
     from ledger.config import Settings
     from ledger.store import log_store
     from ledger.store.engine import make_engine
