@@ -8,7 +8,7 @@ Each engine gets fresh stores: a new SQLite file in a temp dir (through
 Every figure is the median of several runs (5; 3 with --quick), each next to a
 baseline measured in the same run on the same engine:
 
-1. Bulk append: N note entries (20000; 5000 with --quick) in batches of 1000
+1. Bulk append: N note entries (20000; 3000 with --quick) in batches of 1000
    through ``append_entries`` with per-entry Ed25519 signatures, on a freshly
    bootstrapped log each run. Also the same with signing stubbed out (a Signer
    returning 64 zero bytes), to separate the signature cost from the rest.
@@ -322,19 +322,19 @@ def _inclusive(stats: dict, pred) -> float:
     return total
 
 
-def bench_profile(kind: str, tmp: Path) -> dict:
-    progress(f"[{kind}] cProfile of one append_entries call with {PROFILE_BATCH} drafts")
+def bench_profile(kind: str, tmp: Path, batch: int = PROFILE_BATCH) -> dict:
+    progress(f"[{kind}] cProfile of one append_entries call with {batch} drafts")
     with fresh_store(kind, tmp) as store:
         ring = make_keyring()
         bootstrap(store.engine, ring)
-        drafts = [note(f"prof-{i}") for i in range(PROFILE_BATCH)]
+        drafts = [note(f"prof-{i}") for i in range(batch)]
         append_entries(store.engine, [note("prof-warm")], ring, utc_now)
         gc.collect()
         t = time.perf_counter()
-        unprofiled = append_entries(store.engine, [note(f"unprof-{i}") for i in range(PROFILE_BATCH)],
+        unprofiled = append_entries(store.engine, [note(f"unprof-{i}") for i in range(batch)],
                                     ring, utc_now)
         unprofiled_s = time.perf_counter() - t
-        assert len(unprofiled) == PROFILE_BATCH
+        assert len(unprofiled) == batch
         prof = cProfile.Profile()
         prof.enable()
         append_entries(store.engine, drafts, ring, utc_now)
@@ -348,7 +348,7 @@ def bench_profile(kind: str, tmp: Path) -> dict:
     top = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:12]
     top_self = [{"function": _short(k), "calls": v[1], "self_s": v[2], "cum_s": v[3],
                  "self_share": v[2] / total} for k, v in top]
-    return {"batch": PROFILE_BATCH, "profiled_s": total, "unprofiled_s": unprofiled_s,
+    return {"batch": batch, "profiled_s": total, "unprofiled_s": unprofiled_s,
             "categories": cats, "top_self": top_self}
 
 
@@ -411,7 +411,7 @@ def render(console: Console, result: dict) -> None:
                   _f(c["plain_p99_ms"], 2), _f(c["plain_rate"]), end_section=True)
     console.print(t)
 
-    t = Table(title=f"3. Profile of one append_entries call with {PROFILE_BATCH} drafts "
+    t = Table(title=f"3. Profile of one append_entries call with {result['params']['profile_batch']} drafts "
                     "(cumulative share; categories overlap)")
     t.add_column("category")
     t.add_column("covers")
@@ -434,7 +434,7 @@ def render(console: Console, result: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="5000 entries, 3 runs, fewer latency samples")
+    ap.add_argument("--quick", action="store_true", help="3000 entries, 3 runs, fewer latency samples")
     ap.add_argument("--json", dest="out", metavar="OUT", help="also write the results as JSON to OUT")
     ap.add_argument("--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
     ap.add_argument("--runs", type=int, help="runs per figure (default 5; 3 with --quick)")
@@ -450,10 +450,10 @@ def main() -> None:
     runs = args.runs or (3 if args.quick else 5)
     params = {
         "runs": runs, "quick": args.quick,
-        "bulk_entries": 5000 if args.quick else 20000, "batch": BATCH,
-        "single_calls": 100 if args.quick else 300,
-        "concurrent_writers": WRITERS, "concurrent_per_writer": 20 if args.quick else 50,
-        "profile_batch": PROFILE_BATCH,
+        "bulk_entries": 3000 if args.quick else 20000, "batch": BATCH,
+        "single_calls": 60 if args.quick else 300,
+        "concurrent_writers": WRITERS, "concurrent_per_writer": 10 if args.quick else 50,
+        "profile_batch": 2000 if args.quick else PROFILE_BATCH,
     }
     exe = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
     command = shlex.join([exe, *sys.argv])
@@ -472,7 +472,7 @@ def main() -> None:
                 bootstrap(store.engine, make_keyring())
                 r["single"] = bench_single(store, params["single_calls"], runs)
                 r["concurrent"] = bench_concurrent(store, params["concurrent_per_writer"], runs)
-            r["profile"] = bench_profile(kind, tmp)
+            r["profile"] = bench_profile(kind, tmp, params["profile_batch"])
             result["engines"][kind] = r
     result["elapsed_s"] = time.perf_counter() - started
     render(Console(width=max(Console().width, 120)), result)

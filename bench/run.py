@@ -45,7 +45,7 @@ SCRIPTS: list[tuple[str, str, list[str], list[str]]] = [
     ("status", "bench/status.py", [], ["--quick"]),
     ("api", "bench/api.py", ["--runs", "3"], ["--quick"]),
     ("reconcile", "bench/reconcile.py", [], ["--quick"]),
-    ("export", "bench/export.py", [], ["--quick"]),
+    ("export", "bench/export.py", [], ["--quick", "--entries", "300"]),
 ]
 
 

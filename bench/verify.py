@@ -10,7 +10,7 @@ clock), so every entry carries a real per-entry signature and the stored tree
 is the append path's.
 
 1. **Full verify** (``verify_log`` from an empty state) of a log of 50,000
-   entries (20,000 with --quick; the rate does not depend on the size, and the
+   entries (10,000 with --quick; the rate does not depend on the size, and the
    1,000,000-entry full verify of section 2 gives a second figure), with ``workers=1`` (everything in one
    process) and ``workers=2`` (signatures in two worker processes while the
    main process decodes, hashes and chains). Baselines in the same run, over
@@ -18,8 +18,8 @@ is the append path's.
    nothing checked), and the signatures alone, checked by libsodium in two
    processes (the ceiling set by Ed25519 on this machine: verification can
    never beat it).
-2. **Incremental verify** of 10,000 new entries (2,000 with --quick) on a log
-   of 1,000,000 (100,000): the verifier's saved state at the large size is
+2. **Incremental verify** of 10,000 new entries (1,000 with --quick) on a log
+   of 1,000,000 (30,000): the verifier's saved state at the large size is
    read from the log this script built (``state_of_built_log``: the stored
    border and root, the last entry, the key entries replayed; exactly what a
    full verify would save, without its ~1.5 minutes), then 10,000 entries
@@ -226,13 +226,13 @@ def bench_incremental(engine, ring, clock, state_path: Path, base: int, extra: i
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="20k / 100k-entry logs, 2,000 new entries")
+    ap.add_argument("--quick", action="store_true", help="10k / 30k-entry logs, 1,000 new entries")
     ap.add_argument("--runs", type=int, help="runs per figure (default 3)")
     ap.add_argument("--json", dest="out", metavar="OUT")
     ap.add_argument("--cache", metavar="DIR", type=Path, help="keep the logs (and the verifier state) here")
     args = ap.parse_args()
     runs = args.runs or 3
-    full_n, base, extra = (20_000, 100_000, 2_000) if args.quick else (50_000, 1_000_000, 10_000)
+    full_n, base, extra = (10_000, 30_000, 1_000) if args.quick else (50_000, 1_000_000, 10_000)
     started = time.perf_counter()
     tmp = tempfile.TemporaryDirectory(prefix="bench-verify-")
     d = args.cache or Path(tmp.name)
