@@ -32,6 +32,9 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+SQLITE_CACHE_KIB = 64 * 1024
+
+
 def _sqlite_engine(url: str, database: str | None, **kwargs) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +49,12 @@ def _sqlite_engine(url: str, database: str | None, **kwargs) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # 64 MiB of page cache per connection (SQLite's default is 2 MB). Leaf
+        # hashes and prev links are random 32-byte keys, so their unique indexes
+        # take inserts all over the B-tree; once they outgrow the cache every
+        # append reads pages back: bench measured 4,393 -> 6,844 appends/s at a
+        # 300k-entry log. Pages are allocated as used, not up front.
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")
