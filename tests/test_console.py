@@ -253,6 +253,20 @@ def test_clean_subject_is_eligible(page, served):
     assert (e["body"]["answer"], e["body"]["decision"], e["subject"]) == ("eligible", "proceed", served.refs["clean"])
 
 
+def test_after_the_bar_an_overdue_clawback_needs_review(page, served):
+    """Art. 65: once the sanction has run out (2028-01-31), the unrecovered
+    clawback (due 2026-12-31) still stops a plain award: the answer is needs review."""
+    login(page, served, "officer", "check")
+    run_check(page, BARRED, "150100", "150102", on="2028-06-01")
+    expect(page.locator("#answer")).to_have_text("需要复核")
+    expect(page.locator("#blocking")).not_to_contain_text(str(served.seqs["sanction"]))  # the bar is over
+    expect(page.locator("#blocking")).to_contain_text("追缴")  # what needs review: the clawback
+    expect(page.locator("#blocking")).to_contain_text(str(served.seqs["clawback"]))
+    expect(page.locator("#clawbacks")).to_contain_text("¥60,000.00")
+    expect(page.locator("#clawbacks")).to_contain_text("2026-12-31")
+    shot(page, "06b-check-needs-review")
+
+
 def test_changing_the_question_hides_the_answer_and_its_record_form(page, served):
     """An answer (and the record button) belongs to the question it answered:
     any change to the form takes them away, so a record never lands on the previous subject."""
