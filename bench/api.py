@@ -13,8 +13,8 @@ The ledger (SQLite through ``make_engine``: WAL), built in a temp dir, or kept
 in ``--cache DIR`` and reused by later runs of the same size:
 
 - 1,000,000 entry rows over 100,000 subjects (100,000 / 10,000 with
-  --quick), bulk-inserted with their projection rows the way
-  ``bench/status.py``'s ``build()`` does it (same shape: subject
+  --quick), bulk-inserted with their projection rows by
+  ``bench.common.bulk_load``, as ``bench/status.py`` does (subject
   ``seq % subjects``; per entry 5% a sanction (scope subsidy, region 150000,
   every programme, from 2026-01-01, indefinite or until 2027-12-31; 30% of
   them ended on 2026-06-01 by credit repair), 45% a grant, 5% a clawback due
@@ -423,7 +423,6 @@ def vault_subjects(engine, vault, n: int) -> tuple[list[str], list[str], float]:
     return idents, refs, time.perf_counter() - t
 
 
-# Column order of the bulk-inserted tuples (bench/status.py's build() writes the same values as dicts).
 def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) -> dict:
     """The ledger in d (reused when d caches one of this shape); returns its description,
     with the sampled identifiers and their vault references."""

@@ -56,7 +56,7 @@ from rich.table import Table  # noqa: E402
 
 from bench.common import (  # noqa: E402
     BAOTOU, HOHHOT, Store, bootstrap, check_postgres, entry_row, fresh_store, make_keyring,
-    median, note, percentile, plain_entries, server_version, utc_now,
+    median, note, percentile, plain_entries, progress, server_version, utc_now,
 )
 from ledger import merkle  # noqa: E402
 from ledger.append import append_entries  # noqa: E402
@@ -66,13 +66,6 @@ from ledger.store.engine import make_engine  # noqa: E402
 BATCH = 1000
 PROFILE_BATCH = 5000
 WRITERS = 8
-
-err = Console(stderr=True, highlight=False)
-
-
-def progress(msg: str) -> None:
-    err.print(f"[dim]{time.strftime('%H:%M:%S')}  {escape(msg)}[/dim]")
-
 
 # --- 1. Bulk append ---------------------------------------------------------------
 
@@ -114,17 +107,15 @@ def _schema_bulk(store: Store, rows: list[dict], node_batches: list[list[dict]])
     return time.perf_counter() - t
 
 
-def _node_batches(entries: list, offset: int = 0) -> list[list[dict]]:
+def _node_batches(entries: list) -> list[list[dict]]:
     """The tree_nodes rows each BATCH of ``entries`` completes, as append_entries stores them."""
     border: dict = {}
-    known_leaves = [e.leaf_hash for e in entries]
     out = []
     for s in range(0, len(entries), BATCH):
-        leaves = known_leaves[s:s + BATCH]
-        nodes = merkle.integrate(border, offset + s, leaves)
+        leaves = [e.leaf_hash for e in entries[s:s + BATCH]]
+        nodes = merkle.integrate(border, s, leaves)
         out.append([{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in nodes.items()])
-        known = {**border, **nodes, **{(0, offset + s + i): h for i, h in enumerate(leaves)}}
-        border = {a: known[a] for a in merkle.perfect_pieces(0, offset + s + len(leaves))}
+        border = merkle.next_border(border, s, leaves, nodes)
     return out
 
 

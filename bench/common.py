@@ -13,6 +13,7 @@ import random
 import sqlite3
 import statistics
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from ledger.entry import Authority, Draft  # noqa: E402
@@ -189,6 +192,14 @@ def fresh_store(kind: str, tmp: Path) -> Iterator[Store]:
 
 # --- Statistics ------------------------------------------------------------------
 
+_err = Console(stderr=True, highlight=False)
+
+
+def progress(msg: str) -> None:
+    """A timestamped progress line on stderr (stdout carries the tables)."""
+    _err.print(f"[dim]{time.strftime('%H:%M:%S')}  {escape(msg)}[/dim]")
+
+
 def median(xs) -> float:
     return statistics.median(list(xs))
 
@@ -218,9 +229,10 @@ BULK = {
 
 
 def bulk_load(path: Path, size: int, refs: list[str], seed: int = 1) -> dict:
-    """Entry and projection rows as bench/status.py's build() (same distribution),
-    for the given subject references; returns row counts. Secondary indexes of the
-    filled tables are dropped for the load and recreated from their stored DDL."""
+    """``size`` entry rows over the subject references ``refs`` with their projection
+    rows (5% sanctions, a third of those ended; 45% grants; 5% clawbacks), through
+    the driver; returns row counts. Secondary indexes of the filled tables are
+    dropped for the load and recreated from their stored DDL."""
     rng = random.Random(seed)
     n = len(refs)
     sqls = {t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})" for t, cols in BULK.items()}

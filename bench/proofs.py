@@ -117,9 +117,8 @@ def build_tree(path: Path, size: int, seed: int = 1) -> None:
             db.executemany("INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)",
                            [(lv, ix, h) for (lv, ix), h in nodes.items()])
             db.execute("COMMIT")
-            known = {**border, **nodes, **{(0, done + i): h for i, h in enumerate(leaves)}}
+            border = merkle.next_border(border, done, leaves, nodes)
             done += n
-            border = {a: known[a] for a in merkle.perfect_pieces(0, done)}
     finally:
         db.close()
 

@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import bootstrap, make_keyring, note  # noqa: E402
+from bench.common import bootstrap, make_keyring, note, progress  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from ledger import merkle  # noqa: E402
@@ -67,10 +67,6 @@ from ledger.store.migrate import upgrade  # noqa: E402
 from ledger.verify import VerifierState, bad_signatures, verify_log  # noqa: E402
 
 BATCH = 5_000
-
-
-def progress(msg: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')}  {msg}", file=sys.stderr, flush=True)
 
 
 class Clock:

@@ -67,6 +67,11 @@ def _text(v: object) -> str:
     return v.strip() if type(v) is str else ("" if v is None else str(v).strip())
 
 
+def txn_id_of(rec: Record) -> str:
+    """A record's txn_id as ``parse`` reads it (trimmed), without parsing the rest."""
+    return _text(rec[0])
+
+
 def parse(rec: Record, line: int) -> Txn | RowProblem:
     """One record as a ``Txn``, or the first contract 2.5 rule it breaks.
 

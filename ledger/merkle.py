@@ -167,3 +167,11 @@ def integrate(border: dict[Address, bytes], size: int, leaves: list[bytes]) -> d
         h = node_hash(known[(level - 1, 2 * i)], known[(level - 1, 2 * i + 1)])
         known[(level, i)] = new[(level, i)] = h
     return new
+
+
+def next_border(border: dict[Address, bytes], size: int, leaves: list[bytes],
+                new: dict[Address, bytes]) -> dict[Address, bytes]:
+    """The border of the tree ``integrate(border, size, leaves)`` extended to
+    ``size + len(leaves)`` leaves, given the ``new`` nodes it returned."""
+    known = {**border, **new, **{(0, size + i): h for i, h in enumerate(leaves)}}
+    return {a: known[a] for a in perfect_pieces(0, size + len(leaves))}

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from .funding import Record, RowProblem, Txn, parse, record_of
+from .funding import Record, RowProblem, Txn, parse, record_of, txn_id_of
 from .records import RECONCILIATION_KINDS
 
 KINDS = RECONCILIATION_KINDS
@@ -154,7 +154,7 @@ def scan(rows: Rows, as_of: date) -> Scan:
     for line, row in enumerate(_records(rows()), 1):
         count += 1
         digest += row_digest(row)
-        txn_id = str(row[0] or "").strip()
+        txn_id = txn_id_of(row)
         if txn_id in ids:
             repeated.add(txn_id)
         ids.add(txn_id)

@@ -198,10 +198,8 @@ class _Scan:
 
     def nodes(self, conn, lo: int, hi: int) -> None:
         """Recompute the interior nodes completed by leaves [lo, lo+len) and compare."""
-        count = len(self.leaves)
         new = merkle.integrate(self.st.border, lo, self.leaves)
-        known = {**self.st.border, **new, **{(0, lo + i): h for i, h in enumerate(self.leaves)}}
-        self.st.border = {a: known[a] for a in merkle.perfect_pieces(0, lo + count)}
+        self.st.border = merkle.next_border(self.st.border, lo, self.leaves, new)
         by_level: dict[int, list[int]] = {}
         for lvl, idx in new:
             by_level.setdefault(lvl, []).append(idx)

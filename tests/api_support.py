@@ -4,10 +4,15 @@ revocable exactly as in production)."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from starlette.testclient import TestClient
 
 from ledger import tokens
@@ -64,3 +69,33 @@ def make_api(domain: DomainLedger, limits: Limits | None = None, *, read_only: b
     for name, (role, kw) in ROLE_TOKENS.items():
         api.issue(name, role, **kw)
     return api
+
+
+# --- `ledger serve` as a real process on loopback ----------------------------------
+
+LEDGER = str(Path(sys.executable).parent / "ledger")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(env: dict[str, str], timeout: float = 60) -> tuple[str, subprocess.Popen]:
+    """``ledger serve`` on a free loopback port with ``env``; returns its base URL
+    and process once ``/healthz`` answers (the caller terminates it)."""
+    port = free_port()
+    proc = subprocess.Popen([LEDGER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return base, proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, f"ledger serve did not start in {timeout:.0f} s"
+        time.sleep(0.1)

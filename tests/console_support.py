@@ -13,11 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +26,9 @@ from ledger.checkpoint import Checkpoint, parse_body
 from ledger.merkle import leaf_hash, node_hash, split_point
 from ledger.tlog_proof import TlogProof
 
+from .api_support import LEDGER, start_serve
+
 ROOT = Path(__file__).resolve().parent.parent
-LEDGER = str(Path(sys.executable).parent / "ledger")
 CHROMIUM = os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -73,12 +71,6 @@ def require_chromium() -> None:
                            "Debian's chromium for the console's browser tests")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _drafts(refs: dict[str, str]) -> list[dict]:
     """A 2025 grant, then a region-wide sanction in force 2026-02-01 to 2028-01-31 (Art. 66)."""
     def draft(type_, body, rid, refs_=()):
@@ -109,8 +101,7 @@ def start_server(tmp: Path) -> tuple[Served, subprocess.Popen]:
     env = {**os.environ, "LEDGER_KEY_PASSPHRASE": "pw-for-console-tests", "LEDGER_KEY_DIR": str(tmp / "private"),
            "LEDGER_VKEY_DIR": str(tmp / "keys"), "LEDGER_STATE_DIR": str(tmp / "state"),
            "LEDGER_DATABASE_URL": f"sqlite:///{tmp}/ledger.db"}
-    port = free_port()
-    s = Served(f"http://127.0.0.1:{port}", env, tmp)
+    s = Served("", env, tmp)  # its base URL once it serves
     s.cli("db", "upgrade")
     s.cli("demo", "--entries", "40", "--seed", "5")
     s.refs["barred"] = json.loads(s.cli("subject", "add", f"cn-rid:{BARRED}", "--name", "张三", "--json"))["subject"]
@@ -128,18 +119,7 @@ def start_server(tmp: Path) -> tuple[Served, subprocess.Popen]:
     s.tokens["officer"] = issue("--role", "programme_officer", "--authority", "nmg-talent-office", "--region", "150000",
                                 "--label", "审核员")
     s.tokens["auditor"] = issue("--role", "auditor")
-    proc = subprocess.Popen([LEDGER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{s.base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "ledger serve did not start in 60 s"
-        time.sleep(0.1)
+    s.base, proc = start_serve(env)
     return s, proc
 
 

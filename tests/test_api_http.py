@@ -7,25 +7,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
+from .api_support import LEDGER, start_serve
+
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ROOT / "graphql" / "operations"
-LEDGER = str(Path(sys.executable).parent / "ledger")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +40,7 @@ def server(tmp_path_factory):
                        "--region", "150000", "--label", "科员").strip(),
         "auditor": cli("tokens", "issue", "--role", "auditor", "--expires", "1d").strip(),
     }
-    port = free_port()
-    proc = subprocess.Popen([LEDGER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
+    base, proc = start_serve(env, timeout=30)
     yield {"url": f"{base}/graphql", "base": base, "tokens": tokens, "cli": cli, "tmp": tmp, "env": env}
     proc.terminate()
     proc.wait(timeout=10)
