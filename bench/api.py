@@ -1,5 +1,5 @@
 """Eligibility at scale, in-process and over HTTP (performance issue, item 4):
-``ledger.status.eligibility`` at 1M entries and 100k subjects, the GraphQL
+``ledger.domain.status.eligibility`` at 1M entries and 100k subjects, the GraphQL
 API's latency and throughput under concurrent load from a separate process,
 and the GraphQL cost against a bare Starlette endpoint calling the same
 function (ratios measured within each run).
@@ -27,8 +27,8 @@ in ``--cache DIR`` and reused by later runs of the same size:
   only.
 - The subject vault: 200 subjects (100 with --quick; a seeded sample of
   positions among all subjects) are registered with
-  ``ledger.subjects.add_subject`` (what ``ledger subject add`` runs: validated
-  ``cn-rid`` numbers from ``ledger.demo.person_id``, sealed records, blind
+  ``ledger.domain.subjects.add_subject`` (what ``ledger subject add`` runs: validated
+  ``cn-rid`` numbers from ``ledger.demo.region.person_id``, sealed records, blind
   index) before the load, and the synthetic references at those positions are
   the vault's references, so each has its share of entries, sanctions, grants
   and clawbacks. The build checks that every vault reference owns entry rows.
@@ -52,8 +52,8 @@ parallel, configured alike) on loopback:
   tree_size blocking { kind seq message } } }``;
 - the baseline: a bare Starlette app, one route ``POST /eligibility`` (JSON
   body with the same arguments) that, in one ``asyncio.to_thread`` call,
-  resolves the identifier with ``ledger.subjects.resolve`` and calls the same
-  ``ledger.status.eligibility``, returning the same fields as JSON. No
+  resolves the identifier with ``ledger.domain.subjects.resolve`` and calls the same
+  ``ledger.domain.status.eligibility``, returning the same fields as JSON. No
   authentication: the ratio prices the token lookup, GraphQL parsing,
   validation and execution, the API's extra steps (separate thread hops for
   the vault lookup and the request's tree size) and the larger response.
@@ -166,8 +166,8 @@ def bare_app(engine, vault):
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from ledger import status
-    from ledger.subjects import resolve
+    from ledger.domain import status
+    from ledger.domain.subjects import resolve
 
     async def eligibility(request: Request) -> JSONResponse:
         q = await request.json()
@@ -399,10 +399,10 @@ def configure(d: Path) -> dict:
 
 
 def vault_subjects(engine, vault, n: int) -> tuple[list[str], list[str], float]:
-    """Register n distinct person identifiers (``ledger.demo.person_id``, seeded)
+    """Register n distinct person identifiers (``ledger.demo.region.person_id``, seeded)
     with ``add_subject``, as ``ledger subject add`` does; return (identifiers, refs, seconds)."""
-    from ledger.demo import COUNTIES, person_id
-    from ledger.subjects import add_subject
+    from ledger.demo.region import COUNTIES, person_id
+    from ledger.domain.subjects import add_subject
 
     rng = random.Random(SEED)
     leagues = sorted(COUNTIES)
@@ -451,7 +451,7 @@ def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) ->
     engine = make_engine(settings.database_url)
     upgrade(engine)
     vault = settings.vault(create=True)
-    progress(f"adding {sample} subjects to the vault (ledger.subjects.add_subject)")
+    progress(f"adding {sample} subjects to the vault (ledger.domain.subjects.add_subject)")
     idents, vault_refs, vault_s = vault_subjects(engine, vault, sample)
     rng = random.Random(SEED + 1)
     refs = [rng.randbytes(32).hex() for _ in range(subjects)]
@@ -517,9 +517,9 @@ def in_process(engine, vault, refs: list[str], idents: list[str], size: int, cal
     from sqlalchemy import select
 
     from bench.common import percentile
-    from ledger import status
+    from ledger.domain import status
     from ledger.store.schema import entries
-    from ledger.subjects import resolve
+    from ledger.domain.subjects import resolve
 
     on = date.fromisoformat(ON)
 
@@ -552,8 +552,8 @@ def in_process(engine, vault, refs: list[str], idents: list[str], size: int, cal
 def check_answers(engine, vault, targets: list[Target], idents: list[str], refs: list[str]) -> dict[str, int]:
     """Every sampled subject's answer from every server, equal to each other and to
     an in-process call on the vault's reference; returns the mix of answers."""
-    from ledger import status
-    from ledger.subjects import resolve
+    from ledger.domain import status
+    from ledger.domain.subjects import resolve
 
     on = date.fromisoformat(ON)
     mix: dict[str, int] = {}
@@ -705,7 +705,7 @@ def main() -> None:
     import starlette
     import uvicorn
 
-    from ledger import tokens
+    from ledger.access import tokens
     from ledger.config import Settings
     from ledger.store.engine import make_engine
 

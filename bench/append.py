@@ -58,8 +58,8 @@ from bench.common import (  # noqa: E402
     BAOTOU, HOHHOT, Store, bootstrap, check_postgres, entry_row, fresh_store, make_keyring,
     median, note, percentile, plain_entries, progress, server_version, utc_now,
 )
-from ledger import merkle  # noqa: E402
-from ledger.append import append_entries  # noqa: E402
+from ledger.log import merkle  # noqa: E402
+from ledger.log.append import append_entries  # noqa: E402
 from ledger.store import schema  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 
@@ -274,14 +274,14 @@ def _fn(key) -> tuple[str, str]:
 
 
 CATEGORIES = {
-    "canonical encoding": ("ledger.canonical.encode / rfc8785",
-                           lambda f, n: f.endswith("ledger/canonical.py") or "/rfc8785/" in f),
-    "signing": ("Signer.sign (Ed25519)", lambda f, n: f.endswith("ledger/keys.py") and n == "sign"),
+    "canonical encoding": ("ledger.log.canonical.encode / rfc8785",
+                           lambda f, n: f.endswith("ledger/log/canonical.py") or "/rfc8785/" in f),
+    "signing": ("Signer.sign (Ed25519)", lambda f, n: f.endswith("ledger/signing/keys.py") and n == "sign"),
     "hashing": ("merkle.leaf_hash/node_hash, hashlib",
-                lambda f, n: (f.endswith("ledger/merkle.py") and n in ("leaf_hash", "node_hash"))
+                lambda f, n: (f.endswith("ledger/log/merkle.py") and n in ("leaf_hash", "node_hash"))
                 or "_hashlib" in n or "sha256" in n),
     "tree integration": ("merkle.integrate (incl. its node hashes), perfect_pieces",
-                         lambda f, n: f.endswith("ledger/merkle.py")
+                         lambda f, n: f.endswith("ledger/log/merkle.py")
                          and n in ("integrate", "completed_by", "perfect_pieces")),
     "storage": ("ledger.store.log_store, SQLAlchemy, driver, commit",
                 lambda f, n: "ledger/store/" in f or "/sqlalchemy/" in f or "/psycopg" in f
@@ -289,7 +289,7 @@ CATEGORIES = {
     "  of which idempotency lookup": ("log_store.by_request (part of storage)",
                                       lambda f, n: f.endswith("ledger/store/log_store.py") and n == "by_request"),
     "validation": ("entry_types.validate (incl. its body encoding)",
-                   lambda f, n: f.endswith(("ledger/entry_types.py", "ledger/body_schema.py"))),
+                   lambda f, n: f.endswith(("ledger/log/entry_types.py", "ledger/log/body_schema.py"))),
 }
 
 
@@ -331,7 +331,7 @@ def bench_profile(kind: str, tmp: Path, batch: int = PROFILE_BATCH) -> dict:
         append_entries(store.engine, drafts, ring, utc_now)
         prof.disable()
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    total = _inclusive(stats, lambda f, n: f.endswith("ledger/append.py") and n == "append_entries")
+    total = _inclusive(stats, lambda f, n: f.endswith("ledger/log/append.py") and n == "append_entries")
     cats = {}
     for name, (what, pred) in CATEGORIES.items():
         s = _inclusive(stats, pred)

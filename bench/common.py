@@ -31,10 +31,10 @@ from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
-from ledger.entry import Authority, Draft  # noqa: E402
-from ledger.keyring import Keyring  # noqa: E402
-from ledger.keys import Signer  # noqa: E402
-from ledger.operator import init_log, register_key  # noqa: E402
+from ledger.log.entry import Authority, Draft  # noqa: E402
+from ledger.signing.keyring import Keyring  # noqa: E402
+from ledger.signing.keys import Signer  # noqa: E402
+from ledger.log.operator import init_log, register_key  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.log_store import entry_row  # noqa: E402,F401  (re-exported: the row the ledger writes)
 from ledger.store.migrate import upgrade  # noqa: E402

@@ -2,9 +2,9 @@
 
 Method: a fresh SQLite ledger; one subject in the vault with N signed
 ``eligibility.checked`` entries (plus a sanction), appended in batches. Timed:
-``ledger.evidence.export`` (select the entries, the key entries, disclose the
+``ledger.evidence.export.export`` (select the entries, the key entries, disclose the
 subject, append the custody entry, sign a checkpoint, one inclusion proof per
-entry, the report, the zip) and then ``ledger.bundle.verify_bundle`` on the
+entry, the report, the zip) and then ``ledger.evidence.verifier.verify_bundle`` on the
 result. Baseline in the same run: reading the same N entries' canonical bytes
 and zipping them (what a bundle without proofs, custody or report would cost).
 Medians of --runs runs; each run exports again (a new custody entry each time).
@@ -25,16 +25,16 @@ from pathlib import Path
 from common import HOHHOT, ORIGIN, bootstrap, make_keyring, median, utc_now  # noqa: I001
 from sqlalchemy import select
 
-from ledger import evidence
-from ledger.append import append_entries
-from ledger.bundle import verify_bundle
+from ledger.evidence import export as evidence
+from ledger.log.append import append_entries
+from ledger.evidence.verifier import verify_bundle
 from ledger.config import Settings
-from ledger.entry import Draft
+from ledger.log.entry import Draft
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 from ledger.store.schema import entries
-from ledger.subjects import add_subject
-from ledger.vault import Vault
+from ledger.domain.subjects import add_subject
+from ledger.domain.vault import Vault
 
 
 def build(tmp: Path, n: int):

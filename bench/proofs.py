@@ -5,7 +5,7 @@ the pymerkle library building the same proofs over the same leaves.
 Proofs only read the tree (entries.leaf_hash and tree_nodes), so the proof
 trees are built directly: leaf hashes ``merkle.leaf_hash(d)`` of random 32-byte
 inputs ``d`` (``leaf_inputs``), their perfect subtrees computed by
-ledger.merkle.integrate and bulk-inserted. The tree has exactly the shape and
+ledger.log.merkle.integrate and bulk-inserted. The tree has exactly the shape and
 row counts of a real log of that size.
 
     .venv/bin/python bench/proofs.py [--quick] [--json OUT]
@@ -65,8 +65,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from ledger import checkpoint, merkle  # noqa: E402
-from ledger.merkle_verify import verify_consistency, verify_inclusion  # noqa: E402
+from ledger.log import checkpoint  # noqa: E402
+from ledger.log import merkle
+from ledger.log.merkle_verify import verify_consistency, verify_inclusion  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.migrate import upgrade  # noqa: E402
 from ledger.store.schema import entries, tree_nodes  # noqa: E402

@@ -1,5 +1,5 @@
 """Reconciliation at scale (issue 6): one million funding transactions against
-two hundred thousand grants, end to end through ``ledger.reconcile.produce``,
+two hundred thousand grants, end to end through ``ledger.finance.job.produce``,
 next to a straightforward pandas implementation producing the same findings
 from the same inputs (same run).
 
@@ -42,7 +42,7 @@ Measured, each in a fresh subprocess (peak RSS is the child's own ``VmHWM``,
 interpreter and imports included), medians of several runs (3 by default), the
 order alternating between runs:
 
-(a) the ledger: ``ledger.reconcile.produce`` end to end, exactly what the
+(a) the ledger: ``ledger.finance.job.produce`` end to end, exactly what the
     nightly DAG's reconcile task runs: the anchor lookup, the tree size at the
     end of the as-of day, ``load_book`` and ``Lookups`` (vault blind index),
     two streaming passes over ``CsvSource``, the findings, ``report.json``
@@ -65,7 +65,7 @@ Then the two sides' findings (first run) are compared as multisets of (kind,
 txn_id, grant_ref, subject, seqs, amounts), the message left out:
 ``findings_equal``, per-kind counts, and a few differences if any. The ledger's
 findings are also scored against the ground truth (precision and recall,
-``ledger.funding_demo.score``). Once (not timed against anything), a breakdown
+``ledger.demo.funding.score``). Once (not timed against anything), a breakdown
 of the ledger's time by phase with the lookups instrumented.
 
 No assertions on timings: this script measures and reports.
@@ -183,9 +183,9 @@ class Build:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         from stdnum.cn import ric
 
-        from ledger.demo import COUNTIES, FORMER, org_id
-        from ledger.identifiers import Identifier, normalise
-        from ledger.regions import LEAGUES_AND_CITIES
+        from ledger.demo.region import COUNTIES, FORMER, org_id
+        from ledger.domain.identifiers import Identifier, normalise
+        from ledger.domain.regions import LEAGUES_AND_CITIES
 
         rng = self.rng
         leagues = list(LEAGUES_AND_CITIES)
@@ -224,7 +224,7 @@ class Build:
                 continue
             seen.add(str(ident))
             salt, data_key = rng.randbytes(16), rng.randbytes(32)
-            ref = hashlib.sha256(salt + str(ident).encode()).hexdigest()  # ledger.vault.subject_ref
+            ref = hashlib.sha256(salt + str(ident).encode()).hexdigest()  # ledger.domain.vault.subject_ref
             record = json.dumps({"scheme": ident.scheme, "id": ident.value, "salt": salt.hex(),
                                  "name": f"受试者{i}"}, ensure_ascii=False).encode()
             rows.append({"ref": ref, "kind": ident.kind, "blind_index": vault.blind_index(ident),
@@ -248,7 +248,7 @@ class Build:
 
     # --- grants and their instalments ---------------------------------------------
     def grants(self) -> None:
-        from ledger.demo import PROGRAMMES
+        from ledger.demo.region import PROGRAMMES
 
         rng = self.rng
         old_span = (AS_OF - timedelta(days=120) - D0).days
@@ -540,7 +540,7 @@ class Build:
         from ledger.store.engine import make_engine
         from ledger.store.migrate import upgrade
         from ledger.store.schema import clawbacks, entries, exits, grants, money_moves, sanction_versions, subjects
-        from ledger.vault import Vault
+        from ledger.domain.vault import Vault
 
         t0 = time.perf_counter()
         vault = Vault(MASTER, random=self.rng.randbytes)
@@ -604,7 +604,7 @@ class Build:
                 conn.execute(money_moves.insert(), moves)
         engine.dispose()
         progress(f"writing the funding CSV: {len(rows):,} rows")
-        from ledger.funding import COLUMNS
+        from ledger.finance.transactions import COLUMNS
         with (d / "funding.csv").open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(COLUMNS)
@@ -642,10 +642,10 @@ def build_data(d: Path, params: dict, cache: bool) -> dict:
 
 def child_ledger(d: Path, out: Path) -> dict:
     rss0 = peak_rss_mib()
-    from ledger.funding import CsvSource
-    from ledger.reconcile import produce
+    from ledger.finance.transactions import CsvSource
+    from ledger.finance.job import produce
     from ledger.store.engine import make_engine
-    from ledger.vault import Vault
+    from ledger.domain.vault import Vault
 
     rss_imports = peak_rss_mib()
     marks: list[tuple[str, float]] = []
@@ -667,7 +667,7 @@ def child_ledger(d: Path, out: Path) -> dict:
 
 
 def child_pandas(d: Path, out: Path) -> dict:
-    """The baseline: every finding kind of ``ledger.reconciliation``, the way a data engineer would write it
+    """The baseline: every finding kind of ``ledger.finance.reconciliation``, the way a data engineer would write it
     with pandas. The ledger's tables are read with ``read_sql`` (a row filter per statement, no joins); the
     CSV with one ``read_csv``; the matching is merges, ``duplicated()``, ``groupby`` and ``cumsum``.
 
@@ -688,10 +688,10 @@ def child_pandas(d: Path, out: Path) -> dict:
     import pandas as pd
 
     from ledger.errors import LedgerError
-    from ledger.funding import COLUMNS, KINDS, MAX_FEN
-    from ledger.identifiers import Identifier, normalise
-    from ledger.records import RECONCILIATION_KINDS
-    from ledger.vault import Vault
+    from ledger.finance.transactions import COLUMNS, KINDS, MAX_FEN
+    from ledger.domain.identifiers import Identifier, normalise
+    from ledger.domain.records import RECONCILIATION_KINDS
+    from ledger.domain.vault import Vault
 
     rss_imports = peak_rss_mib()
     t0 = time.perf_counter()
@@ -936,15 +936,15 @@ def child_pandas(d: Path, out: Path) -> dict:
 
 def child_breakdown(d: Path, out: Path) -> dict:
     """Where the ledger's time goes: produce()'s steps called one by one, the lookups instrumented."""
-    import ledger.reconcile as rec
-    from ledger import canonical
+    import ledger.finance.job as rec
+    from ledger.log import canonical
     from ledger.errors import LedgerError
-    from ledger.funding import CsvSource, parse
-    from ledger.identifiers import Identifier
-    from ledger.reconciliation import reconcile, row_digest
+    from ledger.finance.transactions import CsvSource, parse
+    from ledger.domain.identifiers import Identifier
+    from ledger.finance.reconciliation import reconcile, row_digest
     from ledger.store import log_store
     from ledger.store.engine import make_engine
-    from ledger.vault import Vault
+    from ledger.domain.vault import Vault
 
     vault, source = Vault(MASTER), CsvSource(d / "funding.csv")
     engine = make_engine(f"sqlite:///{d / 'ledger.db'}")
@@ -1216,7 +1216,7 @@ def main() -> None:
             runs.append(run)
         result["runs"] = runs
         result["summary"] = summarise(runs, params["txns"])
-        from ledger.funding_demo import score
+        from ledger.demo.funding import score
 
         report = json.loads((outs / "run0-ledger" / f"reconciliation-{AS_OF}" / "report.json").read_text())
         truth = json.loads((d / "ground-truth.json").read_text())

@@ -300,7 +300,7 @@ def sec_api(d: dict) -> str:
 
 def sec_reconcile(d: dict) -> str:
     led, pan = d["ledger"], d["pandas"]
-    rows = [["ledger (`ledger.reconcile.produce`)", f"**{n(led['wall_s'], 1)} s**", f"{n(led['peak_rss_mib'])} MiB",
+    rows = [["ledger (`ledger.finance.job.produce`)", f"**{n(led['wall_s'], 1)} s**", f"{n(led['peak_rss_mib'])} MiB",
              n(led.get("rows_per_s"))],
             ["baseline: pandas", f"{n(pan['wall_s'], 1)} s", f"{n(pan['peak_rss_mib'])} MiB", n(pan.get("rows_per_s"))],
             ["ledger ÷ pandas (within each run)", f"{n(dig(d, 'ratio', 'time'), 2)}×",
@@ -319,8 +319,8 @@ def sec_reconcile(d: dict) -> str:
 
 
 def sec_export(d: dict) -> str:
-    rows = [["`ledger.evidence.export`", f"**{n(d['export_s'] * 1000)} ms**"],
-            ["`ledger.bundle.verify_bundle` (offline check)", f"{n(d['verify_s'] * 1000)} ms"],
+    rows = [["`ledger.evidence.export.export`", f"**{n(d['export_s'] * 1000)} ms**"],
+            ["`ledger.evidence.verifier.verify_bundle` (offline check)", f"{n(d['verify_s'] * 1000)} ms"],
             ["baseline: read the entries' bytes and zip them", f"{n(d['baseline_read_and_zip_s'] * 1000)} ms"]]
     return (f"A subject with {n(d['entries_about_subject'])} entries; the bundle holds {n(d['bundle_entries'])} "
             f"entries, {n(d['bundle_bytes'] / 1024)} KiB; medians of {d['runs']} runs; export is "

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.common import bulk_load  # noqa: E402
-from ledger import status  # noqa: E402
+from ledger.domain import status  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.migrate import upgrade  # noqa: E402
 from ledger.store.schema import entries  # noqa: E402

@@ -58,13 +58,13 @@ from rich.table import Table  # noqa: E402
 from bench.common import bootstrap, make_keyring, note, progress  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from ledger import merkle  # noqa: E402
-from ledger.append import append_entries  # noqa: E402
-from ledger.entry import from_canonical  # noqa: E402
+from ledger.log import merkle  # noqa: E402
+from ledger.log.append import append_entries  # noqa: E402
+from ledger.log.entry import from_canonical  # noqa: E402
 from ledger.store import log_store, schema  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.migrate import upgrade  # noqa: E402
-from ledger.verify import VerifierState, bad_signatures, verify_log  # noqa: E402
+from ledger.log.verify import VerifierState, bad_signatures, verify_log  # noqa: E402
 
 BATCH = 5_000
 
@@ -135,9 +135,9 @@ def read_all(engine, chunk: int = 10_000) -> float:
 def signatures_only(engine, workers: int = 2) -> float:
     """libsodium over every entry's (key, signing bytes, signature), in ``workers``
     processes, the work prepared beforehand (untimed): the Ed25519 ceiling."""
-    from ledger.entry import from_canonical
-    from ledger.key_registry import KeyRegistry
-    from ledger import entry_types
+    from ledger.log.entry import from_canonical
+    from ledger.signing.key_registry import KeyRegistry
+    from ledger.log import entry_types
 
     size, registry, batch = _size(engine), KeyRegistry(), []
     with engine.connect() as conn:

@@ -1,5 +1,5 @@
 """Nightly: checkpoint, verify, extract the funding transactions, reconcile,
-anchor. Each task is one call into ``ledger.nightly``; all are idempotent for
+anchor. Each task is one call into ``ledger.finance.tasks``; all are idempotent for
 the run's data interval (as-of date = the interval's start date), with retries.
 
 Configuration (Airflow Variables, or AIRFLOW_VAR_* environment variables):
@@ -26,7 +26,7 @@ from pathlib import Path
 from airflow.sdk import Connection, Variable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from ledger import nightly
+from ledger.finance import tasks as nightly
 from ledger.config import Settings
 from ledger.errors import IntegrityError
 

@@ -1,6 +1,6 @@
 """Hourly: an independent witness cosigns the ledger's newest checkpoint, only if
 it extends the last one this witness cosigned (C2SP cosignature/v1). One call
-into ``ledger.nightly.witness_cosign``.
+into ``ledger.finance.tasks.witness_cosign``.
 
 Run by the witness's operator, not the log's: its key and state file are its own.
 Variables: ``ledger_witness_key`` (key name in LEDGER_KEY_DIR, generated with
@@ -17,7 +17,7 @@ from pathlib import Path
 from airflow.sdk import Variable, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from ledger import nightly
+from ledger.finance import tasks as nightly
 from ledger.config import Settings
 from ledger.errors import ForkDetected
 

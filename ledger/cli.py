@@ -16,15 +16,15 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import checkpoint as checkpoints
-from . import keystore
-from .append import append_entries
-from .config import Settings
-from .entry import Authority, Draft
-from .errors import InputError, IntegrityError, LedgerError, Problem, ProofError, SignatureError, ValidationError
-from .store import log_store
-from .store.engine import make_engine
-from .store.migrate import upgrade
+from ledger.log import checkpoint as checkpoints
+from ledger.signing import keystore
+from ledger.log.append import append_entries
+from ledger.config import Settings
+from ledger.log.entry import Authority, Draft
+from ledger.errors import InputError, IntegrityError, LedgerError, Problem, ProofError, SignatureError, ValidationError
+from ledger.store import log_store
+from ledger.store.engine import make_engine
+from ledger.store.migrate import upgrade
 
 err = Console(stderr=True)
 
@@ -133,7 +133,7 @@ def keys_generate(name, witness):
 @edge
 def keys_register(name, authority_id, purpose, holder, db_url, as_json):
     """Record key.registered for keys/NAME.vkey, signed by the log key."""
-    from .operator import register_key, require_log_signer
+    from ledger.log.operator import register_key, require_log_signer
 
     s = settings_for(db_url)
     vkey = keystore.read_vkey(keystore.vkey_path(s.vkey_dir, name))
@@ -150,7 +150,7 @@ def keys_register(name, authority_id, purpose, holder, db_url, as_json):
 @edge
 def keys_revoke(name, reason, db_url, as_json):
     """Record key.revoked: NAME signs nothing after this entry."""
-    from .operator import require_log_signer, revoke_key
+    from ledger.log.operator import require_log_signer, revoke_key
 
     s = settings_for(db_url)
     e = revoke_key(make_engine(s.database_url), require_log_signer(s), name, reason, now)
@@ -164,7 +164,7 @@ def keys_revoke(name, reason, db_url, as_json):
 @edge
 def init(db_url, as_json):
     """Upgrade the schema and append the genesis entry (log.initialized)."""
-    from .operator import init_log, require_log_signer
+    from ledger.log.operator import init_log, require_log_signer
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -179,7 +179,7 @@ def init(db_url, as_json):
 @edge
 def record(source, db_url, as_json):
     """Append the JSON-lines drafts in SOURCE (or -) as one all-or-nothing batch."""
-    from .operator import load_keyring
+    from ledger.log.operator import load_keyring
 
     s = settings_for(db_url)
     drafts = parse_drafts(source.read())
@@ -226,7 +226,7 @@ def _print_entry_ack(e, as_json):
 @edge
 def demo(count, seed, db_url, as_json):
     """Append COUNT realistic-looking entries (deterministic content by --seed)."""
-    from .demo import build_demo
+    from ledger.demo.region import build_demo
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -274,7 +274,7 @@ def entry_cmd(seq, raw, db_url):
 @edge
 def verify(since_checkpoint, trusted_vkey, state_path, workers, db_url, as_json):
     """Recompute every hash, link, signature and tree node; name the first bad seq."""
-    from .verify import VerifierState, verify_log
+    from ledger.log.verify import VerifierState, verify_log
 
     s = settings_for(db_url)
     state_path = state_path or s.verify_state_path
@@ -304,7 +304,7 @@ def summary(db_url, as_json):
     """Size, root, entry types and latest checkpoint."""
     from sqlalchemy import func, select
 
-    from .store.schema import entries
+    from ledger.store.schema import entries
 
     with engine_for(db_url).connect() as conn:
         size = log_store.size(conn)
@@ -327,7 +327,7 @@ def summary(db_url, as_json):
 @edge
 def checkpoint_cmd(show, size, db_url):
     """Sign the current tree head as a C2SP checkpoint (never a fork, one per size)."""
-    from .operator import require_log_signer
+    from ledger.log.operator import require_log_signer
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -357,7 +357,7 @@ def prove() -> None:
 @edge
 def prove_inclusion(seq, size, fmt, as_json, db_url):
     """Prove entry SEQ is in the tree of SIZE entries."""
-    from . import prove as proofs
+    from ledger.log import prove as proofs
 
     engine = engine_for(db_url)
     if fmt == "tlog-proof" and not as_json:
@@ -375,7 +375,7 @@ def prove_inclusion(seq, size, fmt, as_json, db_url):
 @edge
 def prove_consistency(old, new, as_json, db_url):
     """Prove the tree of OLD entries is a prefix of the tree of NEW entries."""
-    from . import prove as proofs
+    from ledger.log import prove as proofs
 
     with engine_for(db_url).connect() as conn:
         click.echo(json.dumps(proofs.consistency(conn, old, new).to_json(), indent=1))
@@ -394,7 +394,7 @@ def prove_consistency(old, new, as_json, db_url):
 @edge
 def verify_proof(proof_file, vkey_file, entry_file, witness_files, quorum, as_json):
     """Check a C2SP tlog-proof offline: checkpoint signature and inclusion."""
-    from . import tlog_proof
+    from ledger.log import tlog_proof
 
     p = tlog_proof.parse(proof_file.read_text())
     entry = entry_file.read_bytes() if entry_file else None
@@ -425,8 +425,8 @@ def witness() -> None:
 @edge
 def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, db_url):
     """Cosign a checkpoint only if it extends the last one this witness cosigned."""
-    from . import witness as witnesses
-    from .checkpoint import open_checkpoint, record_cosignature
+    from ledger.log import witness as witnesses
+    from ledger.log.checkpoint import open_checkpoint, record_cosignature
 
     s = settings_for(db_url)
     log_key = keystore.read_vkey(log_vkey)
@@ -445,7 +445,7 @@ def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, 
     if proof_file:
         proof = [bytes.fromhex(h) for h in json.loads(proof_file.read_text())["proof"]]
     elif state:
-        from . import prove as proofs
+        from ledger.log import prove as proofs
 
         size = open_checkpoint(signed, log_key).size
         with engine.connect() as conn:
@@ -483,7 +483,7 @@ def _known_at(value: str | None):
 
 
 def _subject_ref(s: Settings, engine, identifier: str) -> str:
-    from .subjects import resolve
+    from ledger.domain.subjects import resolve
 
     return resolve(engine, s.vault(), identifier)
 
@@ -501,7 +501,7 @@ def subject() -> None:
 @edge
 def subject_add(identifier, name, db_url, as_json):
     """Add IDENTIFIER (cn-rid:…, cn-uscc:…, passport:CCC/…) and print its subject reference."""
-    from .subjects import add_subject
+    from ledger.domain.subjects import add_subject
 
     s = settings_for(db_url)
     ref, new = add_subject(make_engine(s.database_url), s.vault(create=True), identifier, name, now)
@@ -518,8 +518,8 @@ def subject_add(identifier, name, db_url, as_json):
 @edge
 def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
     """Append subject.erased, then destroy the subject's salt and keys (PIPL Art. 47)."""
-    from .operator import OPERATOR, load_keyring
-    from .subjects import erase_subject
+    from ledger.log.operator import OPERATOR, load_keyring
+    from ledger.domain.subjects import erase_subject
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -541,7 +541,7 @@ def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
 @edge
 def status_cmd(identifier, on, known_at, benefit, region, programme, db_url, as_json):
     """A subject's sanctions, clawbacks, honours and grants on a date (and eligibility)."""
-    from . import status as st
+    from ledger.domain import status as st
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -614,7 +614,7 @@ def status_json(res) -> dict:
 @edge
 def history_cmd(identifier, types, limit, after, db_url, as_json):
     """Every entry about a subject, in order."""
-    from . import status as st
+    from ledger.domain import status as st
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -654,9 +654,9 @@ class _Counted:
 def reconcile_cmd(funding, funding_table, as_of, out_dir, unpaid_days, db_url, as_json):
     """Reconcile the funding system's payments and recoveries with the ledger; write
     report.json, findings.csv and summary.html; anchor the run in the log."""
-    from . import reconcile
-    from .funding import open_source
-    from .operator import load_keyring
+    from ledger.finance import job as reconcile
+    from ledger.finance.transactions import open_source
+    from ledger.log.operator import load_keyring
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -691,8 +691,8 @@ def reconcile_cmd(funding, funding_table, as_of, out_dir, unpaid_days, db_url, a
 def demo_funding(as_of, out_dir, seed, per_kind, unpaid_days, db_url, as_json):
     """Write a simulated funding system's transactions for the demo ledger (funding.csv),
     with seeded discrepancies of every kind, and the ground truth (ground-truth.json)."""
-    from .funding import write_csv
-    from .funding_demo import simulate
+    from ledger.finance.transactions import write_csv
+    from ledger.demo.funding import simulate
 
     s = settings_for(db_url)
     day = _date(as_of) if as_of else now().date()
@@ -716,7 +716,7 @@ def demo_funding(as_of, out_dir, seed, per_kind, unpaid_days, db_url, as_json):
 def score_findings(report, truth, as_json):
     """Precision and recall of a reconciliation report against a ground-truth file
     (from demo-funding). Exit 1 unless both are 1.0."""
-    from .funding_demo import score
+    from ledger.demo.funding import score
 
     result = score(json.loads(report.read_text()), json.loads(truth.read_text())["findings"])
     if as_json:
@@ -746,8 +746,8 @@ def score_findings(report, truth, as_json):
 @edge
 def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_url, as_json):
     """Export a self-verifying evidence bundle; the export is recorded in the log first."""
-    from . import evidence
-    from .operator import load_keyring
+    from ledger.evidence import export as evidence
+    from ledger.log.operator import load_keyring
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -776,7 +776,7 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_ur
 @edge
 def verify_bundle_cmd(bundle, trusted_vkey, against, as_json):
     """Verify an evidence bundle offline (no database). Exit 0 pass, 1 fail."""
-    from .bundle import BundleError, verify_bundle
+    from ledger.evidence.verifier import BundleError, verify_bundle
 
     trusted = keystore.read_vkey(trusted_vkey) if trusted_vkey else None
     try:
@@ -835,7 +835,7 @@ def _expiry(value: str | None):
 @edge
 def tokens_issue(role, authority_id, region, case_ref, subjects_, label, expires, db_url, as_json):
     """Issue a token. The token text is printed once and never stored."""
-    from .tokens import issue
+    from ledger.access.tokens import issue
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
@@ -857,7 +857,7 @@ def tokens_issue(role, authority_id, region, case_ref, subjects_, label, expires
 @edge
 def tokens_revoke(token_id, db_url, as_json):
     """Revoke a token (by its id, the part after il_) at once."""
-    from .tokens import revoke
+    from ledger.access.tokens import revoke
 
     info = revoke(engine_for(db_url), token_id.removeprefix("il_").split("_")[0], now)
     click.echo(json.dumps(info.to_json(), ensure_ascii=False) if as_json else f"token {info.token_id} revoked at {info.revoked_at}")
@@ -868,7 +868,7 @@ def tokens_revoke(token_id, db_url, as_json):
 @json_option
 @edge
 def tokens_list(db_url, as_json):
-    from .tokens import list_tokens
+    from ledger.access.tokens import list_tokens
 
     found = list_tokens(engine_for(db_url))
     if as_json:
@@ -893,15 +893,15 @@ def serve(host, port, introspection, demo_tokens, db_url):
 
     import uvicorn
 
-    from .api.app import create_app, state_from_settings
-    from .api.context import Limits
+    from ledger.api.app import create_app, state_from_settings
+    from ledger.api.context import Limits
 
     if introspection is None:
         introspection = os.environ.get("LEDGER_API_INTROSPECTION", "") in ("1", "true", "yes")
     state = state_from_settings(settings_for(db_url), Limits(introspection=introspection))
     url = f"http://{host}:{port}/graphql"
     if demo_tokens:
-        from .demo import demo_tokens as issue_demo
+        from ledger.demo.region import demo_tokens as issue_demo
 
         click.echo(f"GraphQL API: {url}   (POST, header 'Authorization: Bearer <token>')")
         issued = issue_demo(state.engine, now)
@@ -924,7 +924,7 @@ def serve(host, port, introspection, demo_tokens, db_url):
 @edge
 def reindex_cmd(db_url, as_json):
     """Rebuild every projection from the log (they are derived; the log is the truth)."""
-    from .reindex import reindex
+    from ledger.log.reindex import reindex
 
     with progress_bar("reindex") as bar:
         task = bar.add_task("reindex", total=None)

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from ledger.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/ledger.db"
 DEFAULT_ORIGIN = "talent.nmg.example/integrity-ledger"
@@ -61,7 +61,7 @@ class Settings:
         return self.passphrase_value
 
     def vault(self, *, create: bool = False):
-        from .vault import Vault, create_master, load_master
+        from ledger.domain.vault import Vault, create_master, load_master
 
         return Vault(create_master(self.vault_key_file) if create else load_master(self.vault_key_file))
 

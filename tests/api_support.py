@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 from starlette.testclient import TestClient
 
-from ledger import tokens
+from ledger.access import tokens
 from ledger.api.app import create_app
 from ledger.api.context import AppState, Limits
 from ledger.config import Settings
 
-from .conftest import BAOTOU, HOHHOT, ORIGIN, DomainLedger
+from tests.conftest import BAOTOU, HOHHOT, ORIGIN, DomainLedger
 
 ROLE_TOKENS = {
     # name: (role, keyword arguments for tokens.issue)

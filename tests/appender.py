@@ -15,10 +15,10 @@ from __future__ import annotations
 import sys
 import time
 
-from ledger.append import append_entries
+from ledger.log.append import append_entries
 from ledger.store.engine import make_engine
 
-from .conftest import FixedClock, make_keyring, note
+from tests.conftest import FixedClock, make_keyring, note
 
 
 def main(argv: list[str]) -> None:

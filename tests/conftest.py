@@ -17,11 +17,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import Engine, text
 
-from ledger.append import append_entries
-from ledger.entry import Authority, Draft
-from ledger.keyring import Keyring
-from ledger.keys import Signer
-from ledger.operator import init_log, register_key
+from ledger.log.append import append_entries
+from ledger.log.entry import Authority, Draft
+from ledger.signing.keyring import Keyring
+from ledger.signing.keys import Signer
+from ledger.log.operator import init_log, register_key
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 
@@ -162,7 +162,7 @@ class DomainLedger(Ledger):
     _n = 0
 
     def subject(self, identifier: str, name: str = "测试人员") -> str:
-        from ledger.subjects import add_subject
+        from ledger.domain.subjects import add_subject
 
         return add_subject(self.engine, self.vault, identifier, name, self.clock)[0]
 
@@ -194,7 +194,7 @@ class DomainLedger(Ledger):
 
 @pytest.fixture
 def domain(store) -> DomainLedger:
-    from ledger.vault import Vault
+    from ledger.domain.vault import Vault
 
     ring, clock = make_keyring(), FixedClock()
     bootstrap(store.engine, ring, clock)

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import httpx
 
-from ledger import keystore
-from ledger import note as notes
-from ledger.checkpoint import Checkpoint, parse_body
-from ledger.merkle import leaf_hash, node_hash, split_point
-from ledger.tlog_proof import TlogProof
+from ledger.signing import keystore
+from ledger.signing import note as notes
+from ledger.log.checkpoint import Checkpoint, parse_body
+from ledger.log.merkle import leaf_hash, node_hash, split_point
+from ledger.log.tlog_proof import TlogProof
 
-from .api_support import LEDGER, start_serve
+from tests.api_support import LEDGER, start_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -145,7 +145,7 @@ def close_browser(context, profile: str) -> None:
 # tree of their own making: the checkpoint verifies, the proofs include, and the
 # check that must catch the forgery is the one after them.
 def _mth(leaves: list[bytes]) -> bytes:
-    """RFC 9162 §2.1.1 MTH over leaf hashes (written out here, independent of ledger.merkle's store)."""
+    """RFC 9162 §2.1.1 MTH over leaf hashes (written out here, independent of ledger.log.merkle's store)."""
     if len(leaves) == 1:
         return leaves[0]
     k = split_point(len(leaves))

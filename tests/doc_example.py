@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ledger import checkpoint, prove
-from ledger.append import append_entries
-from ledger.entry import Authority, Draft
-from ledger.keyring import Keyring
-from ledger.keys import Signer
-from ledger.operator import init_log, register_key
+from ledger.log import checkpoint
+from ledger.log import prove
+from ledger.log.append import append_entries
+from ledger.log.entry import Authority, Draft
+from ledger.signing.keyring import Keyring
+from ledger.signing.keys import Signer
+from ledger.log.operator import init_log, register_key
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 
-from .conftest import FixedClock
+from tests.conftest import FixedClock
 
 ORIGIN = "talent.nmg.example/integrity-ledger"
 

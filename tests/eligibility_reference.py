@@ -1,6 +1,6 @@
 """A simple reference for the eligibility answer: replay the subject's entries
 from the log's canonical bytes, with none of the projections. Used only by
-tests, written from the rules in ledger/eligibility.py's docstring."""
+tests, written from the rules in ledger/domain/eligibility.py's docstring."""
 
 from __future__ import annotations
 

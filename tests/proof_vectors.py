@@ -21,7 +21,7 @@ A case is a dict::
 
 ``leaf`` is a leaf hash (MTH({d}), RFC 9162 §2.1.1), hashes are ``bytes``, and
 ``error`` names the ``ledger.errors.ProofError`` subclass a rejecting verifier
-that checks index, then proof length, then roots (as ``ledger.merkle_verify``
+that checks index, then proof length, then roots (as ``ledger.log.merkle_verify``
 does) must raise — derived from the reference's PATH/PROOF lengths — or
 ``None`` when the case is accepted. Nothing is written to disk.
 """
@@ -32,7 +32,7 @@ import functools
 import hashlib
 from collections.abc import Iterator
 
-from . import rfc9162_reference as ref
+from tests import rfc9162_reference as ref
 
 ACCEPT, REJECT = "accept", "reject"
 SIZES = (*range(1, 21), 64, 65, 100)

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from ledger import checkpoint as checkpoints
-from ledger import merkle_verify
+from ledger.log import checkpoint as checkpoints
+from ledger.log import merkle_verify
 from ledger.api.context import Limits
 from ledger.api.schema import sdl
 from ledger.store import log_store
 
-from .api_support import make_api
-from .conftest import BASIS, EMPLOYER, ORIGIN, PERSON, PERSON_2
+from tests.api_support import make_api
+from tests.conftest import BASIS, EMPLOYER, ORIGIN, PERSON, PERSON_2
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ROOT / "graphql" / "operations"
@@ -438,7 +438,7 @@ def test_inputs_that_once_crashed_or_hung_the_server(api, domain):
 
 
 def test_a_court_requests_and_downloads_an_evidence_bundle(api, domain):
-    from ledger.bundle import verify_bundle
+    from ledger.evidence.verifier import verify_bundle
 
     p, q = domain.subject(PERSON), domain.subject(PERSON_2)
     domain.sanction(p)

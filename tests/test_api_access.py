@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ledger import checkpoint as checkpoints
-from ledger import tokens
+from ledger.log import checkpoint as checkpoints
+from ledger.access import tokens
 
-from .api_support import make_api
-from .conftest import BASIS, EMPLOYER_2, ORIGIN, PERSON, PERSON_2
+from tests.api_support import make_api
+from tests.conftest import BASIS, EMPLOYER_2, ORIGIN, PERSON, PERSON_2
 
 ALL = ("recorder", "recorder_baotou", "officer", "auditor", "admin", "court")
 READERS = ("recorder", "recorder_baotou", "officer", "auditor", "court")

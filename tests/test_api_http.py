@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .api_support import LEDGER, start_serve
+from tests.api_support import LEDGER, start_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ROOT / "graphql" / "operations"

@@ -8,15 +8,15 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from ledger import entry_types
-from ledger.append import append_entries
+from ledger.log import entry_types
+from ledger.log.append import append_entries
 from ledger.cli import parse_drafts
-from ledger.entry import GENESIS_PREV, Draft
+from ledger.log.entry import GENESIS_PREV, Draft
 from ledger.errors import RequestConflict, UnknownEntryType, ValidationError
 from ledger.store import log_store
-from ledger.verify import verify_log
+from ledger.log.verify import verify_log
 
-from .conftest import BAOTOU, HOHHOT, FixedClock, note
+from tests.conftest import BAOTOU, HOHHOT, FixedClock, note
 
 
 def size(ledger) -> int:
@@ -118,8 +118,8 @@ def test_non_utf8_input_is_refused_with_the_byte_offset():
 
 
 def test_unregistered_authority_cannot_sign(ledger):
-    from ledger.entry import Authority
-    from ledger.keys import Signer
+    from ledger.log.entry import Authority
+    from ledger.signing.keys import Signer
 
     stranger = Authority("hrss-150300", "150300")
     ledger.keyring.authorities[stranger.id] = Signer.from_seed("stranger", b"s")

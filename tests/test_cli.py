@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ledger.cli import main
 
-from .test_tamper import drop_triggers
+from tests.test_tamper import drop_triggers
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ledger.store import log_store
 from ledger.store.schema import entries
-from ledger.verify import verify_log
+from ledger.log.verify import verify_log
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 """The console's in-browser verifier agrees with the Python side, case by case,
 in real Chromium: RFC 9162 inclusion against the reference's vectors (happy and
-mutated), RFC 8785 against ``ledger.canonical``, and the identifier check
-characters against ``ledger.identifiers`` (python-stdnum).
+mutated), RFC 8785 against ``ledger.log.canonical``, and the identifier check
+characters against ``ledger.domain.identifiers`` (python-stdnum).
 
 The modules are imported from the console's own static files on a served page,
 exactly as the audit and check pages import them."""
@@ -13,9 +13,9 @@ import random
 import pytest
 from stdnum.cn import ric
 
-from ledger import canonical
+from ledger.log import canonical
 from ledger.errors import ValidationError
-from ledger.identifiers import normalise
+from ledger.domain.identifiers import normalise
 from tests.console_support import require_chromium
 from tests.proof_vectors import generate
 from tests.test_console import served  # noqa: F401 (module fixture: ledger serve on loopback)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .doc_example import build
+from tests.doc_example import build
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "formats.md").read_text()
 

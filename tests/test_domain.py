@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 
-from ledger import status as st
+from ledger.domain import status as st
 from ledger.errors import Barred, NotFound, ValidationError
-from ledger.reindex import reindex, snapshot
-from ledger.subjects import erase_subject, resolve
-from ledger.verify import verify_log
+from ledger.log.reindex import reindex, snapshot
+from ledger.domain.subjects import erase_subject, resolve
+from ledger.log.verify import verify_log
 
-from .conftest import BASIS, EMPLOYER, HOHHOT, OLD_LEAGUE_PERSON, PERSON, PERSON_2
+from tests.conftest import BASIS, EMPLOYER, HOHHOT, OLD_LEAGUE_PERSON, PERSON, PERSON_2
 
 
 def check(d, subject, on="2026-06-01", benefit="subsidy", region="150100", programme="草原英才", known_at=None):
@@ -128,7 +128,7 @@ def test_award_guard_refuses_barred_subject_atomically_and_records_an_override(d
 
 
 def test_award_guard_sees_a_sanction_earlier_in_the_same_batch(domain):
-    from ledger.entry import Draft
+    from ledger.log.entry import Draft
 
     p = domain.subject(PERSON)
     sanction = Draft("sanction.imposed", HOHHOT, "o", p, (), "b-s", {
@@ -236,8 +236,8 @@ def test_erasure_keeps_the_log_verifiable_and_forgets_the_person(domain):
     with pytest.raises(ValidationError):
         domain.grant(p)
     verify_log(domain.engine, workers=1)
-    from ledger.checkpoint import inclusion_proof, tree_root
-    from ledger.merkle_verify import verify_inclusion
+    from ledger.log.checkpoint import inclusion_proof, tree_root
+    from ledger.log.merkle_verify import verify_inclusion
 
     with domain.engine.connect() as conn:
         size = e.seq + 1

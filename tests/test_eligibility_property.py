@@ -9,14 +9,14 @@ from datetime import date
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ledger import status
+from ledger.domain import status
 from ledger.errors import InputError
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
-from ledger.vault import Vault
+from ledger.domain.vault import Vault
 
-from .conftest import EMPLOYER, PERSON, DomainLedger, FixedClock, Store, bootstrap, make_keyring
-from .eligibility_reference import answer, day
+from tests.conftest import EMPLOYER, PERSON, DomainLedger, FixedClock, Store, bootstrap, make_keyring
+from tests.eligibility_reference import answer, day
 
 REGIONS = ["150000", "150100", "150200", "150102"]
 BENEFITS = ["honor", "subsidy", "talent_project"]

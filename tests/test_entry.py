@@ -9,8 +9,8 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import canonical
-from ledger.entry import Authority, Entry, from_canonical
+from ledger.log import canonical
+from ledger.log.entry import Authority, Entry, from_canonical
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
 json_values = st.recursive(

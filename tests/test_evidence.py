@@ -13,14 +13,14 @@ import zipfile
 
 import pytest
 
-from ledger import evidence
-from ledger.bundle import BundleError, verify_bundle
+from ledger.evidence import export as evidence
+from ledger.evidence.verifier import BundleError, verify_bundle
 from ledger.config import Settings
-from ledger.keys import Signer
-from ledger.note import sign
+from ledger.signing.keys import Signer
+from ledger.signing.note import sign
 
-from .conftest import BASIS, EMPLOYER, ORIGIN, PERSON, PERSON_2
-from .pdf_text import pdf_text
+from tests.conftest import BASIS, EMPLOYER, ORIGIN, PERSON, PERSON_2
+from tests.pdf_text import pdf_text
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from stdnum.cn import ric
 
 from ledger.errors import ValidationError
-from ledger.identifiers import parse
+from ledger.domain.identifiers import parse
 
 
 @pytest.mark.parametrize("text, want", [

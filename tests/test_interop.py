@@ -16,13 +16,15 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import note, prove, tlog_proof
-from ledger.checkpoint import open_checkpoint, publish, record_cosignature
+from ledger.signing import note
+from ledger.log import prove
+from ledger.log import tlog_proof
+from ledger.log.checkpoint import open_checkpoint, publish, record_cosignature
 from ledger.errors import LedgerError
-from ledger.keys import COSIGNATURE_TYPE, Signer, parse_vkey
-from ledger.merkle_verify import verify_inclusion as ledger_verify_inclusion
+from ledger.signing.keys import COSIGNATURE_TYPE, Signer, parse_vkey
+from ledger.log.merkle_verify import verify_inclusion as ledger_verify_inclusion
 from ledger.store import log_store
-from ledger.witness import cosign
+from ledger.log.witness import cosign
 from tests import independent_verifier as iv
 
 ORIGIN = "test.example/ledger"
@@ -54,7 +56,7 @@ def both_reject(text: str, log_vkey: str, entry: bytes | None = None, what: str 
     except LedgerError:
         pass
     else:
-        pytest.fail(f"ledger.tlog_proof.verify accepted: {what}")
+        pytest.fail(f"ledger.log.tlog_proof.verify accepted: {what}")
 
 
 def split_proof(text: str) -> tuple[list[str], str]:

@@ -1,4 +1,4 @@
-"""``ledger.merkle`` (RFC 9162 §2.1 over stored perfect subtrees) against the
+"""``ledger.log.merkle`` (RFC 9162 §2.1 over stored perfect subtrees) against the
 published RFC 6962 vectors and the literal RFC 9162 reference.
 
 The ledger stores only perfect subtrees, filled in by ``integrate`` as leaves
@@ -17,12 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
+from ledger.log import merkle
 from ledger.errors import ProofError
-from ledger.merkle_verify import verify_consistency, verify_inclusion
+from ledger.log.merkle_verify import verify_consistency, verify_inclusion
 
-from . import rfc9162_reference as ref
-from .proof_vectors import leaf_data
+from tests import rfc9162_reference as ref
+from tests.proof_vectors import leaf_data
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "rfc6962_vectors.json").read_text())
 CT_LEAVES = [bytes.fromhex(h) for h in VECTORS["leaves_hex"]]

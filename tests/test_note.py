@@ -11,10 +11,11 @@ import hashlib
 
 import pytest
 
-from ledger import note, tlog_proof
-from ledger.checkpoint import Checkpoint, open_checkpoint, parse_body
+from ledger.signing import note
+from ledger.log import tlog_proof
+from ledger.log.checkpoint import Checkpoint, open_checkpoint, parse_body
 from ledger.errors import KeyFormatError, LedgerError, SignatureError
-from ledger.keys import COSIGNATURE_TYPE, ED25519_TYPE, Signer, VerifierKey, key_id, parse_vkey
+from ledger.signing.keys import COSIGNATURE_TYPE, ED25519_TYPE, Signer, VerifierKey, key_id, parse_vkey
 
 EM = "\u2014"
 TEXT = "test.example/ledger\n7\n" + base64.b64encode(bytes(range(32))).decode() + "\n"

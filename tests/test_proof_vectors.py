@@ -3,7 +3,7 @@
 ``tests/proof_vectors.py`` builds happy and mutated cases from the RFC 9162
 reference and marks each by the reference verifier's verdict (refusing to
 generate a case whose verdict differs from what its mutation intends). Here
-``ledger.merkle_verify`` must reach the same verdict, and reject with the
+``ledger.log.merkle_verify`` must reach the same verdict, and reject with the
 ``ProofError`` subclass naming the first failed check.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 from ledger import errors
-from ledger.merkle_verify import verify_consistency, verify_inclusion
+from ledger.log.merkle_verify import verify_consistency, verify_inclusion
 
-from . import proof_vectors as pv
-from . import rfc9162_reference as ref
+from tests import proof_vectors as pv
+from tests import rfc9162_reference as ref
 
 ERRORS = {
     "ProofError": errors.ProofError,

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, text
 
-from ledger import reconcile
+from ledger.finance import job as reconcile
 from ledger.errors import AnchorMismatch
-from ledger.funding import COLUMNS, CsvSource, SqlSource
+from ledger.finance.transactions import COLUMNS, CsvSource, SqlSource
 from ledger.store import log_store
-from ledger.verify import verify_log
+from ledger.log.verify import verify_log
 
-from .conftest import PERSON, PERSON_2
+from tests.conftest import PERSON, PERSON_2
 
 LEDGER = str(Path(sys.executable).parent / "ledger")
 HEADER = ",".join(COLUMNS)
@@ -161,7 +161,7 @@ def test_the_simulated_funding_system_is_found_exactly(tmp_path):
 def test_pass_one_in_a_spawned_process_gives_the_same_report(domain, funded, monkeypatch):
     """A large CSV's pass 1 runs in another process beside load_book; the report
     must be byte-identical to the in-line run (the threshold is lowered here)."""
-    from ledger.funding import CsvSource as Csv
+    from ledger.finance.transactions import CsvSource as Csv
 
     src = write(funded["dir"] / "f.csv",
                 "T1,payment,,NMG-A-1,cn-rid,150102199001010019,10000000,2026-01-05,草原英才",

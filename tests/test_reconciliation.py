@@ -9,7 +9,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.reconciliation import Book, ClawbackFact, GrantFact, reconcile
+from ledger.finance.reconciliation import Book, ClawbackFact, GrantFact, reconcile
 
 ALICE, BOB = "a" * 64, "b" * 64
 IDS = {("cn-rid", "150102199001010019"): ALICE, ("cn-rid", "152201198006150025"): BOB}

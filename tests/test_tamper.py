@@ -10,13 +10,14 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from ledger import checkpoint, merkle
+from ledger.log import checkpoint
+from ledger.log import merkle
 from ledger.errors import IntegrityError
-from ledger.keys import Signer
+from ledger.signing.keys import Signer
 from ledger.store.schema import entries, tree_nodes
-from ledger.verify import verify_log
+from ledger.log.verify import verify_log
 
-from .conftest import note
+from tests.conftest import note
 
 SIZE = 40
 TARGET = 10

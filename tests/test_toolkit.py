@@ -8,15 +8,18 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ledger import checkpoint, prove, tlog_proof, witness
+from ledger.log import checkpoint
+from ledger.log import prove
+from ledger.log import tlog_proof
+from ledger.log import witness
 from ledger.errors import ForkDetected, IntegrityError, ProofError, RootMismatch, SignatureError, ValidationError
-from ledger.keys import COSIGNATURE_TYPE, Signer
-from ledger.operator import register_key, revoke_key
+from ledger.signing.keys import COSIGNATURE_TYPE, Signer
+from ledger.log.operator import register_key, revoke_key
 from ledger.store.schema import tree_nodes
-from ledger.verify import verify_log
+from ledger.log.verify import verify_log
 
-from .conftest import BAOTOU, HOHHOT, ORIGIN, note
-from .test_tamper import tamper
+from tests.conftest import BAOTOU, HOHHOT, ORIGIN, note
+from tests.test_tamper import tamper
 
 
 def publish(ledger):
@@ -60,7 +63,7 @@ def test_incremental_verify_checks_only_new_entries_and_the_consistency(ledger):
     again, _ = verify_log(ledger.engine, workers=1)
     assert again.root == inc.root == state2.root
     # The state survives a JSON round trip (it is the verifier's own file).
-    from ledger.verify import VerifierState
+    from ledger.log.verify import VerifierState
 
     restored = VerifierState.from_json(json.loads(json.dumps(state2.to_json())))
     assert verify_log(ledger.engine, workers=1, state=restored)[0].signatures == 0
@@ -80,7 +83,7 @@ def test_incremental_verify_notices_history_rewritten_before_its_state(ledger):
 def test_revoked_authority_key(ledger):
     before = ledger.notes(3)
     with ledger.engine.connect() as conn:
-        from ledger.projection import load_registry
+        from ledger.log.projection import load_registry
 
         reg_seq = load_registry(conn).records[f"test-{HOHHOT.id}"].registered_seq
     revoked = revoke_key(ledger.engine, ledger.keyring.log, f"test-{HOHHOT.id}", "device lost", ledger.clock)
@@ -144,7 +147,7 @@ def test_witness_cosigns_only_consistent_checkpoints_and_writes_fork_evidence(le
 
     # A split view: the log signs a different tree at a later size.
     forked = checkpoint.Checkpoint(ORIGIN, 20, b"\x42" * 32).body()
-    from ledger import note as notes
+    from ledger.signing import note as notes
 
     forked_note = notes.sign(forked, ledger.keyring.log).render()
     with pytest.raises(ForkDetected) as e:
@@ -155,7 +158,7 @@ def test_witness_cosigns_only_consistent_checkpoints_and_writes_fork_evidence(le
     for n in (evidence["first_checkpoint"], evidence["second_checkpoint"]):
         checkpoint.open_checkpoint(n, log_key)
     with pytest.raises(ProofError):
-        from ledger.merkle_verify import verify_consistency
+        from ledger.log.merkle_verify import verify_consistency
 
         a = checkpoint.open_checkpoint(evidence["first_checkpoint"], log_key)
         b = checkpoint.open_checkpoint(evidence["second_checkpoint"], log_key)

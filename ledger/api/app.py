@@ -19,15 +19,15 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from ..access import Principal, Role
-from ..config import Settings
-from ..console import console_routes
-from ..errors import Unauthenticated
-from ..operator import load_keyring
-from ..store.engine import make_engine
-from ..tokens import authenticate
-from .context import AppState, Context, Limits, run
-from .schema import build_schema
+from ledger.access.policy import Principal, Role
+from ledger.config import Settings
+from ledger.console import console_routes
+from ledger.errors import Unauthenticated
+from ledger.log.operator import load_keyring
+from ledger.store.engine import make_engine
+from ledger.access.tokens import authenticate
+from ledger.api.context import AppState, Context, Limits, run
+from ledger.api.schema import build_schema
 
 
 class LedgerGraphQL(GraphQL):
@@ -101,7 +101,7 @@ async def healthz(request: Request) -> JSONResponse:
     state: AppState = request.app.state.ledger
 
     def size():
-        from ..store import log_store
+        from ledger.store import log_store
 
         with state.engine.connect() as conn:
             return log_store.size(conn)

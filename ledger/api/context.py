@@ -20,16 +20,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..config import Settings
+from ledger.config import Settings
 from strawberry.dataloader import DataLoader
 
-from ..access import Principal
-from ..append import Clock
-from ..facts import awards_of, clawbacks_of, sanctions_of
-from ..keyring import Keyring
-from ..status import size_known_at
-from ..store.schema import grants, honors
-from ..vault import Vault
+from ledger.access.policy import Principal
+from ledger.log.append import Clock
+from ledger.domain.facts import awards_of, clawbacks_of, sanctions_of
+from ledger.signing.keyring import Keyring
+from ledger.domain.status import size_known_at
+from ledger.store.schema import grants, honors
+from ledger.domain.vault import Vault
 
 
 @dataclass

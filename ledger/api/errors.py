@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import strawberry
 
-from .. import errors as E
+from ledger import errors as E
 
 
 @strawberry.interface(description="An expected failure. Nothing was written.")

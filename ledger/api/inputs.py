@@ -1,4 +1,4 @@
-"""Input types, one per record body (ledger/records.py). GraphQL checks shapes
+"""Input types, one per record body (ledger/domain/records.py). GraphQL checks shapes
 and enums; the ledger's own schema then checks every domain rule and reports
 each problem by its path (``body.amount_fen``), which is the input's path."""
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import strawberry
 
-from .. import records
-from .scalars import Fen
+from ledger.domain import records
+from ledger.api.scalars import Fen
 
 
 def _enum(name: str, values, description: str) -> type[Enum]:

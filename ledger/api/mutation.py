@@ -1,4 +1,4 @@
-"""Mutations: one per record type, each a single call into ``ledger.recording``.
+"""Mutations: one per record type, each a single call into ``ledger.access.recording``.
 
 Every mutation takes a ``request_id`` (the client's idempotency key, unique per
 authority): a retry after a lost answer returns the original entry; the same
@@ -14,20 +14,20 @@ from typing import Annotated, Union
 
 import strawberry
 
-from .. import evidence, recording, subjects, tokens
-from ..access import Action, require, require_subject
-from ..entry import Entry as LedgerEntry
-from ..errors import ConfigError, Problem, ValidationError
-from ..operator import OPERATOR
-from .context import run
-from .errors import Barred, Conflict, Forbidden, NotFound, ValidationFailed
-from .inputs import (Benefit, CheckDecision, ClawbackOrderedBody, ClawbackRecoveredBody, ClawbackWaivedBody,
-                     EntryCorrectedBody, ExemptionGrantedBody, HonorGrantedBody, HonorRevokedBody, RoleName,
-                     SanctionAmendedBody, SanctionEndedBody, SanctionImposedBody, SubjectLinkedBody,
-                     SubsidyGrantedBody, body_of)
-from .query import Ctx
-from .resolve import resolve_ref, union_result
-from .types import Entry, TokenInfo
+from ledger.evidence import export as evidence
+from ledger.access import recording
+from ledger.domain import subjects
+from ledger.access import tokens
+from ledger.access.policy import Action, require, require_subject
+from ledger.log.entry import Entry as LedgerEntry
+from ledger.errors import ConfigError, Problem, ValidationError
+from ledger.log.operator import OPERATOR
+from ledger.api.context import run
+from ledger.api.errors import Barred, Conflict, Forbidden, NotFound, ValidationFailed
+from ledger.api.inputs import Benefit, CheckDecision, ClawbackOrderedBody, ClawbackRecoveredBody, ClawbackWaivedBody, EntryCorrectedBody, ExemptionGrantedBody, HonorGrantedBody, HonorRevokedBody, RoleName, SanctionAmendedBody, SanctionEndedBody, SanctionImposedBody, SubjectLinkedBody, SubsidyGrantedBody, body_of
+from ledger.api.query import Ctx
+from ledger.api.resolve import resolve_ref, union_result
+from ledger.api.types import Entry, TokenInfo
 
 
 @strawberry.type(description="The entry as recorded (or as first recorded, for a retried request_id).")

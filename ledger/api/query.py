@@ -8,22 +8,22 @@ from typing import Annotated, Union
 import strawberry
 from strawberry.types import Info
 
-from .. import checkpoint as checkpoints
-from .. import prove, tokens
-from ..access import Action, Role, require, require_subject
-from ..body_schema import control_characters
-from ..errors import Forbidden, NotFound, Problem, ValidationError
-from ..recording import entry_at
-from ..status import eligibility as check_eligibility
-from ..status import entries_page
-from .context import Context, run
-from .errors import Forbidden as ForbiddenT
-from .errors import NotFound as NotFoundT
-from .errors import ValidationFailed
-from .inputs import Benefit
-from .resolve import ArgumentError, check_page, page_size, resolve_ref_async, union_result
-from .types import (Checkpoint, Clawback, ConsistencyProof, Eligibility, Entry, EntryConnection, Grant, Honor,
-                    InclusionProof, Me, Sanction, TokenInfo, seq_of_cursor)
+from ledger.log import checkpoint as checkpoints
+from ledger.log import prove
+from ledger.access import tokens
+from ledger.access.policy import Action, Role, require, require_subject
+from ledger.log.body_schema import control_characters
+from ledger.errors import Forbidden, NotFound, Problem, ValidationError
+from ledger.access.recording import entry_at
+from ledger.domain.status import eligibility as check_eligibility
+from ledger.domain.status import entries_page
+from ledger.api.context import Context, run
+from ledger.api.errors import Forbidden as ForbiddenT
+from ledger.api.errors import NotFound as NotFoundT
+from ledger.api.errors import ValidationFailed
+from ledger.api.inputs import Benefit
+from ledger.api.resolve import ArgumentError, check_page, page_size, resolve_ref_async, union_result
+from ledger.api.types import Checkpoint, Clawback, ConsistencyProof, Eligibility, Entry, EntryConnection, Grant, Honor, InclusionProof, Me, Sanction, TokenInfo, seq_of_cursor
 
 Ctx = Info[Context, None]
 
@@ -273,7 +273,7 @@ def _consistency(engine, old, new):
 def _inclusion(engine, seq: int, tree_size: int | None) -> InclusionProof:
     from sqlalchemy import select
 
-    from ..store.schema import checkpoints as cp_table
+    from ledger.store.schema import checkpoints as cp_table
 
     with engine.connect() as conn:
         if tree_size is None:

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 
 from graphql import GraphQLError
 
-from .. import errors as E
-from ..subjects import HEX, resolve
-from .context import AppState, Context, run
-from .errors import to_error
+from ledger import errors as E
+from ledger.domain.subjects import HEX, resolve
+from ledger.api.context import AppState, Context, run
+from ledger.api.errors import to_error
 
 
 def union_result(fn: Callable[..., Awaitable]):

@@ -11,7 +11,7 @@ from typing import NewType
 
 import strawberry
 
-from ..records import MAX_FEN
+from ledger.domain.records import MAX_FEN
 
 
 def _parse_fen(value: object) -> int:

@@ -15,11 +15,11 @@ from strawberry.extensions import (AddValidationRules, DisableIntrospection, Mas
                                    ParserCache, QueryDepthLimiter, ValidationCache)
 from strawberry.schema.config import StrawberryConfig
 
-from .context import Limits
-from .errors import ERROR_TYPES
-from .mutation import Mutation
-from .query import Query
-from .scalars import SCALAR_MAP
+from ledger.api.context import Limits
+from ledger.api.errors import ERROR_TYPES
+from ledger.api.mutation import Mutation
+from ledger.api.query import Query
+from ledger.api.scalars import SCALAR_MAP
 
 log = logging.getLogger("ledger.api")
 

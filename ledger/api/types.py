@@ -10,10 +10,10 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from .. import eligibility as elig
-from .. import tokens
-from ..entry import Entry as LedgerEntry
-from .scalars import Fen
+from ledger.domain import eligibility as elig
+from ledger.access import tokens
+from ledger.log.entry import Entry as LedgerEntry
+from ledger.api.scalars import Fen
 
 
 def cursor_of(seq: int) -> str:

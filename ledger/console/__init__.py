@@ -7,10 +7,10 @@ data the API does not serve (``reference``: the GB/T 2260 region tree, the
 log's verifier key, an identifier's server-side check). Not in scope: any
 authorisation of its own. Every read and write of the ledger goes through
 ``POST /graphql`` with the user's token, so what a console user may do is
-exactly what the token's role and jurisdiction allow (``ledger/access.py``).
+exactly what the token's role and jurisdiction allow (``ledger/access/policy.py``).
 See docs/console.md and docs/decisions/0008-web-console.md.
 """
 
-from .site import console_routes
+from ledger.console.site import console_routes
 
 __all__ = ["console_routes"]

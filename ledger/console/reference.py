@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .. import identifiers
-from ..errors import LedgerError, NotFound, ValidationError
-from ..recording import entry_at
-from .region_tree import region_tree
+from ledger.domain import identifiers
+from ledger.errors import LedgerError, NotFound, ValidationError
+from ledger.access.recording import entry_at
+from ledger.console.region_tree import region_tree
 
 MAX_IDENTIFIER_BODY = 1024  # {"text": "<scheme>:<at most a passport number>"}
 
@@ -36,7 +36,7 @@ async def regions(request: Request) -> JSONResponse:
 
 
 async def log_key(request: Request) -> JSONResponse:
-    from ..api.context import run
+    from ledger.api.context import run
 
     state = request.app.state.ledger
     try:
@@ -73,7 +73,7 @@ async def _bounded_body(request: Request) -> bytes | None:
 
 async def identifier(request: Request) -> JSONResponse:
     # Lazy import: ledger.api.app mounts this module (avoid an import cycle).
-    from ..api.app import _principal
+    from ledger.api.app import _principal
 
     principal = await _principal(request.app.state.ledger, request)
     if isinstance(principal, JSONResponse):

@@ -1,7 +1,7 @@
 """The GB/T 2260 hierarchy for the console's region picker: 内蒙古自治区, its
 12 leagues and cities, and their current counties (banners, districts, cities).
 
-Leagues and cities come from ``ledger.regions`` (the project's own list);
+Leagues and cities come from ``ledger.domain.regions`` (the project's own list);
 counties from python-stdnum's GB/T 2260 table (``stdnum/cn/loc.dat``, the one
 ``identifiers`` already validates birthplaces with). That table keeps history
 as ``[from-until]name`` segments: the picker offers only codes whose last
@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from stdnum import numdb
 
-from ..regions import LEAGUES_AND_CITIES, NAMES, REGION
+from ledger.domain.regions import LEAGUES_AND_CITIES, NAMES, REGION
 
 _SEGMENT = re.compile(r"^\[(\d{4})?-(\d{4})?\](.+)$")
 

@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
-from . import reference
+from ledger.console import reference
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": "login.html", "/login": "login.html", "/check": "check.html", "/timeline": "timeline.html",

@@ -12,9 +12,9 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, text
 
-from ..entry import Entry, from_canonical
-from ..merkle import Address
-from .schema import checkpoints, entries, tree_nodes
+from ledger.log.entry import Entry, from_canonical
+from ledger.log.merkle import Address
+from ledger.store.schema import checkpoints, entries, tree_nodes
 
 # Arbitrary but fixed: the advisory lock key of "the append lock of this log".
 APPEND_LOCK_KEY = 0x4C454447  # "LEDG"

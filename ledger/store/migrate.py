@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from .schema import APPEND_ONLY_TABLES, metadata
+from ledger.store.schema import APPEND_ONLY_TABLES, metadata
 
 
 def _config() -> Config:

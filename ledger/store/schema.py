@@ -46,7 +46,7 @@ entries = Table(
 )
 
 # Perfect subtrees of level >= 1 (level 0 is entries.leaf_hash). Node (level, idx)
-# covers leaves [idx << level, (idx + 1) << level); see ledger.merkle.
+# covers leaves [idx << level, (idx + 1) << level); see ledger.log.merkle.
 tree_nodes = Table(
     "tree_nodes",
     metadata,

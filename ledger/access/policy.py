@@ -1,0 +1,110 @@
+"""Who may do what (issue 5): roles, jurisdictions and courts' cases. Pure.
+
+A ``Principal`` is what a bearer token stands for. Every API operation names
+an ``Action``; ``require`` raises ``Forbidden`` unless the role has it, and the
+jurisdiction and case checks below narrow it further:
+
+- ``recorder``: appends records for its own authority, only when every region
+  the record touches (the body's region, a sanction's scope, the regions of
+  the entries it acts on) lies in its region subtree (GB/T 2260 prefix);
+- ``programme_officer``: eligibility checks and subject status anywhere (a bar
+  imposed elsewhere still bars, Art. 66); records eligibility checks in its own
+  region subtree;
+- ``auditor``: reads everything, proofs and checkpoints; writes nothing;
+- ``court``: reads only the subjects named in its case (and proofs); requests
+  evidence exports of them;
+- ``admin``: issues and revokes tokens, erases vault records; reads no records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ledger.errors import Forbidden
+from ledger.domain.regions import covers
+
+
+class Role(str, Enum):
+    recorder = "recorder"
+    programme_officer = "programme_officer"
+    auditor = "auditor"
+    court = "court"
+    admin = "admin"
+
+
+class Action(str, Enum):
+    check_eligibility = "check_eligibility"  # the pre-award question
+    read_subject = "read_subject"  # status, honours, grants, clawbacks, history
+    read_entries = "read_entries"  # raw entries, the log page by page
+    read_proofs = "read_proofs"  # checkpoints, inclusion and consistency proofs
+    add_subject = "add_subject"  # register an identifier in the vault
+    record = "record"  # the domain's record types
+    record_check = "record_check"  # eligibility.checked
+    manage_tokens = "manage_tokens"
+    erase_subject = "erase_subject"
+    request_export = "request_export"  # an evidence bundle for the court's case
+
+
+R = Role
+GRANTS: dict[Action, frozenset[Role]] = {
+    Action.check_eligibility: frozenset({R.programme_officer, R.recorder, R.auditor, R.court}),
+    Action.read_subject: frozenset({R.programme_officer, R.recorder, R.auditor, R.court}),
+    Action.read_entries: frozenset({R.recorder, R.auditor, R.court}),
+    Action.read_proofs: frozenset({R.programme_officer, R.recorder, R.auditor, R.court}),
+    Action.add_subject: frozenset({R.recorder}),
+    Action.record: frozenset({R.recorder}),
+    Action.record_check: frozenset({R.programme_officer}),
+    Action.manage_tokens: frozenset({R.admin}),
+    Action.erase_subject: frozenset({R.admin}),
+    Action.request_export: frozenset({R.court}),
+}
+# Roles whose token must name an authority and a region (they write under them).
+WRITERS = frozenset({R.recorder, R.programme_officer})
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    role: Role
+    authority_id: str | None = None
+    region: str | None = None  # jurisdiction root
+    case_ref: str | None = None  # court tokens
+    subjects: frozenset[str] = field(default_factory=frozenset)  # court tokens: the case's subjects
+
+    @property
+    def actor(self) -> str:
+        """How entries name who submitted them (no personal data: the token id)."""
+        return f"token:{self.token_id}"
+
+
+def require(p: Principal, action: Action) -> None:
+    if p.role not in GRANTS[action]:
+        raise Forbidden(f"role {p.role.value} may not {action.value.replace('_', ' ')}")
+
+
+def require_subject(p: Principal, action: Action, subject: str) -> None:
+    """``action`` on one subject: courts only for the subjects of their case."""
+    require(p, action)
+    if p.role is Role.court and subject not in p.subjects:
+        raise Forbidden(f"subject is not named in case {p.case_ref}")
+
+
+def require_regions(p: Principal, regions: set[str] | list[str] | tuple[str, ...]) -> None:
+    """A write touching ``regions``: each must lie in the principal's subtree."""
+    if p.region is None:
+        raise Forbidden(f"role {p.role.value} token has no region")
+    outside = sorted(r for r in regions if not covers(p.region, r))
+    if outside:
+        raise Forbidden(f"region {', '.join(outside)} is outside this token's jurisdiction {p.region}")
+
+
+def regions_touched(body: dict, ref_regions: list[str]) -> set[str]:
+    """Every region a record acts in: its own, its scope's, and its targets'."""
+    out = set(ref_regions)
+    if isinstance(body.get("region"), str):
+        out.add(body["region"])
+    scope = body.get("scope")
+    if isinstance(scope, dict) and isinstance(scope.get("regions"), list):
+        out.update(r for r in scope["regions"] if isinstance(r, str))
+    return out

@@ -1,0 +1,80 @@
+"""Recording on behalf of an authenticated principal (the API's write path).
+
+One call per write: authorise by role and jurisdiction, then append. The
+jurisdiction test needs the regions of the entries a record acts on; those
+are read before the append lock is taken, which is safe because entries are
+immutable once written.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine, select
+
+from ledger.log import entry_types
+from ledger.access.policy import Action, Principal, regions_touched, require, require_regions
+from ledger.log.append import Clock, append_entries
+from ledger.log.entry import Authority, Draft, Entry, from_canonical
+from ledger.errors import Forbidden, NotFound, Problem, ValidationError
+from ledger.signing.keyring import Keyring
+from ledger.domain.status import eligibility
+from ledger.store.schema import entries
+
+
+def _entry_regions(e: Entry) -> set[str]:
+    found = regions_touched(e.body, [])
+    return found or {e.authority.region}
+
+
+def regions_of(engine: Engine, seqs: list[int]) -> list[str]:
+    if not seqs:
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(select(entries.c.canonical).where(entries.c.seq.in_(seqs))).all()
+    return sorted({r for row in rows for r in _entry_regions(from_canonical(bytes(row.canonical)))})
+
+
+def record(engine: Engine, keyring: Keyring, principal: Principal, type_: str, *, subject: str | None,
+           refs: list[int], request_id: str, body: dict, clock: Clock) -> Entry:
+    """Append one record for the principal's authority, if its role and region allow it."""
+    action = Action.record_check if type_ == "eligibility.checked" else Action.record
+    require(principal, action)
+    if entry_types.get(type_).signed_by != "authority":
+        raise Forbidden(f"{type_} entries are the log operator's, not an authority's")
+    draft = Draft(type_, Authority(principal.authority_id, principal.region), principal.actor, subject,
+                  tuple(refs), request_id, body)
+    # Shape first, so a malformed region is reported as such, not as "outside".
+    entry_types.validate(draft)
+    require_regions(principal, regions_touched(body, regions_of(engine, refs)))
+    return append_entries(engine, [draft], keyring, clock)[0]
+
+
+def record_check(engine: Engine, keyring: Keyring, principal: Principal, *, subject: str, benefit: str,
+                 programme: str, region: str, on: date, award_ref: str, officer: str, decision: str,
+                 request_id: str, clock: Clock, approver: str | None = None, reason: str | None = None) -> Entry:
+    """Ask the eligibility question and record the answer with the officer's decision
+    (FAR 9.405-style: what the ledger said, at which size, and what was done).
+
+    The answer is the ledger's, computed here: a client cannot record an answer
+    the ledger did not give.
+    """
+    require(principal, Action.record_check)
+    d = eligibility(engine, subject, benefit, programme, region, on)
+    if d.answer != "eligible" and decision == "proceed":
+        raise ValidationError([Problem("decision", f"the answer is {d.answer}: proceeding needs decision "
+                                                   "'override' with an approver and a reason")])
+    body = {"officer": officer, "programme": programme, "award_ref": award_ref, "benefit": benefit,
+            "region": region, "on": on.isoformat(), "answer": d.answer, "tree_size": d.tree_size,
+            "blocking": d.blocking_seqs, "decision": decision}
+    body.update({k: v for k, v in (("approver", approver), ("reason", reason)) if v})
+    return record(engine, keyring, principal, "eligibility.checked", subject=subject, refs=[],
+                  request_id=request_id, body=body, clock=clock)
+
+
+def entry_at(engine: Engine, seq: int) -> Entry:
+    with engine.connect() as conn:
+        row = conn.execute(select(entries.c.canonical).where(entries.c.seq == seq)).first()
+    if row is None:
+        raise NotFound(f"seq: no entry {seq}")
+    return from_canonical(bytes(row.canonical))

@@ -1,0 +1,166 @@
+"""The pre-award eligibility rules (Art. 52, 65, 66). Pure: facts in, decision out.
+
+"Is this subject barred, on the award date, from this kind of benefit in this
+region and programme?" A listing is a decision over an interval (domain brief,
+lesson 1): in force is computed from dates at query time, never stored.
+
+Rules, in order:
+- **barred**: a sanction on the subject that is in force on ``on`` (effective
+  period, not ended by then, not voided by a correction, not exempted) and
+  whose scope covers the benefit, the region (GB/T 2260 prefix) and the
+  programme (an empty programme list covers every programme).
+- **needs review**: no bar on the subject itself, but an organisation the
+  subject works for on ``on`` is barred in scope (a human decides), or a
+  clawback's deadline has passed with money still outstanding.
+- **eligible** otherwise.
+Warnings: clawbacks outstanding before their deadline, sanctions in scope that
+end within 30 days or start within 30 days, exemptions applied (Art. 52: a
+neutralised failure never bars or flags the subject: it appears only here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from ledger.domain.regions import covers
+
+SOON = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Query:
+    subject: str
+    benefit: str  # honor | subsidy | talent_project
+    programme: str
+    region: str  # GB/T 2260 code of the award
+    on: date  # business date of the award
+
+
+@dataclass(frozen=True)
+class Sanction:
+    """A sanction as known at the tree size asked about."""
+
+    seq: int
+    subject: str
+    severity: str
+    effective_from: date
+    effective_until: date | None  # None: indefinite
+    benefits: tuple[str, ...]
+    regions: tuple[str, ...]
+    programmes: tuple[str, ...]  # () = every programme
+    legal_basis: dict
+    deciding_body: str
+    version_seq: int  # the entry that set this period and scope
+    ended_on: date | None = None
+    ended_seq: int | None = None
+    end_reason: str | None = None
+    voided_seq: int | None = None
+    exempted_seq: int | None = None
+
+    def in_scope(self, q: Query) -> bool:
+        return (q.benefit in self.benefits and any(covers(r, q.region) for r in self.regions)
+                and (not self.programmes or q.programme in self.programmes))
+
+    def in_force(self, on: date) -> bool:
+        if self.voided_seq is not None or self.exempted_seq is not None:
+            return False
+        if on < self.effective_from or (self.effective_until is not None and on > self.effective_until):
+            return False
+        return self.ended_on is None or on < self.ended_on
+
+
+@dataclass(frozen=True)
+class Clawback:
+    seq: int
+    amount_fen: int
+    recovered_fen: int
+    waived_fen: int
+    deadline: date
+    voided_seq: int | None = None
+    exempted_seq: int | None = None
+    subject: str = ""
+    grant_seqs: tuple[int, ...] = ()
+
+    @property
+    def outstanding_fen(self) -> int:
+        if self.voided_seq is not None or self.exempted_seq is not None:
+            return 0
+        return max(0, self.amount_fen - self.recovered_fen - self.waived_fen)
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str  # sanction | employer_sanction | clawback_overdue | clawback_outstanding | ending_soon | starting_soon | exemption_applied
+    seq: int
+    message: str
+    legal_basis: dict | None = None
+    period: tuple[str, str | None] | None = None  # (from, until)
+    amount_fen: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: str  # eligible | barred | needs_review
+    blocking: tuple[Reason, ...]
+    warnings: tuple[Reason, ...]
+    tree_size: int
+    query: Query
+
+    @property
+    def blocking_seqs(self) -> list[int]:
+        return [r.seq for r in self.blocking]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules need about one subject, as known at ``tree_size``."""
+
+    tree_size: int
+    sanctions: tuple[Sanction, ...] = ()
+    clawbacks: tuple[Clawback, ...] = ()
+    employer_sanctions: tuple[Sanction, ...] = field(default_factory=tuple)  # of organisations linked on `on`
+
+
+def decide(q: Query, facts: Facts) -> Decision:
+    blocking: list[Reason] = []
+    review: list[Reason] = []
+    warnings: list[Reason] = []
+    for s in facts.sanctions:
+        if not s.in_scope(q):
+            continue
+        if s.exempted_seq is not None and s.voided_seq is None and _period_covers(s, q.on):
+            warnings.append(Reason("exemption_applied", s.seq,
+                                   f"sanction {s.seq} is neutralised by exemption {s.exempted_seq} (Art. 52)"))
+        elif s.in_force(q.on):
+            blocking.append(_sanction_reason("sanction", s, f"barred by sanction {s.seq} ({s.deciding_body})"))
+            if s.effective_until is not None and s.effective_until - q.on <= SOON:
+                warnings.append(Reason("ending_soon", s.seq, f"sanction {s.seq} ends on {s.effective_until}"))
+        elif s.voided_seq is None and s.exempted_seq is None and s.ended_on is None and q.on < s.effective_from <= q.on + SOON:
+            warnings.append(_sanction_reason("starting_soon", s, f"sanction {s.seq} takes effect on {s.effective_from}"))
+    for s in facts.employer_sanctions:
+        if s.in_scope(q) and s.in_force(q.on):
+            review.append(_sanction_reason("employer_sanction", s,
+                                           f"employer {s.subject[:12]}… is barred by sanction {s.seq}"))
+    for c in facts.clawbacks:
+        if c.exempted_seq is not None and c.voided_seq is None:
+            warnings.append(Reason("exemption_applied", c.seq, f"clawback {c.seq} is neutralised by exemption {c.exempted_seq} (Art. 52)"))
+        elif c.outstanding_fen and q.on > c.deadline:
+            review.append(Reason("clawback_overdue", c.seq, f"clawback {c.seq}: {c.outstanding_fen} fen unrecovered since {c.deadline}",
+                                 amount_fen=c.outstanding_fen))
+        elif c.outstanding_fen:
+            warnings.append(Reason("clawback_outstanding", c.seq, f"clawback {c.seq}: {c.outstanding_fen} fen outstanding, due {c.deadline}",
+                                   amount_fen=c.outstanding_fen))
+    if blocking:  # barred: the bar is the answer; review matters stay visible as warnings
+        return Decision("barred", tuple(blocking), tuple(review + warnings), facts.tree_size, q)
+    answer = "needs_review" if review else "eligible"
+    return Decision(answer, tuple(review), tuple(warnings), facts.tree_size, q)
+
+
+def _period_covers(s: Sanction, on: date) -> bool:
+    return s.effective_from <= on and (s.effective_until is None or on <= s.effective_until) and (s.ended_on is None or on < s.ended_on)
+
+
+def _sanction_reason(kind: str, s: Sanction, message: str) -> Reason:
+    until = s.effective_until.isoformat() if s.effective_until else None
+    return Reason(kind, s.seq, message, s.legal_basis, (s.effective_from.isoformat(), until))

@@ -1,0 +1,291 @@
+"""The domain projection: writes the derived rows for each domain entry, and
+judges new domain entries against the state, inside the append lock.
+
+State rules (each a ``Problem`` naming the field):
+- the subject is in the vault and not erased; every ref'd entry concerns the
+  same subject, has the right type, and is still live (not voided, revoked,
+  ended);
+- money: a clawback orders no more than is still claimable on its grants
+  (Art. 65); recoveries and waivers never exceed what is outstanding;
+- ``grant_ref`` is unique (trimmed, case-folded);
+- **the award guard**: ``honor.granted`` and ``subsidy.granted`` for a subject
+  barred on the decision date, for that benefit, region and programme, are
+  refused (``Barred``) unless the body carries an override (approver and
+  reason), which is then part of the signed record.
+
+Rows are written as each entry is sealed (same transaction), so later drafts
+in one batch see earlier ones; a rollback removes them with the entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Connection, delete, insert, select
+
+from ledger.domain import vault
+from ledger.domain.eligibility import Query, decide
+from ledger.log.entry import Draft, Entry
+from ledger.errors import Barred, Problem
+from ledger.domain.facts import clawbacks_of, load_facts, sanctions_of
+from ledger.store.schema import DOMAIN_PROJECTIONS, clawbacks, exits, grants, honors, links, money_moves, sanction_versions
+
+DOMAIN_TYPES = {
+    "honor.granted", "honor.revoked", "subsidy.granted", "clawback.ordered", "clawback.recovered",
+    "clawback.waived", "sanction.imposed", "sanction.amended", "sanction.ended", "exemption.granted",
+    "entry.corrected", "eligibility.checked", "subject.linked", "subject.erased",
+}
+REF_TYPES = {
+    "honor.revoked": {"honor.granted"},
+    "clawback.ordered": {"subsidy.granted"},
+    "clawback.recovered": {"clawback.ordered"},
+    "clawback.waived": {"clawback.ordered"},
+    "sanction.amended": {"sanction.imposed"},
+    "sanction.ended": {"sanction.imposed"},
+    "exemption.granted": {"sanction.imposed", "clawback.ordered"},
+    "entry.corrected": DOMAIN_TYPES - {"entry.corrected", "subject.erased", "eligibility.checked"},
+}
+# Exits that end a target's life for the purpose of acting on it again.
+FINAL_EXITS = {"voided", "revoked", "ended", "exempted"}
+
+
+def normalise_grant_ref(ref: str) -> str:
+    """Reconciliation matches after trimming and case-folding (issue: reconciliation)."""
+    return ref.strip().casefold()
+
+
+class DomainProjection:
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+
+    # --- Projection protocol --------------------------------------------------
+    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries=None) -> None:
+        self.conn = conn
+
+    def check(self, d: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Problem]:
+        if d.type not in DOMAIN_TYPES:
+            return []
+        problems = self._subject_problems(d) + self._ref_problems(d, ref_entries)
+        if problems or any(r not in ref_entries for r in d.refs):
+            return problems  # a missing ref is reported by the log rules; the type rules need it
+        rule = getattr(self, "_check_" + d.type.replace(".", "_"), None)
+        return rule(d, seq, ref_entries) if rule else []
+
+    def apply(self, e: Entry) -> None:
+        write = getattr(self, "_write_" + e.type.replace(".", "_"), None)
+        if write:
+            write(e)
+
+    def flush(self, conn: Connection) -> None:
+        pass  # rows were written in apply()
+
+    def clear(self, conn: Connection) -> None:
+        for table in DOMAIN_PROJECTIONS:
+            conn.execute(delete(table))
+
+    # --- shared rules -------------------------------------------------------------
+    def _subject_problems(self, d: Draft) -> list[Problem]:
+        state = vault.subject_state(self.conn, d.subject)
+        if state is None:
+            return [Problem("subject", "is not a subject in the vault (add it with `ledger subject add`)")]
+        if state[1] is not None and d.type != "subject.erased":
+            return [Problem("subject", f"was erased at seq {state[1]}")]
+        if state[1] is not None:
+            return [Problem("subject", f"was already erased at seq {state[1]}")]
+        return []
+
+    def _ref_problems(self, d: Draft, ref_entries: dict[int, Entry]) -> list[Problem]:
+        allowed = REF_TYPES.get(d.type)
+        problems = []
+        for r in d.refs:
+            target = ref_entries.get(r)
+            if target is None:
+                continue  # reported by the log rules
+            if target.subject != d.subject:
+                problems.append(Problem("refs", f"seq {r} concerns another subject"))
+            elif allowed is not None and target.type not in allowed:
+                problems.append(Problem("refs", f"seq {r} is a {target.type}; {d.type} refs " + " or ".join(sorted(allowed))))
+            else:
+                gone = self._final_exit(r)
+                if gone:
+                    problems.append(Problem("refs", f"seq {r} was already {gone[0]} at seq {gone[1]}"))
+        return problems
+
+    def _final_exit(self, target: int) -> tuple[str, int] | None:
+        row = self.conn.execute(select(exits.c.kind, exits.c.exit_seq).where(
+            exits.c.target_seq == target, exits.c.kind.in_(FINAL_EXITS)).order_by(exits.c.exit_seq).limit(1)).first()
+        return (row.kind, row.exit_seq) if row else None
+
+    def _guard(self, d: Draft, seq: int, benefit: str) -> list[Problem]:
+        """The award guard: checked against the state under the append lock."""
+        body = d.body
+        on = date.fromisoformat(body["decision_date"])
+        q = Query(d.subject, benefit, body["programme"], body["region"], on)
+        decision = decide(q, load_facts(self.conn, d.subject, seq, on))
+        if decision.answer == "barred" and "override" not in body:
+            raise Barred(d.subject, decision.blocking_seqs, "; ".join(r.message for r in decision.blocking))
+        return []
+
+    # --- per-type rules -------------------------------------------------------
+    def _check_honor_granted(self, d, seq, refs):
+        return self._guard(d, seq, "honor")
+
+    def _check_subsidy_granted(self, d, seq, refs):
+        ref = normalise_grant_ref(d.body["grant_ref"])
+        taken = self.conn.execute(select(grants.c.seq).where(grants.c.grant_ref == ref)).first()
+        if taken:
+            return [Problem("body.grant_ref", f"is already used by the grant at seq {taken.seq}")]
+        return self._guard(d, seq, "subsidy")
+
+    def _check_clawback_ordered(self, d, seq, refs):
+        problems = _not_before(d.body, "deadline", "decision_date")
+        granted = self.conn.execute(select(grants.c.seq, grants.c.amount_fen).where(grants.c.seq.in_(d.refs))).all()
+        total = sum(g.amount_fen for g in granted)
+        ordered = 0
+        for c in clawbacks_of(self.conn, [d.subject], seq):
+            row = self.conn.execute(select(clawbacks.c.grant_seqs).where(clawbacks.c.seq == c.seq)).scalar_one()
+            if set(json.loads(row)) & set(d.refs) and c.voided_seq is None and c.exempted_seq is None:
+                ordered += c.amount_fen - c.waived_fen
+        claimable = total - ordered
+        if d.body["amount_fen"] > claimable:
+            problems.append(Problem("body.amount_fen", f"is {d.body['amount_fen']} fen, more than the {claimable} fen "
+                                    f"still claimable on grants {list(d.refs)} ({total} granted, {ordered} already ordered)"))
+        return problems
+
+    def _outstanding_problems(self, d, seq, what):
+        c = next((c for c in clawbacks_of(self.conn, [d.subject], seq) if c.seq == d.refs[0]), None)
+        if c is None:
+            return [Problem("refs", f"seq {d.refs[0]} is not a clawback of this subject")]
+        if d.body["amount_fen"] > c.outstanding_fen:
+            return [Problem("body.amount_fen", f"{what} {d.body['amount_fen']} fen exceeds the {c.outstanding_fen} fen "
+                            f"outstanding on clawback {c.seq}")]
+        return []
+
+    def _check_clawback_recovered(self, d, seq, refs):
+        return self._outstanding_problems(d, seq, "recovery of")
+
+    def _check_clawback_waived(self, d, seq, refs):
+        return self._outstanding_problems(d, seq, "waiver of")
+
+    def _check_sanction_imposed(self, d, seq, refs):
+        return _not_before(d.body, "effective_until", "effective_from")
+
+    def _check_sanction_amended(self, d, seq, refs):
+        changes = {"effective_from", "effective_until", "indefinite", "scope"} & set(d.body)
+        if not changes:
+            return [Problem("body", "an amendment must change effective_from, effective_until, indefinite or scope")]
+        if "indefinite" in d.body and "effective_until" in d.body:
+            return [Problem("body.indefinite", "cannot be given together with effective_until")]
+        current = next((s for s in sanctions_of(self.conn, [d.subject], seq) if s.seq == d.refs[0]), None)
+        if current is None:
+            return [Problem("refs", f"seq {d.refs[0]} is not a sanction of this subject")]
+        start = d.body.get("effective_from", current.effective_from.isoformat())
+        until = None if "indefinite" in d.body else d.body.get(
+            "effective_until", current.effective_until.isoformat() if current.effective_until else None)
+        return _not_before({"from": start, "until": until}, "until", "from", "body.effective_until")
+
+    def _check_subject_linked(self, d, seq, refs):
+        org = vault.subject_state(self.conn, d.body["organisation"])
+        person = vault.subject_state(self.conn, d.subject)
+        problems = _not_before(d.body, "valid_until", "valid_from")
+        if org is None or org[0] != "organisation":
+            problems.append(Problem("body.organisation", "is not an organisation subject in the vault"))
+        if person[0] != "person":
+            problems.append(Problem("subject", "must be a person"))
+        return problems
+
+    def _check_eligibility_checked(self, d, seq, refs):
+        b, problems = d.body, []
+        if b["tree_size"] > seq:
+            problems.append(Problem("body.tree_size", f"is {b['tree_size']}, beyond the log's size {seq}"))
+        if any(s >= b["tree_size"] for s in b["blocking"]):
+            problems.append(Problem("body.blocking", "names seqs beyond tree_size"))
+        if b["decision"] == "override" and not (b.get("approver") and b.get("reason")):
+            problems.append(Problem("body.approver", "an override needs an approver and a reason"))
+        if b["decision"] == "override" and b["answer"] == "eligible":
+            problems.append(Problem("body.decision", "nothing to override: the answer was eligible"))
+        return problems
+
+    # --- writes --------------------------------------------------------------------
+    def _insert(self, table, **values) -> None:
+        self.conn.execute(insert(table).values(**values))
+
+    def _exit(self, target: int, e: Entry, kind: str, on_date: str | None = None, reason: str | None = None) -> None:
+        self._insert(exits, target_seq=target, exit_seq=e.seq, subject=e.subject, kind=kind, on_date=on_date, reason=reason)
+
+    def _write_honor_granted(self, e):
+        b = e.body
+        self._insert(honors, seq=e.seq, subject=e.subject, title=b["title"], level=b["level"],
+                     programme=b["programme"], decision_date=b["decision_date"], region=b["region"])
+
+    def _write_honor_revoked(self, e):
+        self._exit(e.refs[0], e, "revoked", e.body["decision_date"])
+
+    def _write_subsidy_granted(self, e):
+        b = e.body
+        self._insert(grants, seq=e.seq, subject=e.subject, grant_ref=normalise_grant_ref(b["grant_ref"]),
+                     programme=b["programme"], kind=b["kind"], amount_fen=b["amount_fen"],
+                     decision_date=b["decision_date"], region=b["region"])
+
+    def _write_clawback_ordered(self, e):
+        b = e.body
+        self._insert(clawbacks, seq=e.seq, subject=e.subject, amount_fen=b["amount_fen"], deadline=b["deadline"],
+                     grant_seqs=json.dumps(list(e.refs)), decision_date=b["decision_date"])
+
+    def _write_clawback_recovered(self, e):
+        self._insert(money_moves, move_seq=e.seq, clawback_seq=e.refs[0], kind="recovered",
+                     amount_fen=e.body["amount_fen"], on_date=e.body["recovered_on"])
+
+    def _write_clawback_waived(self, e):
+        self._insert(money_moves, move_seq=e.seq, clawback_seq=e.refs[0], kind="waived",
+                     amount_fen=e.body["amount_fen"], on_date=e.body["decision_date"])
+
+    def _write_sanction_imposed(self, e):
+        b = e.body
+        self._version(e, e.seq, b["effective_from"], b.get("effective_until"), b["scope"], b["severity"],
+                      b["legal_basis"], b["deciding_body"])
+
+    def _write_sanction_amended(self, e):
+        row = self.conn.execute(select(sanction_versions).where(sanction_versions.c.sanction_seq == e.refs[0])
+                                .order_by(sanction_versions.c.version_seq.desc()).limit(1)).one()
+        b = e.body
+        until = None if "indefinite" in b else b.get("effective_until", row.effective_until)
+        scope = b.get("scope") or {"benefits": json.loads(row.benefits), "regions": json.loads(row.regions),
+                                   "programmes": json.loads(row.programmes)}
+        self._version(e, e.refs[0], b.get("effective_from", row.effective_from), until, scope, row.severity,
+                      json.loads(row.legal_basis), row.deciding_body)
+
+    def _version(self, e, sanction_seq, start, until, scope, severity, basis, body) -> None:
+        self._insert(sanction_versions, version_seq=e.seq, sanction_seq=sanction_seq, subject=e.subject,
+                     severity=severity, effective_from=start, effective_until=until,
+                     benefits=json.dumps(sorted(scope["benefits"])), regions=json.dumps(sorted(scope["regions"])),
+                     programmes=json.dumps(sorted(scope.get("programmes") or [])),
+                     legal_basis=json.dumps(basis, ensure_ascii=False, sort_keys=True), deciding_body=body)
+
+    def _write_sanction_ended(self, e):
+        self._exit(e.refs[0], e, "ended", e.body["ended_on"], e.body["reason"])
+
+    def _write_exemption_granted(self, e):
+        for r in e.refs:
+            self._exit(r, e, "exempted", e.body["decision_date"])
+
+    def _write_entry_corrected(self, e):
+        self._exit(e.refs[0], e, "voided")
+
+    def _write_subject_linked(self, e):
+        b = e.body
+        self._insert(links, seq=e.seq, subject=e.subject, organisation=b["organisation"], relation=b["relation"],
+                     valid_from=b["valid_from"], valid_until=b.get("valid_until"))
+
+    def _write_subject_erased(self, e):
+        # PIPL Art. 47: in the same transaction as the entry; a crash before commit
+        # leaves both the entry and the personal data, a commit removes the data for good.
+        vault.erase(self.conn, e.subject, e.seq)
+
+
+def _not_before(body: dict, later: str, earlier: str, field: str | None = None) -> list[Problem]:
+    if body.get(later) and body.get(earlier) and body[later] < body[earlier]:
+        return [Problem(field or f"body.{later}", f"{body[later]} is before {earlier} {body[earlier]}")]
+    return []

@@ -1,0 +1,91 @@
+"""Queries about a subject: eligibility (bitemporal), status and history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, func, select
+
+from ledger.domain.eligibility import Decision, Query, decide
+from ledger.log.entry import Entry, format_time, from_canonical
+from ledger.errors import IndexBeyondSize, ValidationError, Problem
+from ledger.domain.facts import awards_of, clawbacks_of, load_facts, sanctions_of
+from ledger.store import log_store
+from ledger.store.schema import entries, grants, honors
+
+
+def size_known_at(conn: Connection, known_at: int | datetime | None) -> int:
+    """The tree size the ledger had at ``known_at``: a size, a moment, or now (None)."""
+    current = log_store.size(conn)
+    if known_at is None:
+        return current
+    if isinstance(known_at, int):
+        if known_at < 0 or known_at > current:
+            raise IndexBeyondSize("known_at tree size", known_at, current)
+        return known_at
+    stamp = format_time(known_at)
+    return conn.execute(select(func.count()).select_from(entries).where(entries.c.recorded_at <= stamp)).scalar_one()
+
+
+def eligibility(engine: Engine, subject: str, benefit: str, programme: str, region: str, on: date,
+                known_at: int | datetime | None = None) -> Decision:
+    from ledger.log.body_schema import region_code
+    from ledger.domain.records import BENEFITS
+
+    problems = []
+    if benefit not in BENEFITS:
+        problems.append(Problem("benefit", "must be one of " + ", ".join(BENEFITS)))
+    if region_code(region):
+        problems.append(Problem("region", region_code(region)))
+    if problems:
+        raise ValidationError(problems)
+    with engine.connect() as conn:
+        size = size_known_at(conn, known_at)
+        return decide(Query(subject, benefit, programme, region, on), load_facts(conn, subject, size, on))
+
+
+@dataclass(frozen=True)
+class Status:
+    subject: str
+    tree_size: int
+    on: date
+    sanctions: list  # eligibility.Sanction, with in_force(on)
+    clawbacks: list  # eligibility.Clawback
+    honors: list[dict]
+    grants: list[dict]
+
+
+def status(engine: Engine, subject: str, on: date, known_at: int | datetime | None = None) -> Status:
+    with engine.connect() as conn:
+        size = size_known_at(conn, known_at)
+        return Status(subject, size, on, sanctions_of(conn, [subject], size), clawbacks_of(conn, [subject], size),
+                      awards_of(conn, honors, [subject], size), awards_of(conn, grants, [subject], size))
+
+
+def history(engine: Engine, subject: str, *, types: list[str] | None = None, after: int = -1,
+            limit: int = 100, known_at: int | None = None) -> list[Entry]:
+    """The subject's entries in seq order (a page: seq > after, up to limit)."""
+    with engine.connect() as conn:
+        size = size_known_at(conn, known_at)
+        return entries_page(conn, size, subject=subject, types=types, after=after, limit=limit)
+
+
+def entries_page(conn: Connection, size: int, *, subject: str | None = None, types: list[str] | None = None,
+                 authority: str | None = None, recorded_from: date | None = None, recorded_until: date | None = None,
+                 after: int = -1, limit: int = 100) -> list[Entry]:
+    """Entries with seq in (after, size), filtered, in seq order, at most ``limit``.
+    ``recorded_from``/``recorded_until`` are inclusive UTC dates of ``recorded_at``."""
+    q = select(entries.c.canonical).where(entries.c.seq > after, entries.c.seq < size)
+    if subject is not None:
+        q = q.where(entries.c.subject == subject)
+    if types:
+        q = q.where(entries.c.type.in_(types))
+    if authority is not None:
+        q = q.where(entries.c.authority_id == authority)
+    if recorded_from is not None:
+        q = q.where(entries.c.recorded_at >= f"{recorded_from.isoformat()}T")
+    if recorded_until is not None:
+        q = q.where(entries.c.recorded_at < f"{(recorded_until + timedelta(days=1)).isoformat()}T")
+    rows = conn.execute(q.order_by(entries.c.seq).limit(limit))
+    return [from_canonical(bytes(r.canonical)) for r in rows]

@@ -1,0 +1,268 @@
+"""The human-readable parts of an evidence bundle: the report in Chinese
+(HTML), VERIFY.md, and a verification script that needs only hashlib and the
+cryptography package."""
+
+from __future__ import annotations
+
+import html
+
+from ledger.log.entry import Entry
+
+TYPE_ZH = {
+    "log.initialized": "账本初始化", "key.registered": "登记签名密钥", "key.revoked": "撤销签名密钥",
+    "honor.granted": "授予表彰奖励", "honor.revoked": "撤销表彰奖励", "subsidy.granted": "发放资助补贴",
+    "clawback.ordered": "责令追回资金", "clawback.recovered": "追回资金到账", "clawback.waived": "免予追回",
+    "sanction.imposed": "列入失信惩戒", "sanction.amended": "变更失信惩戒", "sanction.ended": "解除失信惩戒",
+    "exemption.granted": "容错免责认定", "entry.corrected": "更正错误记录", "eligibility.checked": "资格审查记录",
+    "subject.linked": "任职关系登记", "subject.erased": "删除个人信息", "note.recorded": "备注",
+    "reconciliation.completed": "资金对账完成", "evidence.exported": "证据导出登记",
+}
+FIELD_ZH = {
+    "title": "名称", "level": "级别", "programme": "项目", "awarding_body": "授予机关", "decision_date": "决定日期",
+    "region": "行政区划", "document_no": "文号", "grounds": "事由", "legal_basis": "法律依据", "deciding_body": "决定机关",
+    "amount_fen": "金额", "grant_ref": "资助编号", "budget_account": "预算科目", "deadline": "期限",
+    "recovered_on": "到账日期", "severity": "严重程度", "effective_from": "起始日期", "effective_until": "截止日期",
+    "scope": "惩戒范围", "reason": "理由", "ended_on": "解除日期", "project": "项目", "finding": "认定意见",
+    "answer": "审查结论", "decision": "处理决定", "case": "案号", "requested_by": "申请人", "seqs": "导出记录",
+    "override": "特批", "authority_id": "机关标识", "holder": "持有人", "purpose": "用途", "origin": "账本名称",
+    "name": "密钥名称", "relation": "关系", "organisation": "单位", "valid_from": "起始日期", "valid_until": "截止日期", "kind": "类别", "officer": "审核人", "award_ref": "评审编号", "on": "评审日期",
+}
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d} 元"
+
+
+def describe(e: Entry) -> str:
+    """One entry in plain Chinese: what, who decided, basis, dates, amounts."""
+    parts = []
+    for k, v in e.body.items():
+        if k in ("vkey", "log_key", "blocking", "tree_size", "subjects", "content_sha256", "counts", "input_fingerprint"):
+            continue
+        label = FIELD_ZH.get(k, k)
+        if k == "amount_fen":
+            v = _yuan(v)
+        elif k == "legal_basis" and isinstance(v, dict):
+            v = f"{v.get('article', '')}（{v.get('document_no', '')}）"
+        elif k == "scope" and isinstance(v, dict):
+            v = f"{'、'.join(v.get('benefits', []))}；地区 {'、'.join(v.get('regions', []))}"
+        elif isinstance(v, (dict, list)):
+            v = "、".join(map(str, v)) if isinstance(v, list) else "；".join(f"{a}：{b}" for a, b in v.items())
+        parts.append(f"{label}：{v}")
+    return "；".join(parts)
+
+
+def render_html(summary: dict, entries: dict[int, Entry], disclosures: dict[str, dict], checkpoint: str) -> str:
+    e = html.escape
+    people = "".join(f"<tr><td>{e(d['name'])}</td><td>{e(d['scheme'])}:{e(d['id'])}</td><td><code>{e(ref)}</code></td></tr>"
+                     for ref, d in sorted(disclosures.items()))
+    rows = "".join(
+        f"<tr><td>{seq}</td><td>{e(x.recorded_at[:10])}</td><td>{e(TYPE_ZH.get(x.type, x.type))}</td>"
+        f"<td>{e(x.authority.id)}（{e(x.authority.region)}）</td><td>{e(describe(x))}</td>"
+        f"<td><code>{x.leaf_hash.hex()}</code></td></tr>" for seq, x in sorted(entries.items()))
+    return f"""<!doctype html>
+<html lang="zh-CN"><meta charset="utf-8"><title>证据材料 {e(summary['case'])}</title>
+<style>body{{font-family:"Noto Sans CJK SC","Source Han Sans SC",sans-serif;margin:2em}}
+td,th{{border-bottom:1px solid #ccc;padding:3px 6px;vertical-align:top;font-size:13px}}code{{font-size:11px;word-break:break-all}}</style>
+<h1>诚信记录证据材料</h1>
+<p>案号：{e(summary['case'])}<br>申请人：{e(summary['requested_by'])}<br>导出时间：{e(summary['exported_at'])}<br>
+账本：{e(summary['origin'])}，树大小 {summary['tree_size']}；本次导出登记于第 {summary['custody_seq']} 条记录。</p>
+<h2>当事人</h2><table><tr><th>姓名/名称</th><th>证件</th><th>主体标识</th></tr>{people}</table>
+<h2>记录</h2>
+<table><tr><th>序号</th><th>记录日期</th><th>事项</th><th>记录机关</th><th>内容</th><th>叶哈希（SHA-256）</th></tr>{rows}</table>
+<h2>签名检查点</h2><pre>{e(checkpoint)}</pre>
+<h2>如何核验</h2>
+<p>见 VERIFY.md：用 sha256sum 核对 manifest.json 中每个文件的哈希；用账本公钥核对检查点签名；
+用 tlog-proof 核对每条记录包含在检查点所承诺的默克尔树中（RFC 9162）；用主体披露信息重新计算主体标识。
+也可运行 <code>ledger verify-bundle</code> 或 <code>python3 verify_bundle.py</code>。</p>
+</html>
+"""
+
+
+def verify_md(summary: dict, seqs: list[int]) -> str:
+    s = seqs[0]
+    return f"""# Verifying this evidence bundle
+
+Case {summary['case']}, requested by {summary['requested_by']}, exported at {summary['exported_at']}
+from the log `{summary['origin']}` at tree size {summary['tree_size']}. The export itself is entry
+{summary['custody_seq']} (`evidence.exported`), included with its proof.
+
+Trust only the log's public key obtained independently of this bundle (for example from the
+operator's published key inventory); compare it with `keys/<log>.vkey`.
+
+## 1. Every file is the one listed (sha256sum)
+
+```sh
+python3 -c 'import json; m=json.load(open("manifest.json")); [print(h+"  "+p) for p,h in sorted(m["files"].items())]' > SHA256SUMS
+sha256sum -c SHA256SUMS
+```
+
+## 2. An entry is in the log (openssl + the proof)
+
+Each `entries/<seq>.json` is the entry's exact bytes. Its leaf hash is SHA-256 of a zero byte and
+those bytes (RFC 9162 §2.1.1):
+
+```sh
+(printf '\\000'; cat entries/{s}.json) | openssl dgst -sha256
+```
+
+`proofs/{s}.tlog-proof` (C2SP tlog-proof) holds the same bytes base64-encoded on its `extra` line,
+the leaf index, the audit path (one base64 SHA-256 per line) and, after a blank line, the signed
+checkpoint (`checkpoint.txt`). Fold the audit path into the leaf hash as RFC 9162 §2.1.3.2 says and
+compare with the root on the checkpoint's third line; `verify_bundle.py` does exactly this.
+
+## 3. The checkpoint is signed by the log (Ed25519)
+
+The checkpoint's signature line is `— <name> <base64(4-byte key ID || 64-byte signature)>` over the
+text before the blank line (c2sp.org/signed-note). The public key is the last `+` part of
+`keys/<name>.vkey`, base64 of 0x01 followed by 32 key bytes. With openssl:
+
+```sh
+python3 -c 'open("cp.body","w").write(open("checkpoint.txt").read().split("\\n\\n")[0]+"\\n")'
+python3 -c 'import base64; l=open("checkpoint.txt").read().split("\\n\\n")[1].splitlines()[0]; open("cp.sig","wb").write(base64.b64decode(l.split()[2])[4:])'
+python3 -c 'import base64; k=base64.b64decode(open("keys/{summary["log_key"]}.vkey").read().strip().split("+", 2)[2])[1:]; open("log.der","wb").write(bytes.fromhex("302a300506032b6570032100")+k)'
+openssl pkey -pubin -inform DER -in log.der -out log.pem
+openssl pkeyutl -verify -pubin -inkey log.pem -rawin -in cp.body -sigfile cp.sig     # "Signature Verified Successfully"
+```
+
+(The first signature line is the log's; further lines are witnesses' cosignatures.)
+
+## 4. Every entry is signed by its authority
+
+Each entry's `sig` is Ed25519 over the entry without `sig` (RFC 8785 bytes), by the key named in
+`signer`. Which key belongs to which authority is itself in the bundle: the `key.registered`
+entries (with proofs). `verify_bundle.py` checks every signature.
+
+## 5. The subject is who the disclosure says
+
+`subjects/<ref>.json` gives scheme, number, salt and name. The reference in the entries is
+`hex(SHA-256(salt || "<scheme>:<number>"))`:
+
+```sh
+python3 -c 'import hashlib,json,sys; d=json.load(open(sys.argv[1])); print(hashlib.sha256(bytes.fromhex(d["salt"])+(d["scheme"]+":"+d["id"]).encode()).hexdigest()==d["ref"])' subjects/<ref>.json
+```
+
+## All of it at once
+
+```sh
+python3 verify_bundle.py . --log-vkey <the log key you trust>   # needs only the cryptography package
+ledger verify-bundle bundle.zip --trusted-vkey log.vkey          # the ledger's own verifier
+```
+"""
+
+
+VERIFY_SCRIPT = r'''"""Verify an unzipped evidence bundle with hashlib and cryptography only.
+
+    python3 verify_bundle.py DIR [--log-vkey "name+id+key"]
+
+Checks: manifest hashes; the checkpoint's Ed25519 signature; every entry's
+inclusion (RFC 9162) against the checkpoint; every entry's signature by its
+registered key; subject disclosures. Prints OK or the first failure; exit 0/1.
+"""
+import base64, hashlib, json, sys
+from pathlib import Path
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def key(vkey):
+    name, kid, b64 = vkey.strip().split("+", 2)
+    raw = base64.b64decode(b64)
+    return name, bytes.fromhex(kid), Ed25519PublicKey.from_public_bytes(raw[1:])
+
+
+def canonical(obj):  # RFC 8785 for the entry shapes used here (no floats)
+    if isinstance(obj, dict):
+        items = sorted(obj.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical(v) for k, v in items) + "}"
+    if isinstance(obj, list):
+        return "[" + ",".join(canonical(v) for v in obj) + "]"
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def node(a, b):
+    return hashlib.sha256(b"\x01" + a + b).digest()
+
+
+def root_from(index, size, leaf, path):  # RFC 9162 2.1.3.2
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            fail("proof too long")
+        if fn % 2 == 1 or fn == sn:
+            r = node(p, r)
+            while fn % 2 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        fail("proof too short")
+    return r
+
+
+def main(d, trusted):
+    d = Path(d)
+    m = json.loads((d / "manifest.json").read_text())
+    for p, h in m["files"].items():
+        if not (d / p).is_file() or hashlib.sha256((d / p).read_bytes()).hexdigest() != h:
+            fail(f"{p}: missing or hash differs from manifest")
+    cp = (d / "checkpoint.txt").read_text()
+    body, sigs = cp.split("\n\n", 1)
+    origin, size, root = body.split("\n")[:3]
+    log_vkey = trusted or (d / "keys" / (m["log_key"] + ".vkey")).read_text()
+    name, kid, pub = key(log_vkey)
+    ok = False
+    for line in sigs.splitlines():
+        _, who, b64 = line.split(" ")
+        raw = base64.b64decode(b64)
+        if who == name and raw[:4] == kid:
+            pub.verify(raw[4:], (body + "\n").encode())
+            ok = True
+    if not ok:
+        fail("checkpoint has no signature by the log key")
+    keys, authority = {}, {}
+    for f in sorted((d / "entries").iterdir(), key=lambda f: int(f.stem)):
+        e = json.loads(f.read_bytes())
+        if e["type"] == "log.initialized":
+            n, _, k = key(e["body"]["log_key"]); keys[n] = k
+        if e["type"] == "key.registered":
+            n, _, k = key(e["body"]["vkey"]); keys[n] = k; authority[n] = e["body"]["authority_id"]
+    for f in sorted((d / "entries").iterdir(), key=lambda f: int(f.stem)):
+        data = f.read_bytes()
+        e = json.loads(data)
+        if canonical(e).encode() != data:
+            fail(f"{f.name}: not canonical JSON")
+        proof = (d / "proofs" / f"{e['seq']}.tlog-proof").read_text()
+        head, cp2 = proof.split("\n\n", 1)
+        if cp2 != cp:
+            fail(f"proof {e['seq']}: against another checkpoint")
+        lines = head.split("\n")[1:]
+        if base64.b64decode(lines[0][6:]) != data or lines[1] != f"index {e['seq']}":
+            fail(f"proof {e['seq']}: carries another entry")
+        leaf = hashlib.sha256(b"\x00" + data).digest()
+        if root_from(e["seq"], int(size), leaf, [base64.b64decode(x) for x in lines[2:]]) != base64.b64decode(root):
+            fail(f"entry {e['seq']}: not included in the checkpoint's tree")
+        signer = e["signer"]
+        if signer not in keys:
+            fail(f"entry {e['seq']}: signer {signer} not registered in the bundle")
+        if signer in authority and authority[signer] != e["authority"]["id"]:
+            fail(f"entry {e['seq']}: key {signer} belongs to {authority[signer]}")
+        sig = base64.b64decode(e.pop("sig"))
+        keys[signer].verify(sig, canonical(e).encode())
+    for f in (d / "subjects").glob("*.json") if (d / "subjects").exists() else []:
+        s = json.loads(f.read_text())
+        if hashlib.sha256(bytes.fromhex(s["salt"]) + f"{s['scheme']}:{s['id']}".encode()).hexdigest() != s["ref"]:
+            fail(f"{f.name}: salt and number do not give the reference")
+    print(f"OK: {len(m['files'])} files; {origin} at size {size}")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    trusted = args[args.index("--log-vkey") + 1] if "--log-vkey" in args else None
+    main(args[0], trusted)
+'''

@@ -1,0 +1,346 @@
+"""Reconciling the funding systems' transactions with the ledger. Pure: the
+ledger's facts and two lookups come in, findings come out.
+
+Two streaming passes over the source (it is re-readable): the first
+fingerprints every row and collects reversals, the second checks every row and
+books payments and recoveries.
+Memory is per grant and per distinct payment, never per source row kept as
+an object. The result does not depend on the order of the rows: of two equal
+payments under different ``txn_id``\\s, the larger id is the duplicate.
+
+Finding kinds (issue 6):
+
+=====================  =========================================================
+``unknown_grant``      a payment or recovery whose grant_ref (trimmed, case-folded) matches no grant
+``payee_mismatch``     paid to someone other than the grant's subject (or to no known subject)
+``overpaid``           net payments for a grant exceed the amount granted
+``duplicate_payment``  same grant, payee, amount and date under another txn_id, or a repeated txn_id
+``paid_while_barred``  booked on a date the payee was barred from subsidies there, as known then (Art. 66)
+``paid_after_revocation``  booked after the grant was voided or a clawback was ordered on it (Art. 65)
+``unrecorded_recovery``  a recovery on a grant with no clawback ordered
+``over_recovered``     recoveries beyond what was ordered (less what was waived)
+``clawback_overdue``   deadline passed, less recovered than ordered
+``unpaid_grant``       older than N days, nothing paid (informational)
+``invalid_row``        a row that breaks contract 2.5 (column and rule named)
+``orphan_reversal``    a reversal of a txn_id that is not in the input
+=====================  =========================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, txn_id_of
+from ledger.domain.records import RECONCILIATION_KINDS
+
+KINDS = RECONCILIATION_KINDS
+INFORMATIONAL = frozenset({"unpaid_grant"})
+
+
+def normalise_ref(ref: str) -> str:
+    return ref.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class GrantFact:
+    seq: int
+    subject: str
+    grant_ref: str  # normalised
+    amount_fen: int
+    decision_date: date
+    region: str
+    programme: str
+    voided_on: date | None = None  # the correction's recording date
+    voided_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClawbackFact:
+    seq: int
+    grant_seqs: tuple[int, ...]
+    amount_fen: int
+    waived_fen: int
+    deadline: date
+    decision_date: date
+
+
+@dataclass
+class Book:
+    """The ledger's side, as known at ``tree_size``: live clawbacks only."""
+
+    tree_size: int
+    grants: dict[str, GrantFact]  # by normalised grant_ref
+    clawbacks: list[ClawbackFact]
+    sanctioned: frozenset[str] = frozenset()  # subjects with any sanction (others are never barred)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    message: str
+    txn_id: str | None = None
+    grant_ref: str | None = None
+    subject: str | None = None
+    seqs: tuple[int, ...] = ()
+    amounts: dict[str, int] = field(default_factory=dict)
+
+    def sort_key(self):
+        return (self.kind, self.grant_ref or "", self.txn_id or "", self.seqs)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "txn_id": self.txn_id, "grant_ref": self.grant_ref, "subject": self.subject,
+                "seqs": list(self.seqs), "amounts": dict(self.amounts), "message": self.message}
+
+
+@dataclass
+class Result:
+    as_of: date
+    rows: int
+    fingerprint: str
+    findings: list[Finding]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {k: 0 for k in KINDS}
+        for f in self.findings:
+            out[f.kind] += 1
+        return out
+
+
+PayeeRef = Callable[[str, str], "str | None"]  # (scheme, id) -> subject reference, or None
+BarredBy = Callable[[str, str, str, date], "tuple[int, ...]"]  # (subject, region, programme, on) -> blocking seqs
+
+
+def row_digest(rec: Record) -> int:
+    """SHA-256 of the record's values joined by U+001F (None as empty), as an
+    integer. The input fingerprint, and so the anchor entries of earlier
+    nights, depend on exactly this definition."""
+    try:
+        text = "\x1f".join(rec)  # the common case: every value is text (a CSV)
+    except TypeError:
+        text = "\x1f".join("" if v is None else str(v) for v in rec)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+
+
+def _records(rows: Iterable[Record | Mapping[str, object]]) -> Iterator[Record]:
+    for row in rows:
+        yield row if type(row) is tuple else record_of(row)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Pass 1's result: the input's size and fingerprint, and its reversals."""
+
+    rows: int
+    fingerprint: str
+    reversed_by: dict[str, str]  # reversed txn_id -> the reversal's txn_id
+    repeated: frozenset[str] = frozenset()  # txn_ids on more than one row (as trimmed)
+
+
+Rows = Callable[[], Iterable[Record | Mapping[str, object]]]
+
+
+def scan(rows: Rows, as_of: date) -> Scan:
+    """Pass 1: fingerprint the input (order-independent: a sum of row hashes) and
+    collect the reversals booked by ``as_of``; only reversal rows are parsed.
+    Needs no ledger state, so a caller may run it beside loading the book."""
+    count, digest = 0, 0
+    reversed_by: dict[str, str] = {}
+    ids: set[str] = set()
+    repeated: set[str] = set()
+    for line, row in enumerate(_records(rows()), 1):
+        count += 1
+        digest += row_digest(row)
+        txn_id = txn_id_of(row)
+        if txn_id in ids:
+            repeated.add(txn_id)
+        ids.add(txn_id)
+        kind = row[1]
+        if kind is not None and str(kind).strip().lower() == "reversal":
+            t = parse(row, line)
+            if isinstance(t, Txn) and t.booked_on <= as_of:
+                reversed_by.setdefault(t.reverses, t.txn_id)
+    # the sum mod 2^256, reduced once
+    return Scan(count, f"{count}:{digest % (1 << 256):064x}", reversed_by, frozenset(repeated))
+
+
+def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barred: BarredBy,
+              unpaid_days: int = 90, scanned: Scan | None = None) -> Result:
+    """Reconcile the transactions booked on or before ``as_of`` against ``book``
+    (``scanned``: pass 1 over the same rows, if the caller has run it already)."""
+    findings: list[Finding] = []
+    add = findings.append
+    scanned = scanned or scan(rows, as_of)
+    reversed_by = scanned.reversed_by
+
+    # Pass 2: check every row, book payments and recoveries.
+    seen: set[str] = set()
+    found_reversed: set[str] = set()
+    payees: dict[tuple[str, str], int] = {}  # (scheme, id) as written -> payee index
+    payee_refs: list[str | None] = []
+    identity: dict[str, int] = {}  # who the payee is (subject reference, or the text) -> key
+    payee_key: list[int] = []
+    kept: dict[tuple[int, int, int, int], str] = {}  # (grant seq, payee, amount, day) -> smallest txn_id
+    copies: list[tuple[tuple[int, int, int, int], str, GrantFact, int]] = []  # payments repeating a kept one
+    recovered: dict[int, int] = {}
+    by_seq = {g.seq: g for g in book.grants.values()}
+    clawed = {s for c in book.clawbacks for s in c.grant_seqs}
+    repeated = scanned.repeated
+    held: dict[str, list[Txn]] = {}  # valid rows of a repeated txn_id, decided after the pass
+
+    def book_row(t: Txn) -> None:
+        if t.txn_id in seen:
+            add(Finding("duplicate_payment" if t.kind == "payment" else "invalid_row",
+                        f"txn_id {t.txn_id} appears more than once", txn_id=t.txn_id,
+                        grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
+            return
+        seen.add(t.txn_id)
+        g = book.grants.get(normalise_ref(t.grant_ref))
+        if g is None:
+            add(Finding("unknown_grant", f"{t.kind} {t.txn_id} is booked against grant_ref {t.grant_ref!r}, "
+                                         "which no grant in the ledger has", txn_id=t.txn_id,
+                        grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
+            return
+        if t.kind == "recovery":
+            if g.seq not in clawed:
+                add(Finding("unrecorded_recovery", f"recovery {t.txn_id} on grant {g.grant_ref}, which has no "
+                                                   "clawback ordered in the ledger", txn_id=t.txn_id,
+                            grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq,),
+                            amounts={"amount_fen": t.amount_fen}))
+            recovered[g.seq] = recovered.get(g.seq, 0) + t.amount_fen
+            return
+        payee = payees.setdefault((t.payee_scheme, t.payee_id), len(payees))
+        if payee == len(payee_refs):
+            ref = payee_ref(t.payee_scheme, t.payee_id)
+            payee_refs.append(ref)
+            # Duplicates compare who was paid, not how the number was typed.
+            who = ref or f"{t.payee_scheme}:{t.payee_id.strip().upper()}"
+            payee_key.append(identity.setdefault(who, len(identity)))
+        key = (g.seq, payee_key[payee], t.amount_fen, t.booked_on.toordinal())
+        first = kept.get(key)
+        if first is None:
+            kept[key] = t.txn_id
+        else:  # the larger id is the copy; which one it repeats is settled after the pass
+            copies.append((key, max(first, t.txn_id), g, t.amount_fen))
+            kept[key] = min(first, t.txn_id)
+
+    for line, row in enumerate(_records(rows()), 1):
+        t = parse(row, line)
+        if isinstance(t, RowProblem):
+            add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
+                        amounts={"line": t.line}))
+            continue
+        if t.kind == "reversal" or t.booked_on > as_of:
+            continue
+        if t.txn_id in reversed_by:
+            found_reversed.add(t.txn_id)  # reversals cancel what they reverse
+            continue
+        if t.txn_id in repeated:
+            held.setdefault(t.txn_id, []).append(t)
+            continue
+        book_row(t)
+
+    # A txn_id on several rows: the copy that counts must not depend on the order
+    # the funding system returned the rows in (decision 0006), so it is the first
+    # in field order; the others are reported as repeats.
+    for txn_id in sorted(held):
+        for t in sorted(held[txn_id], key=_field_order):
+            book_row(t)
+    for key, txn_id, g, amount in copies:
+        add(Finding("duplicate_payment", f"payment {txn_id} repeats payment {kept[key]} (same grant, payee, "
+                                         f"amount and date)", txn_id=txn_id, grant_ref=g.grant_ref,
+                    subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
+
+    for target, reversal in sorted(reversed_by.items()):
+        if target not in found_reversed:
+            add(Finding("orphan_reversal", f"reversal {reversal} cancels {target}, which is not in the input "
+                                           f"(or not booked by {as_of})", txn_id=reversal))
+
+    # Payments that count: once per (grant, payee, amount, date).
+    paid: dict[int, int] = {}
+    stop = _stops(book)
+    ref_of = {k: payee_refs[i] for i, k in enumerate(payee_key)}
+    for (seq, payee, amount, day), txn_id in kept.items():
+        g, on, ref = by_seq[seq], date.fromordinal(day), ref_of[payee]
+        paid[seq] = paid.get(seq, 0) + amount
+        if ref != g.subject:
+            who = "a payee not in the vault" if ref is None else f"subject {ref[:12]}…"
+            add(Finding("payee_mismatch", f"payment {txn_id} on grant {g.grant_ref} went to {who}, not to the "
+                                          f"grant's subject {g.subject[:12]}…", txn_id=txn_id, grant_ref=g.grant_ref,
+                        subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
+        if seq in stop and on > stop[seq][0]:
+            when, why, by = stop[seq]
+            add(Finding("paid_after_revocation", f"payment {txn_id} on {on} came after the grant was {why} on "
+                                                 f"{when} (seq {by})", txn_id=txn_id, grant_ref=g.grant_ref,
+                        subject=g.subject, seqs=(g.seq, by), amounts={"amount_fen": amount}))
+        if ref is not None and ref in book.sanctioned:
+            blocking = barred(ref, g.region, g.programme, on)
+            if blocking:
+                add(Finding("paid_while_barred", f"payment {txn_id} on {on} went to a subject barred from "
+                                                 f"subsidies in {g.region} by sanction {', '.join(map(str, blocking))} "
+                                                 "(as the ledger knew it that day)", txn_id=txn_id,
+                            grant_ref=g.grant_ref, subject=ref, seqs=(g.seq, *blocking), amounts={"amount_fen": amount}))
+
+    for g in sorted(book.grants.values(), key=lambda g: g.seq):
+        net = paid.get(g.seq, 0)
+        if net > g.amount_fen:
+            add(Finding("overpaid", f"grant {g.grant_ref}: paid {net} fen, granted {g.amount_fen} fen",
+                        grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq,),
+                        amounts={"granted_fen": g.amount_fen, "paid_fen": net, "excess_fen": net - g.amount_fen}))
+        if (net == 0 and g.voided_on is None and g.decision_date <= as_of - timedelta(days=unpaid_days)):
+            add(Finding("unpaid_grant", f"grant {g.grant_ref} of {g.decision_date} has nothing paid after "
+                                        f"{unpaid_days} days", grant_ref=g.grant_ref, subject=g.subject,
+                        seqs=(g.seq,), amounts={"granted_fen": g.amount_fen}))
+    _recoveries(book, recovered, by_seq, as_of, add)
+    findings.sort(key=Finding.sort_key)
+    return Result(as_of, scanned.rows, scanned.fingerprint, findings)
+
+
+def _field_order(t: Txn) -> tuple:
+    return (t.kind, t.grant_ref, t.payee_scheme, t.payee_id, t.amount_fen, t.booked_on, t.programme, t.reverses)
+
+
+def _stops(book: Book) -> dict[int, tuple[date, str, int]]:
+    """Per grant: the first date after which nothing more may be paid, why, and the entry."""
+    out: dict[int, tuple[date, str, int]] = {}
+    for g in book.grants.values():
+        if g.voided_on is not None:
+            out[g.seq] = (g.voided_on, "voided", g.voided_seq)
+    for c in sorted(book.clawbacks, key=lambda c: c.seq):
+        for s in c.grant_seqs:
+            if s not in out or c.decision_date < out[s][0]:
+                out[s] = (c.decision_date, "clawed back", c.seq)
+    return out
+
+
+def _recoveries(book: Book, recovered: dict[int, int], by_seq: dict[int, GrantFact], as_of: date, add) -> None:
+    due_by_grant: dict[int, int] = {}
+    for c in book.clawbacks:
+        for s in c.grant_seqs:
+            due_by_grant[s] = due_by_grant.get(s, 0) + c.amount_fen - c.waived_fen
+    for seq, got in sorted(recovered.items()):
+        due = due_by_grant.get(seq)
+        if due is not None and got > due:
+            g = by_seq[seq]
+            add(Finding("over_recovered", f"grant {g.grant_ref}: recovered {got} fen, ordered {due} fen "
+                                          "(less waivers)", grant_ref=g.grant_ref, subject=g.subject, seqs=(seq,),
+                        amounts={"ordered_fen": due, "recovered_fen": got, "excess_fen": got - due}))
+    # Allocate each grant's recoveries to its clawbacks in the order they were ordered.
+    pool = dict(recovered)
+    for c in sorted(book.clawbacks, key=lambda c: c.seq):
+        due = c.amount_fen - c.waived_fen
+        got = 0
+        for s in c.grant_seqs:
+            take = min(pool.get(s, 0), due - got)
+            pool[s] = pool.get(s, 0) - take
+            got += take
+        if c.deadline < as_of and got < due:
+            g = by_seq.get(c.grant_seqs[0])
+            add(Finding("clawback_overdue", f"clawback {c.seq}: {got} of {due} fen recovered by {as_of}, deadline "
+                                            f"{c.deadline}", grant_ref=g.grant_ref if g else None,
+                        subject=g.subject if g else None, seqs=(c.seq, *c.grant_seqs),
+                        amounts={"ordered_fen": c.amount_fen, "waived_fen": c.waived_fen, "recovered_fen": got,
+                                 "outstanding_fen": due - got}))

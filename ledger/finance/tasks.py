@@ -1,0 +1,102 @@
+"""The nightly job's steps, one function each, so the Airflow DAG (and anything
+else that schedules them) stays a thin edge: each task is one call here.
+
+Every step is idempotent for its as-of date: a retry or a re-run does the same
+thing again or nothing. Each returns a small JSON-able dict for the scheduler's
+logs and XComs.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from ledger.log import checkpoint as checkpoints
+from ledger.signing import keystore
+from ledger.finance import job as reconcile
+from ledger.config import Settings
+from ledger.finance.transactions import COLUMNS, CsvSource, open_source
+from ledger.log.operator import load_keyring, require_log_signer
+from ledger.store.engine import make_engine
+from ledger.log.verify import VerifierState, verify_log
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def publish_checkpoint(settings: Settings) -> dict:
+    """Sign the current tree head (one checkpoint per size: a re-run returns the same)."""
+    engine = make_engine(settings.database_url)
+    note, new = checkpoints.publish(engine, require_log_signer(settings), settings.origin, _now)
+    return {"size": int(note.splitlines()[1]), "new": new}
+
+
+def verify_incremental(settings: Settings) -> dict:
+    """Verify what is new since this job's last verified state (its own file), against
+    the log's verifier key as published in the key directory. Raises
+    ``IntegrityError`` naming the first bad seq: the run stops before anything is
+    anchored. The state advances only after a successful verification."""
+    path = settings.state_dir / "nightly-verify-state.json"
+    vkey = keystore.vkey_path(settings.vkey_dir, settings.log_key_name)
+    trusted = keystore.read_vkey(vkey) if vkey.exists() else None
+    report, state = verify_log(make_engine(settings.database_url), trusted_log_key=trusted,
+                               state=VerifierState.load(path), workers=1)
+    state.save(path)
+    return {"size": report.size, "from_seq": report.start, "root": report.root.hex(),
+            "checkpoints": report.checkpoints}
+
+
+def extract(source_spec: str, table: str | None, as_of: date, out_dir: Path) -> dict:
+    """Snapshot the funding system's rows into ``out_dir/extract-<as_of>/funding.csv``
+    so that reconciling and any re-run read exactly the same input. Written to a
+    temporary file and renamed: a crash leaves no half snapshot."""
+    source = open_source(source_spec, table)
+    target = out_dir / f"extract-{as_of.isoformat()}"
+    target.mkdir(parents=True, exist_ok=True)
+    tmp, rows = target / ".funding.csv.tmp", 0
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for row in source.rows():
+            w.writerow(["" if v is None else str(v) for v in row])
+            rows += 1
+    os.replace(tmp, target / "funding.csv")
+    (target / "source.txt").write_text(source.label + "\n")
+    return {"path": str(target / "funding.csv"), "rows": rows, "source": source.label}
+
+
+class _Labelled(CsvSource):
+    """The snapshot, reported under the original source's label (the anchor names it)."""
+
+    def __init__(self, path: Path, label: str):
+        super().__init__(path)
+        self.label = label
+
+
+def reconcile_snapshot(settings: Settings, snapshot: str, as_of: date, out_dir: Path, unpaid_days: int = 90) -> dict:
+    label = (Path(snapshot).parent / "source.txt").read_text().strip()
+    engine = make_engine(settings.database_url)
+    vault = settings.vault() if settings.vault_key_file.exists() else None
+    p = reconcile.produce(engine, vault, _Labelled(Path(snapshot), label), as_of, out_dir, unpaid_days=unpaid_days)
+    return {"directory": str(p.directory), "report_sha256": p.report_sha256, "rows": p.result.rows,
+            "counts": p.result.counts, "tree_size": p.report["tree_size"]}
+
+
+def anchor_report(settings: Settings, directory: str) -> dict:
+    engine = make_engine(settings.database_url)
+    e = reconcile.anchor(engine, load_keyring(engine, settings), Path(directory), _now)
+    return {"seq": e.seq, "report_sha256": e.body["report_sha256"], "as_of": e.body["as_of"]}
+
+
+def witness_cosign(settings: Settings, witness_key: str, state_path: Path) -> dict:
+    """The witness's round: cosign the newest checkpoint if it extends the last one
+    this witness cosigned (else ``ForkDetected``, with an evidence file)."""
+    from ledger.log import witness
+
+    signer = keystore.load(witness_key, settings.key_dir, settings.passphrase, witness=True)
+    log_key = keystore.read_vkey(keystore.vkey_path(settings.vkey_dir, settings.log_key_name))
+    _, size = witness.cosign_latest(make_engine(settings.database_url), state_path, signer, log_key, _now)
+    return {"size": size, "witness": witness_key}

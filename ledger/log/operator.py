@@ -1,0 +1,65 @@
+"""The log operator's set-up acts: create the log, register and revoke
+authority keys, and load the keys this host may sign with."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ledger.signing import keystore
+from ledger.log.append import Clock, append_entries
+from ledger.config import Settings
+from ledger.log.entry import Authority, Draft, Entry
+from ledger.errors import ConfigError, NotFound
+from ledger.signing.keyring import Keyring
+from ledger.signing.keys import Signer
+from ledger.log.projection import load_registry
+from ledger.store import log_store
+
+# The operator records the log's own bookkeeping under the region's code.
+OPERATOR = Authority("ledger-operator", "150000")
+
+
+def init_log(engine: Engine, log_signer: Signer, origin: str, clock: Clock, *, actor: str = "operator") -> Entry:
+    """Append the genesis entry (seq 0); a second call returns the same entry."""
+    draft = Draft("log.initialized", OPERATOR, actor, None, (), "log.initialized",
+                  {"origin": origin, "log_key": log_signer.verifier.vkey()})
+    return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
+
+
+def register_key(engine: Engine, log_signer: Signer, vkey: str, authority_id: str, clock: Clock, *,
+                 actor: str = "operator", purpose: str = "records", holder: str | None = None) -> Entry:
+    body = {"vkey": vkey, "authority_id": authority_id, "purpose": purpose}
+    if holder:
+        body["holder"] = holder
+    draft = Draft("key.registered", OPERATOR, actor, None, (), f"key.registered:{vkey.split('+')[0]}", body)
+    return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
+
+
+def revoke_key(engine: Engine, log_signer: Signer, name: str, reason: str, clock: Clock, *, actor: str = "operator") -> Entry:
+    with engine.connect() as conn:
+        rec = load_registry(conn).records.get(name)
+    if rec is None:
+        raise NotFound(f"key {name!r} is not registered")
+    draft = Draft("key.revoked", OPERATOR, actor, None, (rec.registered_seq,), f"key.revoked:{name}",
+                  {"name": name, "reason": reason})
+    return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
+
+
+def load_keyring(engine: Engine, settings: Settings) -> Keyring:
+    """The log key plus every registered, unrevoked authority key whose private half is here."""
+    log_signer = keystore.load(settings.log_key_name, settings.key_dir, settings.passphrase)
+    ring = Keyring(log_signer)
+    with engine.connect() as conn:
+        registry = load_registry(conn)
+        size = log_store.size(conn)
+    for name, rec in registry.records.items():
+        if rec.valid_at(size) and keystore.private_path(settings.key_dir, name).exists():
+            ring.authorities[rec.authority_id] = keystore.load(name, settings.key_dir, settings.passphrase)
+    return ring
+
+
+def require_log_signer(settings: Settings) -> Signer:
+    try:
+        return keystore.load(settings.log_key_name, settings.key_dir, settings.passphrase)
+    except ConfigError as e:
+        raise ConfigError(f"{e}; create it with `ledger keys generate {settings.log_key_name}`") from e
