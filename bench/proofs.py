@@ -37,7 +37,7 @@ apart, never in the proof time), and asked for the same proofs as the ledger
   warm the largest subtrees.
 
 Checked before timing, not timed: pymerkle's root at n (and at 5 old sizes)
-equals ``checkpoint.tree_root``; its inclusion path is ``[leaf hash]`` followed
+equals ``ledger.log.tree.tree_root``; its inclusion path is ``[leaf hash]`` followed
 by exactly our RFC 9162 PATH (5 indices). Its consistency proofs are not RFC
 9162 PROOF(m, D[n]): where RFC 9162 recurses left when m equals the left
 subtree's size and ends with that subtree's hash (omitted at the left edge),
@@ -65,12 +65,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from ledger.log import checkpoint  # noqa: E402
+from ledger.log import tree as stored_tree  # noqa: E402
 from ledger.log import merkle
 from ledger.log.merkle_verify import verify_consistency, verify_inclusion  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.migrate import upgrade  # noqa: E402
-from ledger.store.schema import entries, tree_nodes  # noqa: E402
+from ledger.store.schema import entries  # noqa: E402
 
 try:
     import pymerkle
@@ -155,13 +155,13 @@ def bench_pymerkle(kind: str, size: int, tmp: Path, conn, root: bytes, idx: list
         leaf = bytes(conn.execute(sa.select(entries.c.leaf_hash).where(entries.c.seq == i)).scalar_one())
         proof = tree.prove_inclusion(i + 1, size)
         # pymerkle's path is [leaf hash] + RFC 9162 PATH(i, D[size])
-        assert proof.path[0] == leaf and proof.path[1:] == checkpoint.inclusion_proof(conn, i, size), \
+        assert proof.path[0] == leaf and proof.path[1:] == stored_tree.inclusion_path(conn, i, size), \
             f"pymerkle {kind}: inclusion path differs for {i} in {size}"
         pymerkle.verify_inclusion(leaf, root, proof, index=i + 1, size=size)
     for o in olds[:5]:
         # pymerkle's consistency path is not RFC 9162's PROOF(m, D[n]) (see the
         # module docstring): check that it proves our two roots consistent
-        old_root = checkpoint.tree_root(conn, o)
+        old_root = stored_tree.tree_root(conn, o)
         assert tree.get_root(o) == old_root, f"pymerkle {kind}: root differs at {o}"
         pymerkle.verify_consistency(old_root, root, tree.prove_consistency(o, size), prior_size=o, later_size=size)
     it_i, it_o = iter(idx), iter(olds)
@@ -185,20 +185,20 @@ def bench_proofs(sizes: list[int], runs: int, tmp: Path) -> list[dict]:
         build_s = time.perf_counter() - t0
         rng = random.Random(size)
         with engine.connect() as conn:
-            root = checkpoint.tree_root(conn, size)
+            root = stored_tree.tree_root(conn, size)
             idx = [rng.randrange(size) for _ in range(runs)]
             olds = [rng.randrange(1, size) for _ in range(runs)]
             it_i, it_o = iter(idx), iter(olds)
-            incl = time_ms(lambda: checkpoint.inclusion_proof(conn, next(it_i), size), runs)
-            cons = time_ms(lambda: checkpoint.consistency_proof(conn, next(it_o), size), runs)
+            incl = time_ms(lambda: stored_tree.inclusion_path(conn, next(it_i), size), runs)
+            cons = time_ms(lambda: stored_tree.consistency_path(conn, next(it_o), size), runs)
             lookup_ids = iter(idx)
             lookup = time_ms(lambda: conn.execute(sa.select(entries.c.leaf_hash).where(entries.c.seq == next(lookup_ids))).one(), runs)
             # sanity: the proofs verify
             i = idx[0]
             leaf = conn.execute(sa.select(entries.c.leaf_hash).where(entries.c.seq == i)).scalar_one()
-            verify_inclusion(i, size, bytes(leaf), checkpoint.inclusion_proof(conn, i, size), root)
+            verify_inclusion(i, size, bytes(leaf), stored_tree.inclusion_path(conn, i, size), root)
             o = olds[0]
-            verify_consistency(o, size, checkpoint.tree_root(conn, o), root, checkpoint.consistency_proof(conn, o, size))
+            verify_consistency(o, size, stored_tree.tree_root(conn, o), root, stored_tree.consistency_path(conn, o, size))
             row = {"size": size, "build_s": round(build_s, 2), "inclusion_ms": round(incl, 3),
                    "consistency_ms": round(cons, 3), "pk_lookup_ms": round(lookup, 3),
                    "inclusion_vs_lookup": round(incl / lookup, 1), "pymerkle": {}}

@@ -186,6 +186,7 @@ class Build:
         from ledger.demo.region import COUNTIES, FORMER, org_id
         from ledger.domain.identifiers import Identifier, normalise
         from ledger.domain.regions import LEAGUES_AND_CITIES
+        from ledger.domain.vault import subject_ref
 
         rng = self.rng
         leagues = list(LEAGUES_AND_CITIES)
@@ -224,7 +225,7 @@ class Build:
                 continue
             seen.add(str(ident))
             salt, data_key = rng.randbytes(16), rng.randbytes(32)
-            ref = hashlib.sha256(salt + str(ident).encode()).hexdigest()  # ledger.domain.vault.subject_ref
+            ref = subject_ref(salt, ident)
             record = json.dumps({"scheme": ident.scheme, "id": ident.value, "salt": salt.hex(),
                                  "name": f"受试者{i}"}, ensure_ascii=False).encode()
             rows.append({"ref": ref, "kind": ident.kind, "blind_index": vault.blind_index(ident),
@@ -642,7 +643,7 @@ def build_data(d: Path, params: dict, cache: bool) -> dict:
 
 def child_ledger(d: Path, out: Path) -> dict:
     rss0 = peak_rss_mib()
-    from ledger.finance.transactions import CsvSource
+    from ledger.finance.sources import CsvSource
     from ledger.finance.job import produce
     from ledger.store.engine import make_engine
     from ledger.domain.vault import Vault
@@ -939,7 +940,8 @@ def child_breakdown(d: Path, out: Path) -> dict:
     import ledger.finance.job as rec
     from ledger.log import canonical
     from ledger.errors import LedgerError
-    from ledger.finance.transactions import CsvSource, parse
+    from ledger.finance.sources import CsvSource
+    from ledger.finance.transactions import parse
     from ledger.domain.identifiers import Identifier
     from ledger.finance.reconciliation import reconcile, row_digest
     from ledger.store import log_store

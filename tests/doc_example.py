@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ledger.log import checkpoint
+from ledger.log import publish
 from ledger.log import prove
 from ledger.log.append import append_entries
 from ledger.log.entry import Authority, Draft
@@ -33,7 +33,7 @@ def build(db_path: str) -> dict:
     e = append_entries(engine, [Draft("note.recorded", Authority("hrss-150100", "150100"), "officer-07@hrss-150100",
                                       None, (), "2026-03-02-0001", {"text": "草原英才工程评审会议纪要（第3号）"})],
                        ring, clock)[0]
-    cp, _ = checkpoint.publish(engine, log, ORIGIN, clock)
+    cp, _ = publish.publish(engine, log, ORIGIN, clock)
     with engine.connect() as conn:
         incl = prove.inclusion(conn, e.seq, 3)
     return {

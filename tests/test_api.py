@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from ledger.log import checkpoint as checkpoints
+from ledger.log import publish
 from ledger.log import merkle_verify
 from ledger.api.context import Limits
 from ledger.api.schema import sdl
@@ -162,7 +163,7 @@ def test_page_size_cap_and_bad_cursor_are_named_errors(api, domain):
 def test_entry_bytes_leaf_hash_and_proofs_verify_offline(api, domain):
     p = domain.subject(PERSON)
     s = domain.sanction(p)
-    checkpoints.publish(domain.engine, domain.keyring.log, ORIGIN, domain.clock)
+    publish.publish(domain.engine, domain.keyring.log, ORIGIN, domain.clock)
     data = api.gql("auditor", op("auditor_proof_fetch"), seq=s.seq)
     cp, e, proof = data["latest_checkpoint"], data["entry"], data["inclusion_proof"]
     raw = e["canonical"].encode()

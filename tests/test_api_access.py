@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ledger.log import checkpoint as checkpoints
+from ledger.log import publish
 from ledger.access import tokens
 
 from tests.api_support import make_api
@@ -44,7 +44,7 @@ def test_every_operation_by_every_role(domain):
     api.court("court", [p])
     hohhot_sanction = domain.sanction(p, regions=["150100"])
     q_entry = domain.grant(q)
-    checkpoints.publish(domain.engine, domain.keyring.log, ORIGIN, domain.clock)
+    publish.publish(domain.engine, domain.keyring.log, ORIGIN, domain.clock)
 
     # (name, query, variables, roles allowed)
     matrix = [

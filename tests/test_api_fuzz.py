@@ -53,7 +53,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.graphql import nodes
 
-from ledger.log import checkpoint as checkpoints
+from ledger.log import publish
 from ledger.api.context import Limits
 from ledger.api.types import cursor_of
 from ledger.domain.records import MAX_FEN
@@ -139,7 +139,7 @@ def _populate(domain) -> dict:
                                               "legal_basis": BASIS, "decision_date": "2026-04-01",
                                               "deciding_body": "呼和浩特市人社局"}, refs=[g.seq])
     h = domain.honor(q)
-    checkpoints.publish(domain.engine, domain.keyring.log, ORIGIN, domain.clock)
+    publish.publish(domain.engine, domain.keyring.log, ORIGIN, domain.clock)
     domain.grant(org, amount=12_345)  # past the checkpoint: two sizes to relate
     with domain.engine.connect() as conn:
         size = log_store.size(conn)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ledger.log import entry_types
 from ledger.log.append import append_entries
-from ledger.cli import parse_drafts
+from ledger.cli.writing import parse_drafts
 from ledger.log.entry import GENESIS_PREV, Draft
 from ledger.errors import RequestConflict, UnknownEntryType, ValidationError
 from ledger.store import log_store

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.signing import note
 from ledger.log import prove
 from ledger.log import tlog_proof
-from ledger.log.checkpoint import open_checkpoint, publish, record_cosignature
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.publish import publish, record_cosignature
 from ledger.errors import LedgerError
 from ledger.signing.keys import COSIGNATURE_TYPE, Signer, parse_vkey
 from ledger.log.merkle_verify import verify_inclusion as ledger_verify_inclusion

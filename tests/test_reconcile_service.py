@@ -17,7 +17,8 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, text
 
 from ledger.finance import job as reconcile
 from ledger.errors import AnchorMismatch
-from ledger.finance.transactions import COLUMNS, CsvSource, SqlSource
+from ledger.finance.sources import CsvSource, SqlSource
+from ledger.finance.transactions import COLUMNS
 from ledger.store import log_store
 from ledger.log.verify import verify_log
 
@@ -161,7 +162,7 @@ def test_the_simulated_funding_system_is_found_exactly(tmp_path):
 def test_pass_one_in_a_spawned_process_gives_the_same_report(domain, funded, monkeypatch):
     """A large CSV's pass 1 runs in another process beside load_book; the report
     must be byte-identical to the in-line run (the threshold is lowered here)."""
-    from ledger.finance.transactions import CsvSource as Csv
+    from ledger.finance.sources import CsvSource as Csv
 
     src = write(funded["dir"] / "f.csv",
                 "T1,payment,,NMG-A-1,cn-rid,150102199001010019,10000000,2026-01-05,草原英才",

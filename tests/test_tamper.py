@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from ledger.log import checkpoint
+from ledger.log import publish
 from ledger.log import merkle
 from ledger.errors import IntegrityError
 from ledger.signing.keys import Signer
@@ -125,7 +125,7 @@ def test_tail_truncated_leaves_orphan_tree_nodes(log):
 
 
 def test_tail_truncated_with_its_nodes_is_caught_by_the_checkpoint(log):
-    checkpoint.publish(log.engine, log.keyring.log, "test.example/ledger", log.clock)
+    publish.publish(log.engine, log.keyring.log, "test.example/ledger", log.clock)
     tamper(log.store, entries.delete().where(entries.c.seq >= 30),
            tree_nodes.delete().where((tree_nodes.c.idx + 1).op("<<")(tree_nodes.c.level) > 30))
     assert_detected(log, 30, "truncated")

@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.log import checkpoint
+from ledger.log import tree as stored_tree
+from ledger.log import publish as publishing
 from ledger.log import prove
 from ledger.log import tlog_proof
 from ledger.log import witness
@@ -23,7 +25,7 @@ from tests.test_tamper import tamper
 
 
 def publish(ledger):
-    return checkpoint.publish(ledger.engine, ledger.keyring.log, ORIGIN, ledger.clock)
+    return publishing.publish(ledger.engine, ledger.keyring.log, ORIGIN, ledger.clock)
 
 
 def test_one_checkpoint_per_size_and_it_is_never_re_signed(ledger):
@@ -33,8 +35,8 @@ def test_one_checkpoint_per_size_and_it_is_never_re_signed(ledger):
     assert new and not new_again and again == first
     cp = checkpoint.open_checkpoint(first, ledger.keyring.log.verifier, ORIGIN)
     with ledger.engine.connect() as conn:
-        assert cp.size == 8 and cp.root == checkpoint.tree_root(conn, 8)
-        assert checkpoint.stored(conn, 8).note == first
+        assert cp.size == 8 and cp.root == stored_tree.tree_root(conn, 8)
+        assert publishing.stored(conn, 8).note == first
     with pytest.raises(sa.exc.DBAPIError):  # the table is append-only too
         with ledger.engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM checkpoints"))
@@ -131,13 +133,13 @@ def test_witness_cosigns_only_consistent_checkpoints_and_writes_fork_evidence(le
     ledger.notes(6)
     first, _ = publish(ledger)
     cosigned, line = witness.cosign(state, w, log_key, first, [], ledger.clock)
-    checkpoint.record_cosignature(ledger.engine, 9, line, ledger.clock)
+    publishing.record_cosignature(ledger.engine, 9, line, ledger.clock)
     ledger.notes(5, start=20)
     second, _ = publish(ledger)
     with ledger.engine.connect() as conn:
         proof = prove.consistency(conn, 9, 14).proof
     cosigned2, line2 = witness.cosign(state, w, log_key, second, proof, ledger.clock)
-    checkpoint.record_cosignature(ledger.engine, 14, line2, ledger.clock)
+    publishing.record_cosignature(ledger.engine, 14, line2, ledger.clock)
     # A tlog-proof carries the cosignature; a quorum of one witness is met.
     text = prove.tlog_proof(ledger.engine, 3)
     p = tlog_proof.parse(text)

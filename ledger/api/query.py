@@ -8,7 +8,7 @@ from typing import Annotated, Union
 import strawberry
 from strawberry.types import Info
 
-from ledger.log import checkpoint as checkpoints
+from ledger.log import publish
 from ledger.log import prove
 from ledger.access import tokens
 from ledger.access.policy import Action, Role, require, require_subject
@@ -262,7 +262,7 @@ class Query:
 
 def _stored(engine, size):
     with engine.connect() as conn:
-        return checkpoints.stored(conn, size)
+        return publish.stored(conn, size)
 
 
 def _consistency(engine, old, new):
@@ -271,16 +271,11 @@ def _consistency(engine, old, new):
 
 
 def _inclusion(engine, seq: int, tree_size: int | None) -> InclusionProof:
-    from sqlalchemy import select
-
-    from ledger.store.schema import checkpoints as cp_table
-
     with engine.connect() as conn:
         if tree_size is None:
-            tree_size = conn.execute(select(cp_table.c.size).where(cp_table.c.size > seq)
-                                     .order_by(cp_table.c.size.desc()).limit(1)).scalar()
+            tree_size = prove.latest_checkpoint_covering(conn, seq)
         p = prove.inclusion(conn, seq, tree_size)
-        has_cp = conn.execute(select(cp_table.c.size).where(cp_table.c.size == p.size)).first() is not None
+        has_cp = prove.has_checkpoint(conn, p.size)
     text = prove.tlog_proof(engine, seq, p.size) if has_cp else None
     return InclusionProof(seq=p.seq, tree_size=p.size, leaf_hash=p.leaf_hash.hex(), root_hash=p.root.hex(),
                           hashes=[h.hex() for h in p.proof], tlog_proof=text)

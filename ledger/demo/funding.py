@@ -24,6 +24,7 @@ from ledger.finance.transactions import Txn
 from ledger.finance.job import Lookups, load_book, size_at_end_of
 from ledger.finance.reconciliation import ClawbackFact, GrantFact
 from ledger.store import log_store
+from ledger.domain import vault_store
 from ledger.domain.vault import Vault
 
 
@@ -48,7 +49,7 @@ def simulate(engine: Engine, vault: Vault, as_of: date, *, seed: int = 1, per_ki
         def ident(ref: str) -> tuple[str, str] | None:
             if ref not in ids:
                 try:
-                    d = vault.reveal(conn, ref)
+                    d = vault_store.reveal(conn, vault, ref)
                     ids[ref] = (d.scheme, d.id)
                 except NotFound:  # erased: the funding system cannot be told who it is
                     return None

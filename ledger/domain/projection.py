@@ -25,7 +25,7 @@ from datetime import date
 
 from sqlalchemy import Connection, delete, insert, select
 
-from ledger.domain import vault
+from ledger.domain import vault_store
 from ledger.domain.eligibility import Query, decide
 from ledger.log.entry import Draft, Entry
 from ledger.errors import Barred, Problem
@@ -87,7 +87,7 @@ class DomainProjection:
 
     # --- shared rules -------------------------------------------------------------
     def _subject_problems(self, d: Draft) -> list[Problem]:
-        state = vault.subject_state(self.conn, d.subject)
+        state = vault_store.subject_state(self.conn, d.subject)
         if state is None:
             return [Problem("subject", "is not a subject in the vault (add it with `ledger subject add`)")]
         if state[1] is not None and d.type != "subject.erased":
@@ -187,8 +187,8 @@ class DomainProjection:
         return _not_before({"from": start, "until": until}, "until", "from", "body.effective_until")
 
     def _check_subject_linked(self, d, seq, refs):
-        org = vault.subject_state(self.conn, d.body["organisation"])
-        person = vault.subject_state(self.conn, d.subject)
+        org = vault_store.subject_state(self.conn, d.body["organisation"])
+        person = vault_store.subject_state(self.conn, d.subject)
         problems = _not_before(d.body, "valid_until", "valid_from")
         if org is None or org[0] != "organisation":
             problems.append(Problem("body.organisation", "is not an organisation subject in the vault"))
@@ -282,7 +282,7 @@ class DomainProjection:
     def _write_subject_erased(self, e):
         # PIPL Art. 47: in the same transaction as the entry; a crash before commit
         # leaves both the entry and the personal data, a commit removes the data for good.
-        vault.erase(self.conn, e.subject, e.seq)
+        vault_store.erase(self.conn, e.subject, e.seq)
 
 
 def _not_before(body: dict, later: str, earlier: str, field: str | None = None) -> list[Problem]:

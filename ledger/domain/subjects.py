@@ -9,6 +9,7 @@ from ledger.log.entry import Authority, Draft, Entry, format_time
 from ledger.errors import NotFound
 from ledger.domain.identifiers import parse
 from ledger.signing.keyring import Keyring
+from ledger.domain import vault_store
 from ledger.domain.vault import Vault
 
 HEX = set("0123456789abcdef")
@@ -18,7 +19,7 @@ def add_subject(engine: Engine, v: Vault, identifier: str, name: str, clock: Clo
     """Validate ``scheme:number`` and register it; return (reference, newly added)."""
     ident = parse(identifier)
     with engine.begin() as conn:
-        return v.add(conn, ident, name, format_time(clock()))
+        return vault_store.add(conn, v, ident, name, format_time(clock()))
 
 
 def resolve(engine: Engine, v: Vault, text: str) -> str:
@@ -27,7 +28,7 @@ def resolve(engine: Engine, v: Vault, text: str) -> str:
         return text
     ident = parse(text)
     with engine.connect() as conn:
-        ref = v.lookup(conn, ident)
+        ref = vault_store.lookup(conn, v, ident)
     if ref is None:
         raise NotFound(f"id: no subject {ident.scheme}:{'*' * (len(ident.value) - 4)}{ident.value[-4:]} in the vault")
     return ref

@@ -31,18 +31,19 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Connection, insert, select, update
-
-from ledger.errors import ConfigError, NotFound
 from ledger.domain.identifiers import Identifier
-from ledger.store.schema import subjects
+from ledger.errors import ConfigError
 
 Random = Callable[[int], bytes]
 
 
+def reference(salt: bytes, scheme: str, normalised_id: str) -> str:
+    """docs/contracts.md §2.4: hex(SHA-256(salt || UTF-8("<scheme>:<normalised id>")))."""
+    return hashlib.sha256(salt + f"{scheme}:{normalised_id}".encode()).hexdigest()
+
+
 def subject_ref(salt: bytes, ident: Identifier) -> str:
-    """Contract 2.4: hex(SHA-256(salt || UTF-8("<scheme>:<normalised id>")))."""
-    return hashlib.sha256(salt + str(ident).encode()).hexdigest()
+    return reference(salt, ident.scheme, ident.value)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,16 @@ class Disclosure:
     salt: bytes
     name: str
 
-    def recompute(self) -> str:
-        return hashlib.sha256(self.salt + f"{self.scheme}:{self.id}".encode()).hexdigest()
+
+@dataclass(frozen=True)
+class SealedSubject:
+    """A subject's vault row as stored: nothing in it opens without the master secret."""
+
+    ref: str
+    kind: str
+    blind_index: str
+    wrapped_key: bytes
+    payload: bytes
 
 
 class Vault:
@@ -70,33 +79,19 @@ class Vault:
     def blind_index(self, ident: Identifier) -> str:
         return hmac.new(self._index_key, str(ident).encode(), hashlib.sha256).hexdigest()
 
-    def lookup(self, conn: Connection, ident: Identifier) -> str | None:
-        row = conn.execute(select(subjects.c.ref).where(subjects.c.blind_index == self.blind_index(ident))).first()
-        return row.ref if row else None
-
-    def add(self, conn: Connection, ident: Identifier, name: str, created_at: str) -> tuple[str, bool]:
-        """Register a subject; return (reference, newly added). Idempotent by identifier."""
-        existing = self.lookup(conn, ident)
-        if existing:
-            return existing, False
+    def seal(self, ident: Identifier, name: str) -> SealedSubject:
+        """A new subject: fresh salt and data key; the record sealed under the data key, the
+        data key wrapped under the vault's wrapping key, both bound to the reference."""
         salt, data_key = self._random(16), self._random(32)
         ref = subject_ref(salt, ident)
         record = json.dumps({"scheme": ident.scheme, "id": ident.value, "salt": salt.hex(), "name": name},
                             ensure_ascii=False).encode()
-        conn.execute(insert(subjects).values(
-            ref=ref, kind=ident.kind, blind_index=self.blind_index(ident),
-            wrapped_key=self._seal(self._wrap, data_key, ref), payload=self._seal(AESGCM(data_key), record, ref),
-            created_at=created_at, erased_seq=None))
-        return ref, True
+        return SealedSubject(ref, ident.kind, self.blind_index(ident), self._seal(self._wrap, data_key, ref),
+                             self._seal(AESGCM(data_key), record, ref))
 
-    def reveal(self, conn: Connection, ref: str) -> Disclosure:
-        row = conn.execute(select(subjects).where(subjects.c.ref == ref)).first()
-        if row is None:
-            raise NotFound(f"subject {ref} is not in the vault")
-        if row.erased_seq is not None:
-            raise NotFound(f"subject {ref} was erased at seq {row.erased_seq}")
-        data_key = self._open(self._wrap, bytes(row.wrapped_key), ref)
-        record = json.loads(self._open(AESGCM(data_key), bytes(row.payload), ref))
+    def open(self, ref: str, wrapped_key: bytes, payload: bytes) -> Disclosure:
+        data_key = self._open(self._wrap, wrapped_key, ref)
+        record = json.loads(self._open(AESGCM(data_key), payload, ref))
         return Disclosure(ref, record["scheme"], record["id"], bytes.fromhex(record["salt"]), record["name"])
 
     def _seal(self, aead: AESGCM, plaintext: bytes, ref: str) -> bytes:
@@ -106,18 +101,6 @@ class Vault:
     @staticmethod
     def _open(aead: AESGCM, sealed: bytes, ref: str) -> bytes:
         return aead.decrypt(sealed[:12], sealed[12:], ref.encode())
-
-
-def erase(conn: Connection, ref: str, seq: int) -> None:
-    """Destroy the subject's key, sealed record (with its salt) and blind index."""
-    conn.execute(update(subjects).where(subjects.c.ref == ref)
-                 .values(blind_index=None, wrapped_key=None, payload=None, erased_seq=seq))
-
-
-def subject_state(conn: Connection, ref: str) -> tuple[str, int | None] | None:
-    """(kind, erased_seq) of a known subject, or None."""
-    row = conn.execute(select(subjects.c.kind, subjects.c.erased_seq).where(subjects.c.ref == ref)).first()
-    return (row.kind, row.erased_seq) if row else None
 
 
 def _derive(master: bytes, info: bytes) -> bytes:

@@ -37,7 +37,7 @@ from sqlalchemy import Engine, or_, select
 
 from ledger.log import canonical
 from ledger.signing import keystore
-from ledger.log import checkpoint as checkpoints
+from ledger.log import publish
 from ledger.log import prove
 from ledger.log.append import append_entries
 from ledger.config import Settings
@@ -49,11 +49,10 @@ from ledger.log.operator import OPERATOR
 from ledger.store import log_store
 from ledger.store.schema import entries
 from ledger.log.tlog_proof import TlogProof
+from ledger.domain import vault_store
 from ledger.domain.vault import Vault
+from ledger.evidence.layout import FORMAT, KEY_TYPES, VERSION, content_digest
 
-FORMAT = "integrity-ledger/evidence-bundle"
-VERSION = 1
-KEY_TYPES = ("log.initialized", "key.registered", "key.revoked")
 MAX_ENTRIES = 100_000
 
 
@@ -62,11 +61,6 @@ class Bundle:
     data: bytes  # the zip
     manifest: dict
     custody: Entry
-
-
-def content_digest(files: dict[str, bytes], paths: list[str]) -> str:
-    """SHA-256 of the RFC 8785 JSON {path: sha256 hex} over ``paths``."""
-    return hashlib.sha256(canonical.encode({p: hashlib.sha256(files[p]).hexdigest() for p in paths})).hexdigest()
 
 
 def _select(conn, subjects: list[str], seqs: list[int], size: int) -> list[Entry]:
@@ -118,7 +112,7 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
         for ref in subjects:
             if vault is None:
                 raise NotFound("subject: no vault key on this host: cannot disclose identities")
-            d = vault.reveal(conn, ref)
+            d = vault_store.reveal(conn, vault, ref)
             disclosures[ref] = {"ref": d.ref, "scheme": d.scheme, "id": d.id, "salt": d.salt.hex(), "name": d.name}
         keys = _key_entries(conn, size, {e.signer for e in chosen})
     say(f"{len(chosen)} entries, {len(keys)} key entries, {len(disclosures)} disclosures")
@@ -148,10 +142,10 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
          "content_sha256": digest})], keyring, clock)[0]
     files[f"entries/{custody.seq}.json"] = custody.canonical
     # 2. A checkpoint over a tree that includes the custody entry (one per size).
-    checkpoints.publish(engine, keyring.log, settings.origin, clock)
+    publish.publish(engine, keyring.log, settings.origin, clock)
     with engine.connect() as conn:
-        cp_size = checkpoints.stored(conn).size
-        note = checkpoints.with_cosignatures(conn, cp_size)
+        cp_size = publish.stored(conn).size
+        note = publish.with_cosignatures(conn, cp_size)
         for seq in [*sorted(included), custody.seq]:
             p = prove.inclusion(conn, seq, cp_size)
             files[f"proofs/{seq}.tlog-proof"] = TlogProof(seq, tuple(p.proof), note, p.entry).render().encode()

@@ -22,7 +22,8 @@ from ledger.log.checkpoint import open_checkpoint
 from ledger.log.entry import from_canonical
 from ledger.log.entry_types import get as entry_type
 from ledger.errors import LedgerError
-from ledger.evidence.export import FORMAT, content_digest
+from ledger.evidence.layout import FORMAT, content_digest
+from ledger.domain.vault import reference
 from ledger.signing.key_registry import KeyRegistry
 from ledger.signing.keys import VerifierKey, parse_vkey
 from ledger.log.merkle_verify import verify_consistency
@@ -136,7 +137,7 @@ def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: byte
 
     for name in sorted(n for n in files if n.startswith("subjects/")):
         d = _json(files, name)
-        ref = hashlib.sha256(bytes.fromhex(d["salt"]) + f"{d['scheme']}:{d['id']}".encode()).hexdigest()
+        ref = reference(bytes.fromhex(d["salt"]), d["scheme"], d["id"])
         if ref != d["ref"] or name != f"subjects/{d['ref']}.json":
             raise BundleError(name, f"SHA-256(salt || scheme:id) = {d['ref']}", ref)
         if not any(e.subject == ref for e in entries.values()):

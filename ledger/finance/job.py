@@ -36,7 +36,8 @@ from ledger.domain.eligibility import Facts, Query, decide
 from ledger.log.entry import Draft, Entry
 from ledger.errors import AnchorMismatch, LedgerError, RequestConflict
 from ledger.domain.facts import assemble_sanctions
-from ledger.finance.transactions import CsvSource, Source
+from ledger.finance.sources import CsvSource
+from ledger.finance.transactions import Source
 from ledger.domain.identifiers import Identifier, normalise
 from ledger.signing.keyring import Keyring
 from ledger.log.operator import OPERATOR

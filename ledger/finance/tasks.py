@@ -13,11 +13,12 @@ import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from ledger.log import checkpoint as checkpoints
+from ledger.log import publish
 from ledger.signing import keystore
 from ledger.finance import job as reconcile
 from ledger.config import Settings
-from ledger.finance.transactions import COLUMNS, CsvSource, open_source
+from ledger.finance.sources import CsvSource, open_source
+from ledger.finance.transactions import COLUMNS
 from ledger.log.operator import load_keyring, require_log_signer
 from ledger.store.engine import make_engine
 from ledger.log.verify import VerifierState, verify_log
@@ -30,7 +31,7 @@ def _now() -> datetime:
 def publish_checkpoint(settings: Settings) -> dict:
     """Sign the current tree head (one checkpoint per size: a re-run returns the same)."""
     engine = make_engine(settings.database_url)
-    note, new = checkpoints.publish(engine, require_log_signer(settings), settings.origin, _now)
+    note, new = publish.publish(engine, require_log_signer(settings), settings.origin, _now)
     return {"size": int(note.splitlines()[1]), "new": new}
 
 
@@ -94,9 +95,8 @@ def anchor_report(settings: Settings, directory: str) -> dict:
 def witness_cosign(settings: Settings, witness_key: str, state_path: Path) -> dict:
     """The witness's round: cosign the newest checkpoint if it extends the last one
     this witness cosigned (else ``ForkDetected``, with an evidence file)."""
-    from ledger.log import witness
 
     signer = keystore.load(witness_key, settings.key_dir, settings.passphrase, witness=True)
     log_key = keystore.read_vkey(keystore.vkey_path(settings.vkey_dir, settings.log_key_name))
-    _, size = witness.cosign_latest(make_engine(settings.database_url), state_path, signer, log_key, _now)
+    _, size = publish.cosign_latest(make_engine(settings.database_url), state_path, signer, log_key, _now)
     return {"size": size, "witness": witness_key}

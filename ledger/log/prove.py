@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, select
 
-from ledger.log import checkpoint
 from ledger.errors import IndexBeyondSize, NotFound
+from ledger.log import publish, tree
 from ledger.store import log_store
 from ledger.store.schema import checkpoints
+from ledger.log.merkle import EMPTY_ROOT, leaf_hash
 from ledger.log.tlog_proof import TlogProof
 
 
@@ -55,21 +56,27 @@ def inclusion(conn: Connection, seq: int, size: int | None = None) -> InclusionP
     if not 0 <= seq < size:
         raise IndexBeyondSize("seq", seq, size)
     data = log_store.get_canonical(conn, seq)
-    from ledger.log.merkle import leaf_hash
-
-    return InclusionProof(seq, size, leaf_hash(data), checkpoint.tree_root(conn, size),
-                          checkpoint.inclusion_proof(conn, seq, size), data)
+    return InclusionProof(seq, size, leaf_hash(data), tree.tree_root(conn, size),
+                          tree.inclusion_path(conn, seq, size), data)
 
 
 def consistency(conn: Connection, old: int, new: int) -> ConsistencyProof:
     new = _checked_size(conn, new)
     if not 0 <= old <= new:
         raise IndexBeyondSize("old size", old, new)
-    from ledger.log.merkle import EMPTY_ROOT
+    old_root = tree.tree_root(conn, old) if old else EMPTY_ROOT
+    new_root = tree.tree_root(conn, new) if new else EMPTY_ROOT
+    return ConsistencyProof(old, new, old_root, new_root, tree.consistency_path(conn, old, new))
 
-    old_root = checkpoint.tree_root(conn, old) if old else EMPTY_ROOT
-    new_root = checkpoint.tree_root(conn, new) if new else EMPTY_ROOT
-    return ConsistencyProof(old, new, old_root, new_root, checkpoint.consistency_proof(conn, old, new))
+
+def latest_checkpoint_covering(conn: Connection, seq: int) -> int | None:
+    """The size of the latest checkpoint whose tree contains ``seq``, if any."""
+    latest = conn.execute(select(checkpoints.c.size).order_by(checkpoints.c.size.desc()).limit(1)).scalar()
+    return latest if latest is not None and seq < latest else None
+
+
+def has_checkpoint(conn: Connection, size: int) -> bool:
+    return conn.execute(select(checkpoints.c.size).where(checkpoints.c.size == size)).first() is not None
 
 
 def covering_checkpoint_size(conn: Connection, seq: int, size: int | None) -> int:
@@ -86,6 +93,6 @@ def covering_checkpoint_size(conn: Connection, seq: int, size: int | None) -> in
 def tlog_proof(engine: Engine, seq: int, size: int | None = None) -> str:
     with engine.connect() as conn:
         size = covering_checkpoint_size(conn, seq, size)
-        signed = checkpoint.with_cosignatures(conn, size)
+        signed = publish.with_cosignatures(conn, size)
         p = inclusion(conn, seq, size)
     return TlogProof(seq, tuple(p.proof), signed, p.entry).render()

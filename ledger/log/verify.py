@@ -299,7 +299,7 @@ def _check_consistency(conn, old: int, old_root: bytes, new: int, new_root: byte
 
 
 def _check_checkpoints(conn, size: int, registry: KeyRegistry) -> int:
-    from ledger.log.checkpoint import verify_stored_checkpoint
+    from ledger.log.publish import verify_stored_checkpoint
 
     rows = log_store.checkpoint_rows(conn)
     for row in rows:

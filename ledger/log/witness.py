@@ -86,23 +86,3 @@ def write_fork_evidence(directory: Path, state: WitnessState, new_note: str, pro
         "error": error,
     }, indent=1, ensure_ascii=False))
     return path
-
-
-def cosign_latest(engine, state_path: Path, witness: Signer, log_key: VerifierKey,
-                  clock: Callable[[], datetime], *, record: bool = True) -> tuple[str, int]:
-    """Cosign the log's newest stored checkpoint, proving consistency with this
-    witness's last one from the log's own tree; store the cosignature with the
-    checkpoint. Returns (the cosigned note, its size). A re-run at the same size
-    cosigns the same checkpoint again (the state does not move)."""
-    from ledger.log import checkpoint as checkpoints
-    from ledger.log import prove
-
-    with engine.connect() as conn:
-        signed = checkpoints.stored(conn).note
-        size = open_checkpoint(signed, log_key).size
-        state = WitnessState.load(state_path)
-        proof = prove.consistency(conn, state.size, size).proof if state and state.size <= size else []
-    cosigned, line = cosign(state_path, witness, log_key, signed, proof, clock)
-    if record:
-        checkpoints.record_cosignature(engine, size, line, clock)
-    return cosigned, size

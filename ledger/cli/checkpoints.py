@@ -1,0 +1,34 @@
+"""Checkpoints: sign the tree head, show stored checkpoints."""
+
+from __future__ import annotations
+
+
+
+import click
+
+from ledger.log import publish
+from ledger.store.engine import make_engine
+
+from ledger.cli.edge import (db_option, edge, err, now, settings_for)
+from ledger.cli.root import main
+
+
+@main.command("checkpoint")
+@click.option("--show", is_flag=True, help="Print a stored checkpoint note exactly.")
+@click.option("--size", type=int, default=None, help="With --show: the checkpoint at this size.")
+@db_option
+@edge
+def checkpoint_cmd(show, size, db_url):
+    """Sign the current tree head as a C2SP checkpoint (never a fork, one per size)."""
+    from ledger.log.operator import require_log_signer
+
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    if show:
+        with engine.connect() as conn:
+            click.echo(publish.stored(conn, size).note, nl=False)
+        return
+    text, new = publish.publish(engine, require_log_signer(s), s.origin, now)
+    if not new:
+        err.print("a checkpoint at this size already exists; showing it", highlight=False)
+    click.echo(text, nl=False)

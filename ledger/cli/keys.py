@@ -1,0 +1,63 @@
+"""Keys: generate, register and revoke authority and witness keys."""
+
+from __future__ import annotations
+
+
+
+import click
+
+from ledger.signing import keystore
+from ledger.store.engine import make_engine
+
+from ledger.cli.edge import (db_option, edge, json_option, now, settings_for, print_entry_ack)
+from ledger.cli.root import main
+
+
+@main.group()
+def keys() -> None:
+    """Ed25519 keys: generate, register in the log, revoke."""
+
+
+@keys.command("generate")
+@click.argument("name")
+@click.option("--witness", is_flag=True, help="A witness key (C2SP cosignature/v1, vkey type 0x04).")
+@edge
+def keys_generate(name, witness):
+    """Create key NAME: encrypted private half in LEDGER_KEY_DIR, vkey in keys/NAME.vkey."""
+    s = settings_for(None)
+    signer = keystore.generate(name, s.key_dir, s.vkey_dir, s.passphrase, witness=witness)
+    click.echo(signer.verifier.vkey())
+
+
+@keys.command("register")
+@click.argument("name")
+@click.option("--authority", "authority_id", required=True, help="Authority that will sign with the key.")
+@click.option("--purpose", default="records")
+@click.option("--holder", default=None, help="Who holds the private half.")
+@db_option
+@json_option
+@edge
+def keys_register(name, authority_id, purpose, holder, db_url, as_json):
+    """Record key.registered for keys/NAME.vkey, signed by the log key."""
+    from ledger.log.operator import register_key, require_log_signer
+
+    s = settings_for(db_url)
+    vkey = keystore.read_vkey(keystore.vkey_path(s.vkey_dir, name))
+    e = register_key(make_engine(s.database_url), require_log_signer(s), vkey.vkey(), authority_id, now,
+                     purpose=purpose, holder=holder)
+    print_entry_ack(e, as_json)
+
+
+@keys.command("revoke")
+@click.argument("name")
+@click.option("--reason", required=True)
+@db_option
+@json_option
+@edge
+def keys_revoke(name, reason, db_url, as_json):
+    """Record key.revoked: NAME signs nothing after this entry."""
+    from ledger.log.operator import require_log_signer, revoke_key
+
+    s = settings_for(db_url)
+    e = revoke_key(make_engine(s.database_url), require_log_signer(s), name, reason, now)
+    print_entry_ack(e, as_json)

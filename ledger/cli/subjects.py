@@ -1,0 +1,167 @@
+"""Subjects and the domain: the vault, eligibility status, history."""
+
+from __future__ import annotations
+
+
+import json
+from datetime import datetime
+
+import click
+
+from ledger.errors import Problem, ValidationError
+from ledger.store.engine import make_engine
+
+from ledger.cli.edge import (db_option, edge, json_option, now, settings_for, parse_date, print_entry_ack, subject_ref)
+from ledger.cli.root import main
+
+
+def _known_at(value: str | None):
+    """A tree size (digits) or an RFC 3339 moment."""
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise ValidationError([Problem("known_at", "must be a tree size or an RFC 3339 time")]) from e
+
+
+@main.group()
+def subject() -> None:
+    """The subject vault: add, erase."""
+
+
+@subject.command("add")
+@click.argument("identifier")
+@click.option("--name", required=True, help="Name as in the decision (kept encrypted in the vault).")
+@db_option
+@json_option
+@edge
+def subject_add(identifier, name, db_url, as_json):
+    """Add IDENTIFIER (cn-rid:…, cn-uscc:…, passport:CCC/…) and print its subject reference."""
+    from ledger.domain.subjects import add_subject
+
+    s = settings_for(db_url)
+    ref, new = add_subject(make_engine(s.database_url), s.vault(create=True), identifier, name, now)
+    click.echo(json.dumps({"subject": ref, "new": new}) if as_json else ref)
+
+
+@subject.command("erase")
+@click.argument("identifier")
+@click.option("--reason", required=True)
+@click.option("--legal-basis", default="个人信息保护法第四十七条", show_default=True)
+@click.option("--actor", default="data-protection-officer", show_default=True)
+@db_option
+@json_option
+@edge
+def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
+    """Append subject.erased, then destroy the subject's salt and keys (PIPL Art. 47)."""
+    from ledger.log.operator import OPERATOR, load_keyring
+    from ledger.domain.subjects import erase_subject
+
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    ref = subject_ref(s, engine, identifier)
+    e = erase_subject(engine, load_keyring(engine, s), ref, reason, legal_basis, actor, OPERATOR, now)
+    print_entry_ack(e, as_json)
+
+
+@main.command("status")
+@click.argument("identifier")
+@click.option("--on", "on", default=None, help="Business date (default today).")
+@click.option("--known-at", default=None, help="As the ledger knew it: a tree size or an RFC 3339 time.")
+@click.option("--benefit", default=None, type=click.Choice(["honor", "subsidy", "talent_project"]),
+              help="With --region and --programme: the pre-award eligibility answer.")
+@click.option("--region", default=None)
+@click.option("--programme", default="")
+@db_option
+@json_option
+@edge
+def status_cmd(identifier, on, known_at, benefit, region, programme, db_url, as_json):
+    """A subject's sanctions, clawbacks, honours and grants on a date (and eligibility)."""
+    from ledger.domain import status as st
+
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    ref = subject_ref(s, engine, identifier)
+    day, k = parse_date(on), _known_at(known_at)
+    if benefit:
+        d = st.eligibility(engine, ref, benefit, programme, region or "150000", day, k)
+        out = decision_json(d)
+        if as_json:
+            click.echo(json.dumps(out, ensure_ascii=False))
+        else:
+            click.echo(f"{d.answer.upper()} for {benefit} in {region} ({programme or 'any programme'}) on {day}, "
+                       f"as of tree size {d.tree_size}")
+            for r in d.blocking:
+                click.echo(f"  blocking  seq {r.seq}: {r.message} {r.legal_basis or ''}")
+            for r in d.warnings:
+                click.echo(f"  warning   seq {r.seq}: {r.message}")
+        return
+    res = st.status(engine, ref, day, k)
+    out = status_json(res)
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(f"subject {ref} on {day}, as of tree size {res.tree_size}")
+    for x in out["sanctions"]:
+        click.echo(f"  sanction  seq {x['seq']}: {'IN FORCE' if x['in_force'] else 'not in force'} "
+                   f"{x['effective_from']}..{x['effective_until'] or 'indefinite'} {x['benefits']} {x['regions']}")
+    for x in out["clawbacks"]:
+        click.echo(f"  clawback  seq {x['seq']}: outstanding {x['outstanding_fen']} of {x['amount_fen']} fen, due {x['deadline']}")
+    for x in out["honors"]:
+        click.echo(f"  honour    seq {x['seq']}: {x['title']} ({x['status']})")
+    for x in out["grants"]:
+        click.echo(f"  grant     seq {x['seq']}: {x['grant_ref']} {x['amount_fen']} fen ({x['status']})")
+
+
+def decision_json(d) -> dict:
+    def reason(r):
+        return {"kind": r.kind, "seq": r.seq, "message": r.message, "legal_basis": r.legal_basis,
+                "period": list(r.period) if r.period else None, "amount_fen": r.amount_fen}
+
+    return {"answer": d.answer, "tree_size": d.tree_size, "subject": d.query.subject, "benefit": d.query.benefit,
+            "programme": d.query.programme, "region": d.query.region, "on": d.query.on.isoformat(),
+            "blocking": [reason(r) for r in d.blocking], "warnings": [reason(r) for r in d.warnings]}
+
+
+def status_json(res) -> dict:
+    return {
+        "subject": res.subject, "tree_size": res.tree_size, "on": res.on.isoformat(),
+        "sanctions": [{"seq": x.seq, "in_force": x.in_force(res.on), "severity": x.severity,
+                       "effective_from": x.effective_from.isoformat(),
+                       "effective_until": x.effective_until.isoformat() if x.effective_until else None,
+                       "benefits": list(x.benefits), "regions": list(x.regions), "programmes": list(x.programmes),
+                       "legal_basis": x.legal_basis, "deciding_body": x.deciding_body,
+                       "ended_on": x.ended_on.isoformat() if x.ended_on else None, "end_reason": x.end_reason,
+                       "voided_seq": x.voided_seq, "exempted_seq": x.exempted_seq} for x in res.sanctions],
+        "clawbacks": [{"seq": c.seq, "amount_fen": c.amount_fen, "recovered_fen": c.recovered_fen,
+                       "waived_fen": c.waived_fen, "outstanding_fen": c.outstanding_fen,
+                       "deadline": c.deadline.isoformat()} for c in res.clawbacks],
+        "honors": res.honors, "grants": res.grants,
+    }
+
+
+@main.command("history")
+@click.argument("identifier")
+@click.option("--type", "types", multiple=True, help="Only these entry types (repeatable).")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--after", default=-1, help="Page: entries with seq greater than this.")
+@db_option
+@json_option
+@edge
+def history_cmd(identifier, types, limit, after, db_url, as_json):
+    """Every entry about a subject, in order."""
+    from ledger.domain import status as st
+
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    items = st.history(engine, subject_ref(s, engine, identifier), types=list(types) or None, after=after, limit=limit)
+    if as_json:
+        click.echo(json.dumps([e.to_json() for e in items], ensure_ascii=False))
+        return
+    for e in items:
+        summary = ", ".join(f"{k}={v}" for k, v in e.body.items() if k in (
+            "title", "amount_fen", "grant_ref", "reason", "effective_from", "effective_until", "decision", "answer"))
+        click.echo(f"{e.seq:>8}  {e.recorded_at[:19]}  {e.type:<20} {e.authority.id:<18} refs={list(e.refs)} {summary}")
