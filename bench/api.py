@@ -112,7 +112,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +144,7 @@ def progress(msg: str) -> None:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def quantiles_ms(xs: list[float]) -> dict:
@@ -518,8 +518,8 @@ def in_process(engine, vault, refs: list[str], idents: list[str], size: int, cal
 
     from bench.common import percentile
     from ledger.domain import status
-    from ledger.store.schema import entries
     from ledger.domain.subjects import resolve
+    from ledger.store.schema import entries
 
     on = date.fromisoformat(ON)
 

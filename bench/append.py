@@ -55,8 +55,21 @@ from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    BAOTOU, HOHHOT, Store, bootstrap, check_postgres, entry_row, fresh_store, make_keyring,
-    median, note, percentile, plain_entries, progress, server_version, utc_now,
+    BAOTOU,
+    HOHHOT,
+    Store,
+    bootstrap,
+    check_postgres,
+    entry_row,
+    fresh_store,
+    make_keyring,
+    median,
+    note,
+    percentile,
+    plain_entries,
+    progress,
+    server_version,
+    utc_now,
 )
 from ledger.log import merkle  # noqa: E402
 from ledger.log.append import append_entries  # noqa: E402

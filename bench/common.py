@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,9 +32,9 @@ from rich.markup import escape  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from ledger.log.entry import Authority, Draft  # noqa: E402
+from ledger.log.operator import init_log, register_key  # noqa: E402
 from ledger.signing.keyring import Keyring  # noqa: E402
 from ledger.signing.keys import Signer  # noqa: E402
-from ledger.log.operator import init_log, register_key  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.log_store import entry_row  # noqa: E402,F401  (re-exported: the row the ledger writes)
 from ledger.store.migrate import upgrade  # noqa: E402
@@ -53,7 +53,7 @@ SEEDS = {"log": b"test-log-key", HOHHOT.id: b"test-hohhot-key", BAOTOU.id: b"tes
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class NullSigner(Signer):

@@ -25,16 +25,16 @@ from pathlib import Path
 from common import HOHHOT, ORIGIN, bootstrap, make_keyring, median, utc_now  # noqa: I001
 from sqlalchemy import select
 
-from ledger.evidence import export as evidence
-from ledger.log.append import append_entries
-from ledger.evidence.verifier import verify_bundle
 from ledger.config import Settings
+from ledger.domain.subjects import add_subject
+from ledger.domain.vault import Vault
+from ledger.evidence import export as evidence
+from ledger.evidence.verifier import verify_bundle
+from ledger.log.append import append_entries
 from ledger.log.entry import Draft
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 from ledger.store.schema import entries
-from ledger.domain.subjects import add_subject
-from ledger.domain.vault import Vault
 
 
 def build(tmp: Path, n: int):

@@ -65,8 +65,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from ledger.log import tree as stored_tree  # noqa: E402
 from ledger.log import merkle
+from ledger.log import tree as stored_tree  # noqa: E402
 from ledger.log.merkle_verify import verify_consistency, verify_inclusion  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.migrate import upgrade  # noqa: E402

@@ -538,10 +538,10 @@ class Build:
 
     # --- write it all ----------------------------------------------------------------
     def write(self, d: Path) -> dict:
+        from ledger.domain.vault import Vault
         from ledger.store.engine import make_engine
         from ledger.store.migrate import upgrade
         from ledger.store.schema import clawbacks, entries, exits, grants, money_moves, sanction_versions, subjects
-        from ledger.domain.vault import Vault
 
         t0 = time.perf_counter()
         vault = Vault(MASTER, random=self.rng.randbytes)
@@ -643,10 +643,10 @@ def build_data(d: Path, params: dict, cache: bool) -> dict:
 
 def child_ledger(d: Path, out: Path) -> dict:
     rss0 = peak_rss_mib()
-    from ledger.finance.sources import CsvSource
-    from ledger.finance.job import produce
-    from ledger.store.engine import make_engine
     from ledger.domain.vault import Vault
+    from ledger.finance.job import produce
+    from ledger.finance.sources import CsvSource
+    from ledger.store.engine import make_engine
 
     rss_imports = peak_rss_mib()
     marks: list[tuple[str, float]] = []
@@ -688,11 +688,11 @@ def child_pandas(d: Path, out: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    from ledger.errors import LedgerError
-    from ledger.finance.transactions import COLUMNS, KINDS, MAX_FEN
     from ledger.domain.identifiers import Identifier, normalise
     from ledger.domain.records import RECONCILIATION_KINDS
     from ledger.domain.vault import Vault
+    from ledger.errors import LedgerError
+    from ledger.finance.transactions import COLUMNS, KINDS, MAX_FEN
 
     rss_imports = peak_rss_mib()
     t0 = time.perf_counter()
@@ -938,15 +938,15 @@ def child_pandas(d: Path, out: Path) -> dict:
 def child_breakdown(d: Path, out: Path) -> dict:
     """Where the ledger's time goes: produce()'s steps called one by one, the lookups instrumented."""
     import ledger.finance.job as rec
-    from ledger.log import canonical
+    from ledger.domain.identifiers import Identifier
+    from ledger.domain.vault import Vault
     from ledger.errors import LedgerError
+    from ledger.finance.reconciliation import reconcile, row_digest
     from ledger.finance.sources import CsvSource
     from ledger.finance.transactions import parse
-    from ledger.domain.identifiers import Identifier
-    from ledger.finance.reconciliation import reconcile, row_digest
+    from ledger.log import canonical
     from ledger.store import log_store
     from ledger.store.engine import make_engine
-    from ledger.domain.vault import Vault
 
     vault, source = Vault(MASTER), CsvSource(d / "funding.csv")
     engine = make_engine(f"sqlite:///{d / 'ledger.db'}")

@@ -46,25 +46,24 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import sqlalchemy as sa  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.common import bootstrap, make_keyring, note, progress  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-
 from ledger.log import merkle  # noqa: E402
 from ledger.log.append import append_entries  # noqa: E402
 from ledger.log.entry import from_canonical  # noqa: E402
+from ledger.log.verify import VerifierState, bad_signatures, verify_log  # noqa: E402
 from ledger.store import log_store, schema  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 from ledger.store.migrate import upgrade  # noqa: E402
-from ledger.log.verify import VerifierState, bad_signatures, verify_log  # noqa: E402
 
 BATCH = 5_000
 
@@ -111,7 +110,7 @@ def open_log(path: Path, size: int) -> tuple:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     engine = make_engine(url)
     upgrade(engine)
-    clock = Clock(datetime(2026, 1, 5, 8, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 1, 5, 8, tzinfo=UTC))
     bootstrap(engine, ring, clock)
     progress(f"building a signed log of {size:,} entries at {path.name}")
     return engine, ring, clock, _extend(engine, ring, clock, size, "v")
@@ -120,7 +119,7 @@ def open_log(path: Path, size: int) -> tuple:
 def _clock_after(engine) -> Clock:
     with engine.connect() as conn:
         last = log_store.head(conn).recorded_at
-    return Clock(datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc))
+    return Clock(datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC))
 
 
 def read_all(engine, chunk: int = 10_000) -> float:
@@ -135,9 +134,9 @@ def read_all(engine, chunk: int = 10_000) -> float:
 def signatures_only(engine, workers: int = 2) -> float:
     """libsodium over every entry's (key, signing bytes, signature), in ``workers``
     processes, the work prepared beforehand (untimed): the Ed25519 ceiling."""
+    from ledger.log import entry_types
     from ledger.log.entry import from_canonical
     from ledger.signing.key_registry import KeyRegistry
-    from ledger.log import entry_types
 
     size, registry, batch = _size(engine), KeyRegistry(), []
     with engine.connect() as conn:
@@ -209,7 +208,7 @@ def bench_incremental(engine, ring, clock, state_path: Path, base: int, extra: i
     progress(f"appending {extra:,} new entries")
     _extend(engine, ring, clock, base + extra, "new")
     samples = []
-    for r in range(runs):
+    for _ in range(runs):
         s = copy.deepcopy(state)
         t = time.perf_counter()
         report, _ = verify_log(engine, workers=2, state=s)

@@ -26,9 +26,9 @@ from pathlib import Path
 from airflow.sdk import Connection, Variable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from ledger.finance import tasks as nightly
 from ledger.config import Settings
 from ledger.errors import IntegrityError
+from ledger.finance import tasks as nightly
 
 DEFAULTS = {"retries": 2, "retry_delay": timedelta(minutes=5)}
 

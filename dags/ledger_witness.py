@@ -17,9 +17,9 @@ from pathlib import Path
 from airflow.sdk import Variable, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from ledger.finance import tasks as nightly
 from ledger.config import Settings
 from ledger.errors import ForkDetected
+from ledger.finance import tasks as nightly
 
 
 @dag(dag_id="ledger_witness", schedule="@hourly", start_date=datetime(2026, 1, 1), catchup=False,

@@ -19,7 +19,6 @@ from ledger.access import tokens
 from ledger.api.app import create_app
 from ledger.api.context import AppState, Limits
 from ledger.config import Settings
-
 from tests.conftest import BAOTOU, HOHHOT, ORIGIN, DomainLedger
 
 ROLE_TOKENS = {

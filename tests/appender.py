@@ -17,7 +17,6 @@ import time
 
 from ledger.log.append import append_entries
 from ledger.store.engine import make_engine
-
 from tests.conftest import FixedClock, make_keyring, note
 
 

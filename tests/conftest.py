@@ -11,7 +11,7 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -19,9 +19,9 @@ from sqlalchemy import Engine, text
 
 from ledger.log.append import append_entries
 from ledger.log.entry import Authority, Draft
+from ledger.log.operator import init_log, register_key
 from ledger.signing.keyring import Keyring
 from ledger.signing.keys import Signer
-from ledger.log.operator import init_log, register_key
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 
@@ -46,7 +46,7 @@ BAOTOU = Authority("hrss-150200", "150200")
 class FixedClock:
     """A deterministic clock: each call advances by ``step``."""
 
-    def __init__(self, start: datetime = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc),
+    def __init__(self, start: datetime = datetime(2026, 1, 5, 8, 0, tzinfo=UTC),
                  step: timedelta = timedelta(milliseconds=1)):
         self.now, self.step = start, step
 

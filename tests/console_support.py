@@ -20,12 +20,11 @@ from pathlib import Path
 
 import httpx
 
-from ledger.signing import keystore
-from ledger.signing import note as notes
 from ledger.log.checkpoint import Checkpoint, parse_body
 from ledger.log.merkle import leaf_hash, node_hash, split_point
 from ledger.log.tlog_proof import TlogProof
-
+from ledger.signing import keystore
+from ledger.signing import note as notes
 from tests.api_support import LEDGER, start_serve
 
 ROOT = Path(__file__).resolve().parent.parent

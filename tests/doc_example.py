@@ -4,18 +4,16 @@ check the document still tells the truth. Run it to print the values."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from ledger.log import publish
-from ledger.log import prove
+from ledger.log import prove, publish
 from ledger.log.append import append_entries
 from ledger.log.entry import Authority, Draft
+from ledger.log.operator import init_log, register_key
 from ledger.signing.keyring import Keyring
 from ledger.signing.keys import Signer
-from ledger.log.operator import init_log, register_key
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
-
 from tests.conftest import FixedClock
 
 ORIGIN = "talent.nmg.example/integrity-ledger"
@@ -24,7 +22,7 @@ ORIGIN = "talent.nmg.example/integrity-ledger"
 def build(db_path: str) -> dict:
     engine = make_engine(f"sqlite:///{db_path}")
     upgrade(engine)
-    clock = FixedClock(datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
     log = Signer.from_seed("example-log", b"docs example log key")
     hohhot = Signer.from_seed("example-hrss-150100", b"docs example hohhot key")
     ring = Keyring(log, {"hrss-150100": hohhot})

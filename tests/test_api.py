@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from ledger.log import checkpoint as checkpoints
-from ledger.log import publish
-from ledger.log import merkle_verify
 from ledger.api.context import Limits
 from ledger.api.schema import sdl
+from ledger.log import checkpoint as checkpoints
+from ledger.log import merkle_verify, publish
 from ledger.store import log_store
-
 from tests.api_support import make_api
 from tests.conftest import BASIS, EMPLOYER, ORIGIN, PERSON, PERSON_2
 
@@ -378,7 +376,6 @@ def test_a_page_of_100_subjects_costs_a_bounded_number_of_statements(api, domain
 
 def test_every_named_operation_is_valid_against_the_live_schema():
     from graphql import parse, validate
-
     from ledger.api.schema import build_schema
 
     schema = build_schema(Limits(introspection=True))._schema

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ledger.log import publish
 from ledger.access import tokens
-
+from ledger.log import publish
 from tests.api_support import make_api
 from tests.conftest import BASIS, EMPLOYER_2, ORIGIN, PERSON, PERSON_2
 

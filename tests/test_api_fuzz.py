@@ -53,14 +53,13 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.graphql import nodes
 
-from ledger.log import publish
 from ledger.api.context import Limits
 from ledger.api.types import cursor_of
 from ledger.domain.records import MAX_FEN
+from ledger.log import publish
 from ledger.store import log_store
-
 from tests.api_support import make_api
-from tests.conftest import BASIS, BAOTOU, EMPLOYER, HOHHOT, ORIGIN, PERSON, PERSON_2
+from tests.conftest import BAOTOU, BASIS, EMPLOYER, HOHHOT, ORIGIN, PERSON, PERSON_2
 
 MASKED = "Unexpected error (logged)."
 EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", 0))

@@ -3,19 +3,18 @@ typed errors for bad input, and append-only enforcement by the database."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
+from ledger.cli.writing import parse_drafts
+from ledger.errors import RequestConflict, UnknownEntryType, ValidationError
 from ledger.log import entry_types
 from ledger.log.append import append_entries
-from ledger.cli.writing import parse_drafts
 from ledger.log.entry import GENESIS_PREV, Draft
-from ledger.errors import RequestConflict, UnknownEntryType, ValidationError
-from ledger.store import log_store
 from ledger.log.verify import verify_log
-
+from ledger.store import log_store
 from tests.conftest import BAOTOU, HOHHOT, FixedClock, note
 
 
@@ -130,7 +129,7 @@ def test_unregistered_authority_cannot_sign(ledger):
 
 def test_recorded_at_never_goes_backwards(ledger):
     late = ledger.append([note("late")])[0]
-    backwards = FixedClock(start=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    backwards = FixedClock(start=datetime(2020, 1, 1, tzinfo=UTC))
     early = append_entries(ledger.engine, [note("early")], ledger.keyring, backwards)[0]
     assert early.recorded_at == late.recorded_at
     assert early.recorded_at.endswith("Z") and len(early.recorded_at) == 27

@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from ledger.cli import main
-
 from tests.test_tamper import drop_triggers
 
 
@@ -69,8 +68,9 @@ def test_demo_verify_entry_and_proofs_round_trip(env, tmp_path):
 
 def test_verify_names_the_first_bad_seq_with_exit_code_1(env, tmp_path):
     run("demo", "--entries", "60")
-    from ledger.store.engine import make_engine
     import sqlalchemy as sa
+
+    from ledger.store.engine import make_engine
 
     engine = make_engine(env["LEDGER_DATABASE_URL"])
 

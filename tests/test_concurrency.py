@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ledger.log.verify import verify_log
 from ledger.store import log_store
 from ledger.store.schema import entries
-from ledger.log.verify import verify_log
 
 ROOT = Path(__file__).resolve().parent.parent
 

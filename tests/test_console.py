@@ -19,8 +19,22 @@ import pytest
 from playwright import sync_api  # the `test` extra installs it: never skipped
 
 from ledger.signing.keys import Signer
-
-from tests.console_support import BAD_CHECK, BARRED, CLEAN, HOHHOT, MARKUP, MARKUP_TEXT, SANCTION_BASIS, SCREENSHOTS, checkpoint_of, close_browser, forge_log, launch_browser, require_chromium, start_server
+from tests.console_support import (
+    BAD_CHECK,
+    BARRED,
+    CLEAN,
+    HOHHOT,
+    MARKUP,
+    MARKUP_TEXT,
+    SANCTION_BASIS,
+    SCREENSHOTS,
+    checkpoint_of,
+    close_browser,
+    forge_log,
+    launch_browser,
+    require_chromium,
+    start_server,
+)
 
 expect = sync_api.expect
 expect.set_options(timeout=30_000)  # a loaded 2-core CI machine: wait, never sleep

@@ -13,9 +13,9 @@ import random
 import pytest
 from stdnum.cn import ric
 
-from ledger.log import canonical
-from ledger.errors import ValidationError
 from ledger.domain.identifiers import normalise
+from ledger.errors import ValidationError
+from ledger.log import canonical
 from tests.console_support import require_chromium
 from tests.proof_vectors import generate
 from tests.test_console import served  # noqa: F401 (module fixture: ledger serve on loopback)

@@ -8,11 +8,10 @@ import pytest
 
 from ledger.domain import status as st
 from ledger.domain import vault_store
+from ledger.domain.subjects import erase_subject, resolve
 from ledger.errors import Barred, NotFound, ValidationError
 from ledger.log.reindex import reindex, snapshot
-from ledger.domain.subjects import erase_subject, resolve
 from ledger.log.verify import verify_log
-
 from tests.conftest import BASIS, EMPLOYER, HOHHOT, OLD_LEAGUE_PERSON, PERSON, PERSON_2
 
 
@@ -237,8 +236,9 @@ def test_erasure_keeps_the_log_verifiable_and_forgets_the_person(domain):
     with pytest.raises(ValidationError):
         domain.grant(p)
     verify_log(domain.engine, workers=1)
-    from ledger.log.tree import inclusion_path as inclusion_proof, tree_root as tree_root
     from ledger.log.merkle_verify import verify_inclusion
+    from ledger.log.tree import inclusion_path as inclusion_proof
+    from ledger.log.tree import tree_root as tree_root
 
     with domain.engine.connect() as conn:
         size = e.seq + 1

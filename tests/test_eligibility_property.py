@@ -10,11 +10,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.domain import status
+from ledger.domain.vault import Vault
 from ledger.errors import InputError
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
-from ledger.domain.vault import Vault
-
 from tests.conftest import EMPLOYER, PERSON, DomainLedger, FixedClock, Store, bootstrap, make_keyring
 from tests.eligibility_reference import answer, day
 

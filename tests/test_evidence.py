@@ -13,12 +13,11 @@ import zipfile
 
 import pytest
 
+from ledger.config import Settings
 from ledger.evidence import export as evidence
 from ledger.evidence.verifier import BundleError, verify_bundle
-from ledger.config import Settings
 from ledger.signing.keys import Signer
 from ledger.signing.note import sign
-
 from tests.conftest import BASIS, EMPLOYER, ORIGIN, PERSON, PERSON_2
 from tests.pdf_text import pdf_text
 

@@ -11,9 +11,9 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.finance.reconciliation import Book, reconcile
 from ledger.finance.sources import CsvSource
 from ledger.finance.transactions import COLUMNS, parse, record_of
-from ledger.finance.reconciliation import Book, reconcile
 
 cell = st.sampled_from(["", " x ", "T1", "payment", "reversal", "100", "2026-01-05", "中文", "a,b", 'q"q', "1\n2"])
 

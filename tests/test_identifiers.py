@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from stdnum.cn import ric
 
-from ledger.errors import ValidationError
 from ledger.domain.identifiers import parse
+from ledger.errors import ValidationError
 
 
 @pytest.mark.parametrize("text, want", [

@@ -16,16 +16,15 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.signing import note
-from ledger.log import prove
-from ledger.log import tlog_proof
-from ledger.log.checkpoint import open_checkpoint
-from ledger.log.publish import publish, record_cosignature
 from ledger.errors import LedgerError
-from ledger.signing.keys import COSIGNATURE_TYPE, Signer, parse_vkey
+from ledger.log import prove, tlog_proof
+from ledger.log.checkpoint import open_checkpoint
 from ledger.log.merkle_verify import verify_inclusion as ledger_verify_inclusion
-from ledger.store import log_store
+from ledger.log.publish import publish, record_cosignature
 from ledger.log.witness import cosign
+from ledger.signing import note
+from ledger.signing.keys import COSIGNATURE_TYPE, Signer, parse_vkey
+from ledger.store import log_store
 from tests import independent_verifier as iv
 
 ORIGIN = "test.example/ledger"

@@ -17,10 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.log import merkle
 from ledger.errors import ProofError
+from ledger.log import merkle
 from ledger.log.merkle_verify import verify_consistency, verify_inclusion
-
 from tests import rfc9162_reference as ref
 from tests.proof_vectors import leaf_data
 

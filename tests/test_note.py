@@ -11,10 +11,10 @@ import hashlib
 
 import pytest
 
-from ledger.signing import note
+from ledger.errors import KeyFormatError, LedgerError, SignatureError
 from ledger.log import tlog_proof
 from ledger.log.checkpoint import Checkpoint, open_checkpoint, parse_body
-from ledger.errors import KeyFormatError, LedgerError, SignatureError
+from ledger.signing import note
 from ledger.signing.keys import COSIGNATURE_TYPE, ED25519_TYPE, Signer, VerifierKey, key_id, parse_vkey
 
 EM = "\u2014"

@@ -13,7 +13,6 @@ import pytest
 
 from ledger import errors
 from ledger.log.merkle_verify import verify_consistency, verify_inclusion
-
 from tests import proof_vectors as pv
 from tests import rfc9162_reference as ref
 

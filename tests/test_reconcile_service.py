@@ -9,19 +9,18 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, text
 
-from ledger.finance import job as reconcile
 from ledger.errors import AnchorMismatch
+from ledger.finance import job as reconcile
 from ledger.finance.sources import CsvSource, SqlSource
 from ledger.finance.transactions import COLUMNS
-from ledger.store import log_store
 from ledger.log.verify import verify_log
-
+from ledger.store import log_store
 from tests.conftest import PERSON, PERSON_2
 
 LEDGER = str(Path(sys.executable).parent / "ledger")
@@ -88,7 +87,7 @@ def test_rerunning_a_night_appends_nothing_and_a_changed_input_is_refused(domain
 
 def test_paid_while_barred_uses_what_the_ledger_knew_on_the_payment_day(domain, funded):
     p = funded["p"]
-    domain.clock.now = datetime(2026, 1, 15, 9, tzinfo=timezone.utc)  # recorded on 15 Jan...
+    domain.clock.now = datetime(2026, 1, 15, 9, tzinfo=UTC)  # recorded on 15 Jan...
     s = domain.sanction(p, start="2026-01-01", until="2026-12-31", regions=["150100"])  # ...effective from 1 Jan
     src = write(funded["dir"] / "f.csv",
                 "T1,payment,,NMG-A-1,cn-rid,150102199001010019,5000000,2026-01-10,草原英才",  # before it was known

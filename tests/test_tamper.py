@@ -10,13 +10,11 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from ledger.log import publish
-from ledger.log import merkle
 from ledger.errors import IntegrityError
+from ledger.log import merkle, publish
+from ledger.log.verify import verify_log
 from ledger.signing.keys import Signer
 from ledger.store.schema import entries, tree_nodes
-from ledger.log.verify import verify_log
-
 from tests.conftest import note
 
 SIZE = 40

@@ -8,18 +8,14 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ledger.log import checkpoint
-from ledger.log import tree as stored_tree
-from ledger.log import publish as publishing
-from ledger.log import prove
-from ledger.log import tlog_proof
-from ledger.log import witness
 from ledger.errors import ForkDetected, IntegrityError, ProofError, RootMismatch, SignatureError, ValidationError
-from ledger.signing.keys import COSIGNATURE_TYPE, Signer
+from ledger.log import checkpoint, prove, tlog_proof, witness
+from ledger.log import publish as publishing
+from ledger.log import tree as stored_tree
 from ledger.log.operator import register_key, revoke_key
-from ledger.store.schema import tree_nodes
 from ledger.log.verify import verify_log
-
+from ledger.signing.keys import COSIGNATURE_TYPE, Signer
+from ledger.store.schema import tree_nodes
 from tests.conftest import BAOTOU, HOHHOT, ORIGIN, note
 from tests.test_tamper import tamper
 
@@ -98,8 +94,8 @@ def test_revoked_authority_key(ledger):
     report, _ = verify_log(ledger.engine, workers=1)
     assert report.size == revoked.seq + 1 and all(b.seq < revoked.seq for b in before)
     # … and a later entry signed by it (forged into the database) is rejected by verify.
-    from dataclasses import replace
     import base64
+    from dataclasses import replace
 
     from ledger.store import log_store
 

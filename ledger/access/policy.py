@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ledger.errors import Forbidden
 from ledger.domain.regions import covers
+from ledger.errors import Forbidden
 
 
 class Role(str, Enum):

@@ -12,13 +12,13 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 
-from ledger.log import entry_types
 from ledger.access.policy import Action, Principal, regions_touched, require, require_regions
+from ledger.domain.status import eligibility
+from ledger.errors import Forbidden, NotFound, Problem, ValidationError
+from ledger.log import entry_types
 from ledger.log.append import Clock, append_entries
 from ledger.log.entry import Authority, Draft, Entry, from_canonical
-from ledger.errors import Forbidden, NotFound, Problem, ValidationError
 from ledger.signing.keyring import Keyring
-from ledger.domain.status import eligibility
 from ledger.store.schema import entries
 
 

@@ -21,9 +21,9 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 
 from ledger.access.policy import WRITERS, Principal, Role
+from ledger.errors import NotFound, Problem, Unauthenticated, ValidationError
 from ledger.log.body_schema import region_code, text
 from ledger.log.entry import format_time
-from ledger.errors import NotFound, Problem, Unauthenticated, ValidationError
 from ledger.store.schema import api_tokens
 
 PREFIX = "il_"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,14 +20,14 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from ledger.access.policy import Principal, Role
+from ledger.access.tokens import authenticate
+from ledger.api.context import AppState, Context, Limits, run
+from ledger.api.schema import build_schema
 from ledger.config import Settings
 from ledger.console import console_routes
 from ledger.errors import Unauthenticated
 from ledger.log.operator import load_keyring
 from ledger.store.engine import make_engine
-from ledger.access.tokens import authenticate
-from ledger.api.context import AppState, Context, Limits, run
-from ledger.api.schema import build_schema
 
 
 class LedgerGraphQL(GraphQL):
@@ -140,4 +140,4 @@ def state_from_settings(settings: Settings, limits: Limits | None = None) -> App
     engine = make_engine(settings.database_url)
     keyring = load_keyring(engine, settings) if settings.passphrase_value else None
     vault = settings.vault() if settings.vault_key_file.exists() else None
-    return AppState(engine, keyring, vault, lambda: datetime.now(timezone.utc), limits or Limits(), settings)
+    return AppState(engine, keyring, vault, lambda: datetime.now(UTC), limits or Limits(), settings)

@@ -19,17 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-
-from ledger.config import Settings
 from strawberry.dataloader import DataLoader
 
 from ledger.access.policy import Principal
-from ledger.log.append import Clock
+from ledger.config import Settings
 from ledger.domain.facts import awards_of, clawbacks_of, sanctions_of
-from ledger.signing.keyring import Keyring
 from ledger.domain.status import size_known_at
-from ledger.store.schema import grants, honors
 from ledger.domain.vault import Vault
+from ledger.log.append import Clock
+from ledger.signing.keyring import Keyring
+from ledger.store.schema import grants, honors
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Any
 
 import strawberry
 
-from ledger.domain import records
 from ledger.api.scalars import Fen
+from ledger.domain import records
 
 
 def _enum(name: str, values, description: str) -> type[Enum]:

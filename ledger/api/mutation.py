@@ -10,24 +10,40 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
-from typing import Annotated, Union
+from typing import Annotated
 
 import strawberry
 
-from ledger.evidence import export as evidence
-from ledger.access import recording
-from ledger.domain import subjects
-from ledger.access import tokens
+from ledger.access import recording, tokens
 from ledger.access.policy import Action, require, require_subject
-from ledger.log.entry import Entry as LedgerEntry
-from ledger.errors import ConfigError, Problem, ValidationError
-from ledger.log.operator import OPERATOR
 from ledger.api.context import run
 from ledger.api.errors import Barred, Conflict, Forbidden, NotFound, ValidationFailed
-from ledger.api.inputs import Benefit, CheckDecision, ClawbackOrderedBody, ClawbackRecoveredBody, ClawbackWaivedBody, EntryCorrectedBody, ExemptionGrantedBody, HonorGrantedBody, HonorRevokedBody, RoleName, SanctionAmendedBody, SanctionEndedBody, SanctionImposedBody, SubjectLinkedBody, SubsidyGrantedBody, body_of
+from ledger.api.inputs import (
+    Benefit,
+    CheckDecision,
+    ClawbackOrderedBody,
+    ClawbackRecoveredBody,
+    ClawbackWaivedBody,
+    EntryCorrectedBody,
+    ExemptionGrantedBody,
+    HonorGrantedBody,
+    HonorRevokedBody,
+    RoleName,
+    SanctionAmendedBody,
+    SanctionEndedBody,
+    SanctionImposedBody,
+    SubjectLinkedBody,
+    SubsidyGrantedBody,
+    body_of,
+)
 from ledger.api.query import Ctx
 from ledger.api.resolve import resolve_ref, union_result
 from ledger.api.types import Entry, TokenInfo
+from ledger.domain import subjects
+from ledger.errors import ConfigError, Problem, ValidationError
+from ledger.evidence import export as evidence
+from ledger.log.entry import Entry as LedgerEntry
+from ledger.log.operator import OPERATOR
 
 
 @strawberry.type(description="The entry as recorded (or as first recorded, for a retried request_id).")
@@ -63,15 +79,15 @@ class Unavailable:
     message: str
 
 
-RecordResult = Annotated[Union[Recorded, ValidationFailed, Barred, NotFound, Conflict, Forbidden, Unavailable],
+RecordResult = Annotated[Recorded | ValidationFailed | Barred | NotFound | Conflict | Forbidden | Unavailable,
                          strawberry.union("RecordResult")]
-SubjectAddedResult = Annotated[Union[SubjectAdded, ValidationFailed, Forbidden, Unavailable],
+SubjectAddedResult = Annotated[SubjectAdded | ValidationFailed | Forbidden | Unavailable,
                                strawberry.union("SubjectAddedResult")]
-TokenIssuedResult = Annotated[Union[TokenIssued, ValidationFailed, NotFound, Forbidden],
+TokenIssuedResult = Annotated[TokenIssued | ValidationFailed | NotFound | Forbidden,
                               strawberry.union("TokenIssuedResult")]
-ExportResult = Annotated[Union[ExportReady, ValidationFailed, NotFound, Forbidden, Unavailable],
+ExportResult = Annotated[ExportReady | ValidationFailed | NotFound | Forbidden | Unavailable,
                          strawberry.union("ExportResult")]
-TokenResult = Annotated[Union[TokenInfo, NotFound, Forbidden], strawberry.union("TokenResult")]
+TokenResult = Annotated[TokenInfo | NotFound | Forbidden, strawberry.union("TokenResult")]
 
 
 def _unavailable(fn):

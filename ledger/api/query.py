@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Annotated, Union
+from datetime import UTC, date, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from ledger.log import publish
-from ledger.log import prove
 from ledger.access import tokens
 from ledger.access.policy import Action, Role, require, require_subject
-from ledger.log.body_schema import control_characters
-from ledger.errors import Forbidden, NotFound, Problem, ValidationError
 from ledger.access.recording import entry_at
-from ledger.domain.status import eligibility as check_eligibility
-from ledger.domain.status import entries_page
 from ledger.api.context import Context, run
 from ledger.api.errors import Forbidden as ForbiddenT
 from ledger.api.errors import NotFound as NotFoundT
 from ledger.api.errors import ValidationFailed
 from ledger.api.inputs import Benefit
 from ledger.api.resolve import ArgumentError, check_page, page_size, resolve_ref_async, union_result
-from ledger.api.types import Checkpoint, Clawback, ConsistencyProof, Eligibility, Entry, EntryConnection, Grant, Honor, InclusionProof, Me, Sanction, TokenInfo, seq_of_cursor
+from ledger.api.types import (
+    Checkpoint,
+    Clawback,
+    ConsistencyProof,
+    Eligibility,
+    Entry,
+    EntryConnection,
+    Grant,
+    Honor,
+    InclusionProof,
+    Me,
+    Sanction,
+    TokenInfo,
+    seq_of_cursor,
+)
+from ledger.domain.status import eligibility as check_eligibility
+from ledger.domain.status import entries_page
+from ledger.errors import Forbidden, NotFound, Problem, ValidationError
+from ledger.log import prove, publish
+from ledger.log.body_schema import control_characters
 
 Ctx = Info[Context, None]
 
@@ -88,7 +101,7 @@ class SubjectList:
 
 
 def _union(name: str, *members):
-    return Annotated[Union[members], strawberry.union(name)]
+    return Annotated[members, strawberry.union(name)]
 
 
 EligibilityResult = _union("EligibilityResult", Eligibility, ValidationFailed, NotFoundT, ForbiddenT)
@@ -122,7 +135,7 @@ def _known_at(size: int | None, moment: datetime | None):
         if moment.tzinfo is None:
             raise ValidationError([Problem("known_at", "must carry a time zone")])
         try:
-            moment.astimezone(timezone.utc)
+            moment.astimezone(UTC)
         except OverflowError:
             raise ValidationError([Problem("known_at", "is outside the representable range")]) from None
     return size if size is not None else moment

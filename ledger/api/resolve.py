@@ -7,11 +7,10 @@ import functools
 from collections.abc import Awaitable, Callable
 
 from graphql import GraphQLError
-
 from ledger import errors as E
-from ledger.domain.subjects import HEX, resolve
 from ledger.api.context import AppState, Context, run
 from ledger.api.errors import to_error
+from ledger.domain.subjects import HEX, resolve
 
 
 def union_result(fn: Callable[..., Awaitable]):

@@ -10,10 +10,10 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from ledger.domain import eligibility as elig
 from ledger.access import tokens
-from ledger.log.entry import Entry as LedgerEntry
 from ledger.api.scalars import Fen
+from ledger.domain import eligibility as elig
+from ledger.log.entry import Entry as LedgerEntry
 
 
 def cursor_of(seq: int) -> str:

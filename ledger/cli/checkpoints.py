@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-
-
 import click
 
+from ledger.cli.edge import db_option, edge, err, now, settings_for
+from ledger.cli.root import main
 from ledger.log import publish
 from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, err, now, settings_for)
-from ledger.cli.root import main
 
 
 @main.command("checkpoint")

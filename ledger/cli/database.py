@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-
 import json
 
 import click
 
-from ledger.store.migrate import upgrade
-
-from ledger.cli.edge import (db_option, edge, engine_for, json_option, progress_bar)
+from ledger.cli.edge import db_option, edge, engine_for, json_option, progress_bar
 from ledger.cli.root import main
+from ledger.store.migrate import upgrade
 
 
 @main.group()

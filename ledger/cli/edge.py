@@ -4,11 +4,10 @@ settings at the edge, error translation into messages and exit codes (0 ok,
 
 from __future__ import annotations
 
-
 import functools
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from rich.console import Console
@@ -22,7 +21,7 @@ err = Console(stderr=True)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def db_option(f):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import hashlib
 import json
 import sys
@@ -10,11 +9,10 @@ from pathlib import Path
 
 import click
 
+from ledger.cli.edge import db_option, edge, err, json_option, now, progress_bar, settings_for, subject_ref
+from ledger.cli.root import main
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, err, json_option, now, progress_bar, settings_for, subject_ref)
-from ledger.cli.root import main
 
 
 @main.command("export")

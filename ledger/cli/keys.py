@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-
-
 import click
 
+from ledger.cli.edge import db_option, edge, json_option, now, print_entry_ack, settings_for
+from ledger.cli.root import main
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, json_option, now, settings_for, print_entry_ack)
-from ledger.cli.root import main
 
 
 @main.group()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-
 import json
 from pathlib import Path
 
 import click
 
-from ledger.signing import keystore
-
-from ledger.cli.edge import (db_option, edge, engine_for, json_option)
+from ledger.cli.edge import db_option, edge, engine_for, json_option
 from ledger.cli.root import main
+from ledger.signing import keystore
 
 
 @main.group()

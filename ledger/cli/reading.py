@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from ledger.cli.edge import db_option, edge, engine_for, json_option, progress_bar, settings_for
+from ledger.cli.root import main
+from ledger.errors import InputError
 from ledger.log import tree as stored_tree
 from ledger.signing import keystore
-from ledger.errors import InputError
 from ledger.store import log_store
 from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, engine_for, json_option, progress_bar, settings_for)
-from ledger.cli.root import main
 
 
 @main.command("entry")

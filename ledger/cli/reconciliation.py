@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, json_option, now, progress_bar, settings_for, parse_date)
+from ledger.cli.edge import db_option, edge, json_option, now, parse_date, progress_bar, settings_for
 from ledger.cli.root import main
+from ledger.store.engine import make_engine
 
 
 class _Counted:
@@ -77,8 +75,8 @@ def reconcile_cmd(funding, funding_table, as_of, out_dir, unpaid_days, db_url, a
 def demo_funding(as_of, out_dir, seed, per_kind, unpaid_days, db_url, as_json):
     """Write a simulated funding system's transactions for the demo ledger (funding.csv),
     with seeded discrepancies of every kind, and the ground truth (ground-truth.json)."""
-    from ledger.finance.sources import write_csv
     from ledger.demo.funding import simulate
+    from ledger.finance.sources import write_csv
 
     s = settings_for(db_url)
     day = parse_date(as_of) if as_of else now().date()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-
 import json
 from datetime import datetime
 
 import click
 
+from ledger.cli.edge import db_option, edge, engine_for, err, json_option, now, settings_for, subject_ref
+from ledger.cli.root import main
 from ledger.errors import Problem, ValidationError
 from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, engine_for, err, json_option, now, settings_for, subject_ref)
-from ledger.cli.root import main
 
 
 @main.group()

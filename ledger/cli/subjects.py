@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-
 import json
 from datetime import datetime
 
 import click
 
+from ledger.cli.edge import db_option, edge, json_option, now, parse_date, print_entry_ack, settings_for, subject_ref
+from ledger.cli.root import main
 from ledger.errors import Problem, ValidationError
 from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, json_option, now, settings_for, parse_date, print_entry_ack, subject_ref)
-from ledger.cli.root import main
 
 
 def _known_at(value: str | None):
@@ -57,8 +55,8 @@ def subject_add(identifier, name, db_url, as_json):
 @edge
 def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
     """Append subject.erased, then destroy the subject's salt and keys (PIPL Art. 47)."""
-    from ledger.log.operator import OPERATOR, load_keyring
     from ledger.domain.subjects import erase_subject
+    from ledger.log.operator import OPERATOR, load_keyring
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)

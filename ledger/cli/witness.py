@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-
 import json
 from pathlib import Path
 
 import click
 
+from ledger.cli.edge import db_option, edge, now, settings_for
+from ledger.cli.root import main
 from ledger.log import publish
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
-
-from ledger.cli.edge import (db_option, edge, now, settings_for)
-from ledger.cli.root import main
 
 
 @main.group()

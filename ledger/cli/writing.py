@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-
 import json
 
 import click
 
+from ledger.cli.edge import db_option, edge, json_option, now, print_entry_ack, progress_bar, settings_for
+from ledger.cli.root import main
+from ledger.errors import Problem, ValidationError
 from ledger.log.append import append_entries
 from ledger.log.entry import Authority, Draft
-from ledger.errors import Problem, ValidationError
 from ledger.store import log_store
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
-
-from ledger.cli.edge import (db_option, edge, json_option, now, progress_bar, settings_for, print_entry_ack)
-from ledger.cli.root import main
 
 
 @main.command("init")

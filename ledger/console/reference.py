@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ledger.domain import identifiers
-from ledger.errors import LedgerError, NotFound, ValidationError
 from ledger.access.recording import entry_at
 from ledger.console.region_tree import region_tree
+from ledger.domain import identifiers
+from ledger.errors import LedgerError, NotFound, ValidationError
 
 MAX_IDENTIFIER_BODY = 1024  # {"text": "<scheme>:<at most a passport number>"}
 

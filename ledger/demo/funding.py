@@ -19,13 +19,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
-from ledger.errors import NotFound
-from ledger.finance.transactions import Txn
-from ledger.finance.job import Lookups, load_book, size_at_end_of
-from ledger.finance.reconciliation import ClawbackFact, GrantFact
-from ledger.store import log_store
 from ledger.domain import vault_store
 from ledger.domain.vault import Vault
+from ledger.errors import NotFound
+from ledger.finance.job import Lookups, load_book, size_at_end_of
+from ledger.finance.reconciliation import ClawbackFact, GrantFact
+from ledger.finance.transactions import Txn
+from ledger.store import log_store
 
 
 @dataclass

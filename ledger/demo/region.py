@@ -22,18 +22,18 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 from stdnum.cn import ric, uscc
 
-from ledger.signing import keystore
-from ledger.log.append import Clock, append_entries
 from ledger.config import Settings
-from ledger.log.entry import Authority, Draft, Entry
-from ledger.errors import Barred, LedgerError
 from ledger.domain.identifiers import parse
-from ledger.log.operator import init_log, load_keyring, register_key
-from ledger.log.projection import load_registry
 from ledger.domain.regions import LEAGUES_AND_CITIES, NAMES, REGION
-from ledger.store import log_store
 from ledger.domain.subjects import add_subject
 from ledger.domain.vault import Vault
+from ledger.errors import Barred, LedgerError
+from ledger.log.append import Clock, append_entries
+from ledger.log.entry import Authority, Draft, Entry
+from ledger.log.operator import init_log, load_keyring, register_key
+from ledger.log.projection import load_registry
+from ledger.signing import keystore
+from ledger.store import log_store
 
 AUTHORITIES = [Authority("nmg-talent-office", REGION)] + [Authority(f"hrss-{c}", c) for c in LEAGUES_AND_CITIES]
 # Birthplace counties per league/city (GB/T 2260), plus former league codes seen in older numbers.
@@ -231,8 +231,8 @@ def demo_tokens(engine: Engine, clock: Clock, *, days: int = 7) -> list[tuple[st
 
     from sqlalchemy import select
 
-    from ledger.store.schema import sanction_versions
     from ledger.access.tokens import issue
+    from ledger.store.schema import sanction_versions
 
     with engine.connect() as conn:
         sanctioned = conn.execute(select(sanction_versions.c.subject).order_by(sanction_versions.c.version_seq)

@@ -27,10 +27,19 @@ from sqlalchemy import Connection, delete, insert, select
 
 from ledger.domain import vault_store
 from ledger.domain.eligibility import Query, decide
-from ledger.log.entry import Draft, Entry
-from ledger.errors import Barred, Problem
 from ledger.domain.facts import clawbacks_of, load_facts, sanctions_of
-from ledger.store.schema import DOMAIN_PROJECTIONS, clawbacks, exits, grants, honors, links, money_moves, sanction_versions
+from ledger.errors import Barred, Problem
+from ledger.log.entry import Draft, Entry
+from ledger.store.schema import (
+    DOMAIN_PROJECTIONS,
+    clawbacks,
+    exits,
+    grants,
+    honors,
+    links,
+    money_moves,
+    sanction_versions,
+)
 
 DOMAIN_TYPES = {
     "honor.granted", "honor.revoked", "subsidy.granted", "clawback.ordered", "clawback.recovered",

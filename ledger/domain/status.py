@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, Engine, func, select
 
 from ledger.domain.eligibility import Decision, Query, decide
-from ledger.log.entry import Entry, format_time, from_canonical
-from ledger.errors import IndexBeyondSize, ValidationError, Problem
 from ledger.domain.facts import awards_of, clawbacks_of, load_facts, sanctions_of
+from ledger.errors import IndexBeyondSize, Problem, ValidationError
+from ledger.log.entry import Entry, format_time, from_canonical
 from ledger.store import log_store
 from ledger.store.schema import entries, grants, honors
 
@@ -30,8 +30,8 @@ def size_known_at(conn: Connection, known_at: int | datetime | None) -> int:
 
 def eligibility(engine: Engine, subject: str, benefit: str, programme: str, region: str, on: date,
                 known_at: int | datetime | None = None) -> Decision:
-    from ledger.log.body_schema import region_code
     from ledger.domain.records import BENEFITS
+    from ledger.log.body_schema import region_code
 
     problems = []
     if benefit not in BENEFITS:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from ledger.domain import vault_store
+from ledger.domain.identifiers import parse
+from ledger.domain.vault import Vault
+from ledger.errors import NotFound
 from ledger.log.append import Clock, append_entries
 from ledger.log.entry import Authority, Draft, Entry, format_time
-from ledger.errors import NotFound
-from ledger.domain.identifiers import parse
 from ledger.signing.keyring import Keyring
-from ledger.domain import vault_store
-from ledger.domain.vault import Vault
 
 HEX = set("0123456789abcdef")
 

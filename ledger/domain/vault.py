@@ -31,6 +31,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from ledger.domain.identifiers import Identifier
 from ledger.errors import ConfigError
 

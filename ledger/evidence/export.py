@@ -35,23 +35,21 @@ from pathlib import Path
 
 from sqlalchemy import Engine, or_, select
 
-from ledger.log import canonical
-from ledger.signing import keystore
-from ledger.log import publish
-from ledger.log import prove
-from ledger.log.append import append_entries
 from ledger.config import Settings
-from ledger.log.entry import Draft, Entry, from_canonical
-from ledger.errors import NotFound, Problem, ValidationError
-from ledger.signing.keyring import Keyring
-from ledger.signing.note import parse as parse_note
-from ledger.log.operator import OPERATOR
-from ledger.store import log_store
-from ledger.store.schema import entries
-from ledger.log.tlog_proof import TlogProof
 from ledger.domain import vault_store
 from ledger.domain.vault import Vault
+from ledger.errors import NotFound, Problem, ValidationError
 from ledger.evidence.layout import FORMAT, KEY_TYPES, VERSION, content_digest
+from ledger.log import canonical, prove, publish
+from ledger.log.append import append_entries
+from ledger.log.entry import Draft, Entry, from_canonical
+from ledger.log.operator import OPERATOR
+from ledger.log.tlog_proof import TlogProof
+from ledger.signing import keystore
+from ledger.signing.keyring import Keyring
+from ledger.signing.note import parse as parse_note
+from ledger.store import log_store
+from ledger.store.schema import entries
 
 MAX_ENTRIES = 100_000
 

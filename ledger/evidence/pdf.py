@@ -16,9 +16,9 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from ledger.log.entry import Entry
 from ledger.errors import ConfigError
 from ledger.evidence.report import TYPE_ZH, describe
+from ledger.log.entry import Entry
 
 NOTO_CJK_SHA256 = "f57e46120a3dd025ac993801981849622405d1359b32093b1f046490f7885711"
 

@@ -18,17 +18,17 @@ import json
 import zipfile
 from dataclasses import dataclass
 
+from ledger.domain.vault import reference
+from ledger.errors import LedgerError
+from ledger.evidence.layout import FORMAT, content_digest
 from ledger.log.checkpoint import open_checkpoint
 from ledger.log.entry import from_canonical
 from ledger.log.entry_types import get as entry_type
-from ledger.errors import LedgerError
-from ledger.evidence.layout import FORMAT, content_digest
-from ledger.domain.vault import reference
-from ledger.signing.key_registry import KeyRegistry
-from ledger.signing.keys import VerifierKey, parse_vkey
 from ledger.log.merkle_verify import verify_consistency
 from ledger.log.tlog_proof import parse as parse_proof
 from ledger.log.tlog_proof import verify as verify_proof
+from ledger.signing.key_registry import KeyRegistry
+from ledger.signing.keys import VerifierKey, parse_vkey
 
 
 class BundleError(LedgerError):

@@ -30,21 +30,21 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from ledger.log import canonical
-from ledger.log.append import Clock, append_entries
 from ledger.domain.eligibility import Facts, Query, decide
-from ledger.log.entry import Draft, Entry
-from ledger.errors import AnchorMismatch, LedgerError, RequestConflict
 from ledger.domain.facts import assemble_sanctions
+from ledger.domain.identifiers import Identifier, normalise
+from ledger.domain.vault import Vault
+from ledger.errors import AnchorMismatch, LedgerError, RequestConflict
+from ledger.finance.reconciliation import Book, ClawbackFact, GrantFact, Result, Scan, reconcile, scan
 from ledger.finance.sources import CsvSource
 from ledger.finance.transactions import Source
-from ledger.domain.identifiers import Identifier, normalise
-from ledger.signing.keyring import Keyring
+from ledger.log import canonical
+from ledger.log.append import Clock, append_entries
+from ledger.log.entry import Draft, Entry
 from ledger.log.operator import OPERATOR
-from ledger.finance.reconciliation import Book, ClawbackFact, GrantFact, Result, Scan, reconcile, scan
+from ledger.signing.keyring import Keyring
 from ledger.store import log_store
 from ledger.store.schema import clawbacks, entries, exits, grants, money_moves, sanction_versions, subjects
-from ledger.domain.vault import Vault
 
 REPORT_FORMAT = "integrity-ledger/reconciliation/v1"
 

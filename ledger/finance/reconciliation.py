@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, txn_id_of
 from ledger.domain.records import RECONCILIATION_KINDS
+from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, txn_id_of
 
 KINDS = RECONCILIATION_KINDS
 INFORMATIONAL = frozenset({"unpaid_grant"})

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import csv
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from ledger.log import publish
-from ledger.signing import keystore
-from ledger.finance import job as reconcile
 from ledger.config import Settings
+from ledger.finance import job as reconcile
 from ledger.finance.sources import CsvSource, open_source
 from ledger.finance.transactions import COLUMNS
+from ledger.log import publish
 from ledger.log.operator import load_keyring, require_log_signer
-from ledger.store.engine import make_engine
 from ledger.log.verify import VerifierState, verify_log
+from ledger.signing import keystore
+from ledger.store.engine import make_engine
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def publish_checkpoint(settings: Settings) -> dict:

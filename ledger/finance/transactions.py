@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-
 COLUMNS = ("txn_id", "kind", "reverses", "grant_ref", "payee_scheme", "payee_id", "amount_fen", "booked_on",
            "programme")
 KINDS = ("payment", "recovery", "reversal")

@@ -17,12 +17,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from ledger.log import entry_types
-from ledger.log import merkle
-from ledger.log.entry import FORMAT_VERSION, GENESIS_PREV, Draft, Entry, format_time
 from ledger.errors import Problem, RequestConflict, SignatureError, ValidationError
-from ledger.signing.keyring import Keyring
+from ledger.log import entry_types, merkle
+from ledger.log.entry import FORMAT_VERSION, GENESIS_PREV, Draft, Entry, format_time
 from ledger.log.projection import KeyProjection, Projection, default_projections
+from ledger.signing.keyring import Keyring
 from ledger.store import log_store
 from ledger.store.engine import APPEND_OPTION
 

@@ -15,8 +15,8 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from ledger.signing import note
 from ledger.errors import KeyFormatError
+from ledger.signing import note
 from ledger.signing.keys import VerifierKey
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ledger.errors import Problem, UnknownEntryType, ValidationError
 from ledger.log import canonical
 from ledger.log.body_schema import Field, hex64, region_code, text, validate_body
 from ledger.log.entry import Draft
-from ledger.errors import Problem, UnknownEntryType, ValidationError
 
 MAX_BODY_BYTES = 16 * 1024  # one decision record; larger documents are referenced by hash
 MAX_REFS = 64

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from ledger.signing import keystore
-from ledger.log.append import Clock, append_entries
 from ledger.config import Settings
-from ledger.log.entry import Authority, Draft, Entry
 from ledger.errors import ConfigError, NotFound
+from ledger.log.append import Clock, append_entries
+from ledger.log.entry import Authority, Draft, Entry
+from ledger.log.projection import load_registry
+from ledger.signing import keystore
 from ledger.signing.keyring import Keyring
 from ledger.signing.keys import Signer
-from ledger.log.projection import load_registry
 from ledger.store import log_store
 
 # The operator records the log's own bookkeeping under the region's code.

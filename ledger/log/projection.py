@@ -14,8 +14,8 @@ from typing import Protocol
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from ledger.log.entry import Draft, Entry
 from ledger.errors import Problem
+from ledger.log.entry import Draft, Entry
 from ledger.signing.key_registry import KeyRecord, KeyRegistry
 from ledger.signing.keys import parse_vkey
 from ledger.store.schema import authority_keys

@@ -9,10 +9,10 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger.errors import IndexBeyondSize, NotFound
 from ledger.log import publish, tree
-from ledger.store import log_store
-from ledger.store.schema import checkpoints
 from ledger.log.merkle import EMPTY_ROOT, leaf_hash
 from ledger.log.tlog_proof import TlogProof
+from ledger.store import log_store
+from ledger.store.schema import checkpoints
 
 
 @dataclass(frozen=True)

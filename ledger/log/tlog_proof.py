@@ -22,12 +22,12 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from ledger.signing import note
-from ledger.log.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import KeyFormatError, ProofError, SignatureError
-from ledger.signing.keys import VerifierKey
+from ledger.log.checkpoint import Checkpoint, open_checkpoint
 from ledger.log.merkle import leaf_hash
 from ledger.log.merkle_verify import verify_inclusion
+from ledger.signing import note
+from ledger.signing.keys import VerifierKey
 
 HEADER = "c2sp.org/tlog-proof@v1"
 

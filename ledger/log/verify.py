@@ -27,13 +27,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ledger.log import entry_types
-from ledger.log import merkle
-from ledger.log.entry import GENESIS_PREV, Entry, from_canonical
 from ledger.errors import IntegrityError, LedgerError, ProofError
+from ledger.log import entry_types, merkle
+from ledger.log.entry import GENESIS_PREV, Entry, from_canonical
+from ledger.log.merkle_verify import verify_consistency
 from ledger.signing.key_registry import KeyRegistry
 from ledger.signing.keys import VerifierKey
-from ledger.log.merkle_verify import verify_consistency
 from ledger.store import log_store
 
 Progress = Callable[[int, int], None]

@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ledger.signing import note
-from ledger.log.checkpoint import open_checkpoint
 from ledger.errors import ConfigError, ForkDetected, ProofError
-from ledger.signing.keys import Signer, VerifierKey, parse_vkey
+from ledger.log.checkpoint import open_checkpoint
 from ledger.log.merkle_verify import verify_consistency
+from ledger.signing import note
+from ledger.signing.keys import Signer, VerifierKey, parse_vkey
 
 
 @dataclass

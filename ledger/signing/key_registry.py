@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ledger.log.entry import Entry
 from ledger.errors import Problem, SignatureError
+from ledger.log.entry import Entry
 from ledger.signing.keys import VerifierKey, parse_vkey
 
 
