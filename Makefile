@@ -12,13 +12,26 @@ export LEDGER_TEST_PG_APP_URL ?= $(PG_APP_URL)
 # Dev-only secrets for `make run`: generated once under var/, never committed.
 DEV_ENV = LEDGER_KEY_PASSPHRASE_FILE=var/dev-passphrase
 
-.PHONY: install run test test-fast postgres browser bench clean demo verify schema reconcile
+.PHONY: install run test test-fast lint postgres browser bench clean demo verify schema reconcile
 
+# Extras by use (pyproject.toml): `make run` installs the core only; `make test`
+# adds the suite, the gates, Airflow and the browser driver; `make reconcile`
+# adds Airflow; `make bench` adds the baselines.
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e .
 	touch $(STAMP)
+
+TEST_STAMP := $(VENV)/.test-installed
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[test,console-test]'
+	touch $(TEST_STAMP)
+
+AIRFLOW_STAMP := $(VENV)/.airflow-installed
+$(AIRFLOW_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[airflow]'
+	touch $(AIRFLOW_STAMP)
 
 install: $(STAMP)
 
@@ -41,7 +54,7 @@ AIRFLOW_ENV = AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__LOAD_EXAMPLES=Fa
 	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
 	AIRFLOW_VAR_LEDGER_FUNDING_SOURCE=$(CURDIR)/var/funding/funding.csv AIRFLOW_VAR_LEDGER_REPORT_DIR=$(CURDIR)/var/reports
 TODAY := $(shell date -u +%F)
-reconcile: install var/dev-passphrase
+reconcile: install $(AIRFLOW_STAMP) var/dev-passphrase
 	$(DEV_ENV) $(BIN)/ledger db upgrade
 	$(DEV_ENV) $(BIN)/ledger demo --entries 6000 --seed 1
 	$(DEV_ENV) $(BIN)/ledger demo-funding --as-of $(TODAY) --out var/funding --seed 1
@@ -58,17 +71,24 @@ postgres:
 browser:
 	bash .ci/browser-up
 
-# Every test, against SQLite and PostgreSQL, and the console in a real browser.
-test: install postgres browser
+# The gates, then every test against SQLite and PostgreSQL, and the console in a real browser.
+test: install $(TEST_STAMP) lint postgres browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
-test-fast: install
+# Types and lint (docs/decisions/0010): ruff everywhere; mypy strict on log, signing
+# and domain, default elsewhere; the layer contracts (import-linter, .importlinter).
+lint: install $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test-fast: install $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -x -m "not slow"
 
 # Benchmarks: every script under bench/, then docs/benchmarks.md (bench/run.py).
 # `make bench ARGS=--quick` for the short run (var/bench/quick/benchmarks.md).
 BENCH_STAMP := $(VENV)/.bench-installed
-$(BENCH_STAMP): $(STAMP)
+$(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
