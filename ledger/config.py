@@ -19,8 +19,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ledger.domain.vault import Vault
 
 DEFAULT_DATABASE_URL = "sqlite:///var/ledger.db"
 DEFAULT_ORIGIN = "talent.nmg.example/integrity-ledger"
@@ -60,7 +64,7 @@ class Settings:
             raise ConfigError("set LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE to use private keys")
         return self.passphrase_value
 
-    def vault(self, *, create: bool = False):
+    def vault(self, *, create: bool = False) -> Vault:
         from ledger.domain.vault import Vault, create_master, load_master
 
         return Vault(create_master(self.vault_key_file) if create else load_master(self.vault_key_file))

@@ -14,13 +14,15 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ledger.errors import Problem, RequestConflict, SignatureError, ValidationError
 from ledger.log import entry_types, merkle
 from ledger.log.entry import FORMAT_VERSION, GENESIS_PREV, Draft, Entry, format_time
 from ledger.log.projection import KeyProjection, Projection, default_projections
+from ledger.signing.key_registry import KeyRegistry
 from ledger.signing.keyring import Keyring
 from ledger.store import log_store
 from ledger.store.engine import APPEND_OPTION
@@ -60,7 +62,9 @@ def append_entries(
 
             # 3. Idempotency: retried requests return their original entries.
             results: list[Entry | None] = [None] * len(drafts)
-            seen = log_store.by_request(conn, ((d.authority.id, d.request_id) for d in drafts))
+            # A fresh dict owned here; it also takes this batch's drafts, so widen its value type.
+            seen = cast(dict[tuple[str, str], Entry | Draft],
+                        log_store.by_request(conn, ((d.authority.id, d.request_id) for d in drafts)))
             fresh: list[int] = []
             for i, d in enumerate(drafts):
                 original = seen.get((d.authority.id, d.request_id))
@@ -117,10 +121,10 @@ def append_entries(
                     p.flush(conn)
         # 9. Committed: the batch is durable and acknowledged. A crash from here
         #    on loses nothing; a retry with the same request_ids returns these entries.
-    return results  # type: ignore[return-value]
+    return cast(list[Entry], results)  # step 5 filled every None
 
 
-def _load_refs(conn, drafts: list[Draft], size: int) -> dict[int, Entry]:
+def _load_refs(conn: Connection, drafts: list[Draft], size: int) -> dict[int, Entry]:
     wanted = sorted({r for d in drafts for r in d.refs if r < size})
     out = {}
     for seq in wanted:
@@ -140,7 +144,8 @@ def _log_rules(d: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Proble
     return problems
 
 
-def _seal(d: Draft, seq: int, prev: str, recorded_at: str, keyring: Keyring, registry, *, index) -> Entry:
+def _seal(d: Draft, seq: int, prev: str, recorded_at: str, keyring: Keyring, registry: KeyRegistry | None, *,
+          index: int | None) -> Entry:
     signer = keyring.log if registry is None else keyring.for_authority(d.authority.id)
     unsigned = Entry(
         v=FORMAT_VERSION, seq=seq, prev=prev, type=d.type, recorded_at=recorded_at,

@@ -22,8 +22,12 @@ from ledger.errors import Problem, ValidationError
 # RFC 8785 §3.2.2.3: only integers in the IEEE 754 exact range survive every parser.
 MAX_SAFE_INTEGER = 2**53 - 1
 
+# A JSON value as ``json.loads`` returns it (dict, list, str, int, bool, None).
+# ``Any``: the shape is decided by the reader (``entry``, ``entry_types``), not here.
+JSON = Any
 
-def encode(value: Any) -> bytes:
+
+def encode(value: JSON) -> bytes:
     """The RFC 8785 canonical bytes of ``value`` (UTF-8, no whitespace, sorted keys).
 
     Fast path: once ``_check`` has refused floats, unsafe integers and lone
@@ -42,7 +46,7 @@ def encode(value: Any) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
-def decode(data: bytes) -> Any:
+def decode(data: bytes) -> JSON:
     """Parse canonical bytes; raise ``ValidationError`` unless they are exactly canonical.
 
     Fast path (the verifier calls this once per entry): the parser itself

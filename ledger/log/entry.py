@@ -178,7 +178,3 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("recorded_at needs an aware datetime")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -37,7 +37,7 @@ class KeyProjection:
         self._changed: dict[str, KeyRecord] = {}
         self._new: set[str] = set()
 
-    def load(self, conn: Connection, drafts=(), ref_entries=None) -> None:
+    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None) -> None:
         self.registry = load_registry(conn)
         self._changed, self._new = {}, set()
 

@@ -4,11 +4,13 @@ values for JSON and as C2SP tlog-proof text. O(log n) node reads per proof."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import Connection, Engine, select
 
 from ledger.errors import IndexBeyondSize, NotFound
 from ledger.log import publish, tree
+from ledger.log.canonical import JSON
 from ledger.log.merkle import EMPTY_ROOT, leaf_hash
 from ledger.log.tlog_proof import TlogProof
 from ledger.store import log_store
@@ -24,7 +26,7 @@ class InclusionProof:
     proof: list[bytes]
     entry: bytes  # canonical bytes
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, JSON]:
         return {"seq": self.seq, "tree_size": self.size, "leaf_hash": self.leaf_hash.hex(),
                 "root": self.root.hex(), "proof": [h.hex() for h in self.proof]}
 
@@ -37,7 +39,7 @@ class ConsistencyProof:
     new_root: bytes
     proof: list[bytes]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, JSON]:
         return {"old_size": self.old_size, "new_size": self.new_size, "old_root": self.old_root.hex(),
                 "new_root": self.new_root.hex(), "proof": [h.hex() for h in self.proof]}
 
@@ -55,7 +57,8 @@ def inclusion(conn: Connection, seq: int, size: int | None = None) -> InclusionP
     size = _checked_size(conn, size)
     if not 0 <= seq < size:
         raise IndexBeyondSize("seq", seq, size)
-    data = log_store.get_canonical(conn, seq)
+    # 0 <= seq < size <= stored size, so the entry exists (a gap fails later in leaf_hash, as before).
+    data = cast(bytes, log_store.get_canonical(conn, seq))
     return InclusionProof(seq, size, leaf_hash(data), tree.tree_root(conn, size),
                           tree.inclusion_path(conn, seq, size), data)
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, Row, insert, select
 
 from ledger.errors import IntegrityError, LedgerError, NotFound, ProofError
 from ledger.log import merkle, tree, witness
@@ -60,7 +61,7 @@ def publish(engine: Engine, signer: Signer, origin: str, clock: Callable[[], dat
     return text, True
 
 
-def stored(conn: Connection, size: int | None = None):
+def stored(conn: Connection, size: int | None = None) -> Row[Any]:
     q = select(checkpoints)
     q = q.where(checkpoints.c.size == size) if size is not None else q.order_by(checkpoints.c.size.desc()).limit(1)
     row = conn.execute(q).first()
@@ -69,7 +70,7 @@ def stored(conn: Connection, size: int | None = None):
     return row
 
 
-def verify_stored_checkpoint(conn: Connection, row, log_key: VerifierKey | None) -> None:
+def verify_stored_checkpoint(conn: Connection, row: Row[Any], log_key: VerifierKey | None) -> None:
     """A stored checkpoint is signed by the log key and commits to the stored tree."""
     if log_key is None:
         raise IntegrityError(None, "checkpoint", "checkpoints exist but the log has no log key")

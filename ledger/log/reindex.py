@@ -38,7 +38,7 @@ def reindex(engine: Engine, progress: Callable[[int, int], None] | None = None, 
     return size
 
 
-def snapshot(conn: Connection) -> dict[str, list[tuple]]:
+def snapshot(conn: Connection) -> dict[str, list[tuple[object, ...]]]:
     """Every projection row, ordered: two snapshots are equal iff the projections are."""
     out = {}
     for table in (authority_keys, *DOMAIN_PROJECTIONS):

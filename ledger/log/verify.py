@@ -20,15 +20,17 @@ the saved root to the new one.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Row
 
 from ledger.errors import IntegrityError, LedgerError, ProofError
 from ledger.log import entry_types, merkle
+from ledger.log.canonical import JSON
 from ledger.log.entry import GENESIS_PREV, Entry, from_canonical
 from ledger.log.merkle_verify import verify_consistency
 from ledger.signing.key_registry import KeyRegistry
@@ -39,6 +41,8 @@ Progress = Callable[[int, int], None]
 CHUNK = 10_000
 _COLUMNS = ("seq", "type", "recorded_at", "authority_id", "subject", "request_id", "signer", "prev")
 PARALLEL_THRESHOLD = 20_000  # below this, process start-up costs more than it saves
+SignatureCheck = tuple[int, bytes, bytes, bytes]  # (seq, public key, signing bytes, signature)
+BadSignatures = list[tuple[int, str]]  # (seq, why), from a worker
 
 
 @dataclass
@@ -52,7 +56,7 @@ class VerifierState:
     border: dict[merkle.Address, bytes] = field(default_factory=dict)
     registry: KeyRegistry = field(default_factory=KeyRegistry)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, JSON]:
         return {
             "size": self.size, "root": self.root.hex(), "last_leaf_hash": self.last_leaf_hash,
             "last_recorded_at": self.last_recorded_at,
@@ -61,7 +65,7 @@ class VerifierState:
         }
 
     @classmethod
-    def from_json(cls, obj: dict) -> VerifierState:
+    def from_json(cls, obj: dict[str, JSON]) -> VerifierState:
         return cls(
             size=obj["size"], root=bytes.fromhex(obj["root"]), last_leaf_hash=obj["last_leaf_hash"],
             last_recorded_at=obj["last_recorded_at"],
@@ -108,7 +112,7 @@ def verify_log(
             raise IntegrityError(size, "truncated", f"log has {size} entries, fewer than the {start} verified before")
         scan = _Scan(st, trusted_log_key)
         pool = ProcessPoolExecutor(workers or 2) if (workers != 1 and size - start >= PARALLEL_THRESHOLD) else None
-        pending: list[Future] = []
+        pending: list[Future[BadSignatures]] = []
         try:
             for lo in range(start, size, chunk):
                 hi = min(lo + chunk, size)
@@ -144,11 +148,11 @@ class _Scan:
     def __init__(self, st: VerifierState, trusted_log_key: VerifierKey | None):
         self.st, self.trusted = st, trusted_log_key
         self.error: IntegrityError | None = None
-        self.batch: list[tuple[int, bytes, bytes, bytes]] = []
+        self.batch: list[SignatureCheck] = []
         self.signatures = self.node_count = 0
         self.leaves: list[bytes] = []
 
-    def entries(self, rows, hi: int) -> None:
+    def entries(self, rows: Iterable[Row[Any]], hi: int) -> None:
         st, expected = self.st, self.st.size
         self.leaves = []
         for row in rows:
@@ -157,14 +161,15 @@ class _Scan:
             try:
                 e, leaf = self._entry(row)
             except IntegrityError as err:
-                return self._fail(err.seq, err.kind, err.detail)
+                # _entry raises only with the row's seq, never None
+                return self._fail(cast(int, err.seq), err.kind, err.detail)
             self.leaves.append(leaf)
             st.size = expected = expected + 1
             st.last_leaf_hash, st.last_recorded_at = leaf.hex(), e.recorded_at
         if expected != hi:
             self._fail(expected, "gap", f"entry {expected} is missing (log ends at {expected})")
 
-    def _entry(self, row) -> tuple[Entry, bytes]:
+    def _entry(self, row: Row[Any]) -> tuple[Entry, bytes]:
         seq, data = row.seq, _blob(row.canonical)
         try:
             e = from_canonical(data)
@@ -196,7 +201,7 @@ class _Scan:
         self.st.registry.apply(e)
         return e, leaf
 
-    def nodes(self, conn, lo: int, hi: int) -> None:
+    def nodes(self, conn: Connection, lo: int, hi: int) -> None:
         """Recompute the interior nodes completed by leaves [lo, lo+len) and compare."""
         new = merkle.integrate(self.st.border, lo, self.leaves)
         self.st.border = merkle.next_border(self.st.border, lo, self.leaves, new)
@@ -215,7 +220,7 @@ class _Scan:
                     return
         self.node_count += len(new)
 
-    def take_signatures(self) -> list:
+    def take_signatures(self) -> list[SignatureCheck]:
         batch, self.batch = self.batch, []
         self.signatures += len(batch)
         return batch
@@ -225,7 +230,7 @@ class _Scan:
             self.error = IntegrityError(seq, kind, detail)
 
 
-def _blob(value) -> bytes:
+def _blob(value: object) -> bytes:
     """Column bytes as stored. SQLite lets an attacker store TEXT in a BLOB column;
     we compare its UTF-8 bytes, which then fail the hash checks, rather than crash."""
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -233,11 +238,12 @@ def _blob(value) -> bytes:
     return str(value).encode("utf-8", errors="surrogatepass")
 
 
-def _submit(pool, pending: list, batch: list) -> None:
+def _submit(pool: ProcessPoolExecutor | None, pending: list[Future[BadSignatures]],
+            batch: list[SignatureCheck]) -> None:
     if not batch:
         return
     if pool is None:
-        f: Future = Future()
+        f: Future[BadSignatures] = Future()
         f.set_result(bad_signatures(batch))
         pending.append(f)
         return
@@ -248,14 +254,14 @@ def _submit(pool, pending: list, batch: list) -> None:
         next(f for f in pending if not f.done()).result()
 
 
-def _collect(pending: list[Future]) -> list[tuple[int, str]]:
+def _collect(pending: list[Future[BadSignatures]]) -> BadSignatures:
     bad = []
     for f in pending:
         bad.extend(f.result())
     return sorted(bad)
 
 
-def bad_signatures(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[tuple[int, str]]:
+def bad_signatures(batch: list[SignatureCheck]) -> BadSignatures:
     """Worker: the seqs in ``batch`` whose Ed25519 signature does not verify.
 
     libsodium (PyNaCl) rather than OpenSSL (cryptography) here: measured 1.7x
@@ -278,14 +284,14 @@ def bad_signatures(batch: list[tuple[int, bytes, bytes, bytes]]) -> list[tuple[i
     return bad
 
 
-def _raise_first(error: IntegrityError | None, bad_sig: list[tuple[int, str]]) -> None:
+def _raise_first(error: IntegrityError | None, bad_sig: BadSignatures) -> None:
     if bad_sig and (error is None or bad_sig[0][0] < (error.seq or 0)):
         raise IntegrityError(bad_sig[0][0], "signature", bad_sig[0][1])
     if error:
         raise error
 
 
-def _check_consistency(conn, old: int, old_root: bytes, new: int, new_root: bytes) -> None:
+def _check_consistency(conn: Connection, old: int, old_root: bytes, new: int, new_root: bytes) -> None:
     """The tree we verified before is a prefix of today's: prove it from stored nodes."""
     if old == 0 or old == new:
         return
@@ -297,7 +303,7 @@ def _check_consistency(conn, old: int, old_root: bytes, new: int, new_root: byte
         raise IntegrityError(old, "consistency", f"log at {new} does not extend the verified log at {old}: {e}") from e
 
 
-def _check_checkpoints(conn, size: int, registry: KeyRegistry) -> int:
+def _check_checkpoints(conn: Connection, size: int, registry: KeyRegistry) -> int:
     from ledger.log.publish import verify_stored_checkpoint
 
     rows = log_store.checkpoint_rows(conn)

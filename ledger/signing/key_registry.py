@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ledger.errors import Problem, SignatureError
+from ledger.log.canonical import JSON
 from ledger.log.entry import Entry
 from ledger.signing.keys import VerifierKey, parse_vkey
 
@@ -32,7 +33,8 @@ class KeyRegistry:
         self.records: dict[str, KeyRecord] = dict(records or {})
 
     # --- rules for new entries (append path) ---------------------------------
-    def problems(self, entry_type: str, body: dict, refs: tuple[int, ...], ref_entries: dict[int, Entry]) -> list[Problem]:
+    def problems(self, entry_type: str, body: dict[str, JSON], refs: tuple[int, ...],
+                 ref_entries: dict[int, Entry]) -> list[Problem]:
         if entry_type == "key.registered":
             try:
                 key = parse_vkey(body["vkey"])
@@ -88,7 +90,7 @@ class KeyRegistry:
             raise SignatureError(f"seq {entry.seq}: key {entry.signer!r} is registered only at seq {rec.registered_seq}")
         return rec.key
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, JSON]:
         return {
             "log_key": self.log_key.vkey() if self.log_key else None,
             "keys": {
@@ -99,7 +101,7 @@ class KeyRegistry:
         }
 
     @classmethod
-    def from_json(cls, obj: dict) -> KeyRegistry:
+    def from_json(cls, obj: dict[str, JSON]) -> KeyRegistry:
         log_key = parse_vkey(obj["log_key"]) if obj.get("log_key") else None
         records = {
             n: KeyRecord(parse_vkey(r["vkey"]), r["authority_id"], r["registered_seq"], r["revoked_seq"])

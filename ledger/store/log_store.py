@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, text
+from sqlalchemy import Connection, Row, Select, and_, bindparam, or_, select, text
 
 from ledger.log.entry import Entry, from_canonical
 from ledger.log.merkle import Address
@@ -69,7 +70,7 @@ def by_request(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[
     return found
 
 
-def entry_row(e: Entry) -> dict:
+def entry_row(e: Entry) -> dict[str, object]:
     """The ``entries`` row of ``e``: its canonical bytes plus the columns indexed from them."""
     return {
         "seq": e.seq, "prev": bytes.fromhex(e.prev), "leaf_hash": e.leaf_hash,
@@ -159,7 +160,7 @@ def count_nodes_beyond(conn: Connection, size: int) -> list[tuple[int, int]]:
     return [(r.level, r.idx) for r in rows]
 
 
-def entry_rows(conn: Connection, start: int, end: int) -> Iterator:
+def entry_rows(conn: Connection, start: int, end: int) -> Iterator[Row[Any]]:
     """Raw rows ``start <= seq < end`` in seq order (verify reads every column)."""
     return conn.execute(select(entries).where(entries.c.seq >= start, entries.c.seq < end).order_by(entries.c.seq))
 
@@ -174,13 +175,5 @@ def get_canonical(conn: Connection, seq: int) -> bytes | None:
     return bytes(row.canonical) if row else None
 
 
-def max_seq_row(conn: Connection) -> int | None:
-    return conn.execute(select(func.max(entries.c.seq))).scalar()
-
-
-def count_entries(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(entries)).scalar_one()
-
-
-def checkpoint_rows(conn: Connection) -> list:
+def checkpoint_rows(conn: Connection) -> list[Row[Any]]:
     return list(conn.execute(select(checkpoints).order_by(checkpoints.c.size)))
