@@ -42,6 +42,8 @@ def record(engine: Engine, keyring: Keyring, principal: Principal, type_: str, *
     require(principal, action)
     if entry_types.get(type_).signed_by != "authority":
         raise Forbidden(f"{type_} entries are the log operator's, not an authority's")
+    # Only writer roles get here, and tokens.issue gives every writer token both.
+    assert principal.authority_id is not None and principal.region is not None
     draft = Draft(type_, Authority(principal.authority_id, principal.region), principal.actor, subject,
                   tuple(refs), request_id, body)
     # Shape first, so a malformed region is reported as such, not as "outside".

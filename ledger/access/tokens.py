@@ -66,8 +66,8 @@ def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None =
         problems.append(Problem("authority", f"is required for role {role}"))
     if r in WRITERS and not region:
         problems.append(Problem("region", f"is required for role {role}"))
-    if region is not None and region_code(region):
-        problems.append(Problem("region", region_code(region)))
+    if region is not None and (region_rule := region_code(region)):
+        problems.append(Problem("region", region_rule))
     if r is Role.court and (not case_ref or not subjects):
         problems.append(Problem("case", "a court token names its case and at least one subject"))
     if r is not Role.court and (case_ref or subjects):
@@ -87,6 +87,7 @@ def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None =
             problems.append(Problem("expires", "must be a representable moment with a time zone"))
     if problems:
         raise ValidationError(problems)
+    assert r is not None  # an unknown role is a problem above
     token_id = rand(6).hex()
     secret = rand(32).hex()  # hex: never contains the "_" separator
     row = dict(token_id=token_id, secret_sha256=_digest(secret), role=r.value, authority_id=authority_id,

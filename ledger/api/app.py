@@ -30,7 +30,7 @@ from ledger.log.operator import load_keyring
 from ledger.store.engine import make_engine
 
 
-class LedgerGraphQL(GraphQL):
+class LedgerGraphQL(GraphQL[Context, None]):
     def __init__(self, state: AppState):
         super().__init__(build_schema(state.limits), graphql_ide=None, allow_queries_via_get=False)
         self.state = state

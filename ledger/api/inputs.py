@@ -15,18 +15,84 @@ from ledger.api.scalars import Fen
 from ledger.domain import records
 
 
-def _enum(name: str, values, description: str) -> type[Enum]:
-    return strawberry.enum(Enum(name, {v: v for v in values}), description=description)
+# The enums are written out so that type checkers see classes; the ones that
+# mirror ledger/domain/records.py are checked against it below, at import.
+@strawberry.enum(description="Benefit categories barred by Art. 66.")
+class Benefit(Enum):
+    honor = "honor"
+    subsidy = "subsidy"
+    talent_project = "talent_project"
 
 
-Benefit = _enum("Benefit", records.BENEFITS, "Benefit categories barred by Art. 66.")
-HonorLevel = _enum("HonorLevel", records.HONOR_LEVELS, "Level of the awarding body.")
-SubsidyKind = _enum("SubsidyKind", records.SUBSIDY_KINDS, "What the money is for.")
-Severity = _enum("Severity", ("serious", "general"), "Art. 66: serious or general dishonesty.")
-EndReason = _enum("EndReason", records.END_REASONS, "Why a sanction stops applying.")
-Relation = _enum("Relation", ("employee", "team_member", "leader"), "A person's tie to an organisation.")
-CheckDecision = _enum("CheckDecision", records.DECISIONS, "What the officer did with the answer.")
-RoleName = _enum("RoleName", ("recorder", "programme_officer", "auditor", "court", "admin"), "API roles.")
+@strawberry.enum(description="Level of the awarding body.")
+class HonorLevel(Enum):
+    national = "national"
+    regional = "regional"
+    league_city = "league_city"
+    county = "county"
+
+
+@strawberry.enum(description="What the money is for.")
+class SubsidyKind(Enum):
+    research_funding = "research_funding"
+    living_allowance = "living_allowance"
+    housing = "housing"
+    startup = "startup"
+    award = "award"
+    project = "project"
+    other = "other"
+
+
+@strawberry.enum(description="Art. 66: serious or general dishonesty.")
+class Severity(Enum):
+    serious = "serious"
+    general = "general"
+
+
+@strawberry.enum(description="Why a sanction stops applying.")
+class EndReason(Enum):
+    expiry = "expiry"
+    credit_repair = "credit_repair"
+    correction = "correction"
+    appeal_upheld = "appeal_upheld"
+    court_deletion = "court_deletion"
+    superseded = "superseded"
+
+
+@strawberry.enum(description="A person's tie to an organisation.")
+class Relation(Enum):
+    employee = "employee"
+    team_member = "team_member"
+    leader = "leader"
+
+
+@strawberry.enum(description="What the officer did with the answer.")
+class CheckDecision(Enum):
+    proceed = "proceed"
+    refuse = "refuse"
+    override = "override"
+
+
+@strawberry.enum(description="API roles.")
+class RoleName(Enum):
+    recorder = "recorder"
+    programme_officer = "programme_officer"
+    auditor = "auditor"
+    court = "court"
+    admin = "admin"
+
+
+def _check_mirrors() -> None:
+    """Each enum that mirrors a tuple of records.py has its values, in its order."""
+    mirrors: tuple[tuple[type[Enum], tuple[str, ...]], ...] = (
+        (Benefit, records.BENEFITS), (HonorLevel, records.HONOR_LEVELS), (SubsidyKind, records.SUBSIDY_KINDS),
+        (EndReason, records.END_REASONS), (CheckDecision, records.DECISIONS))
+    for enum, values in mirrors:
+        if tuple(m.value for m in enum) != tuple(values):
+            raise RuntimeError(f"ledger.api.inputs.{enum.__name__} differs from ledger.domain.records: {values}")
+
+
+_check_mirrors()
 
 
 @strawberry.input

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -127,17 +128,21 @@ async def _record(info: Ctx, type_: str, request_id: str, subject: str, refs: li
     return Recorded(entry=Entry.of(e), tree_size=e.seq + 1)
 
 
-def _mutation(type_: str, body_type, ref_arg: str | None, description: str, *, many: bool = False):
-    """A resolver for one record type: (request_id, subject, [ref], body) -> RecordResult."""
+def _mutation(type_: str, body_type: type, ref_arg: str | None, description: str, *,
+              many: bool = False) -> RecordResult:
+    """The mutation for one record type: (request_id, subject, [ref], body) -> RecordResult.
+    Typed as strawberry types fields, by the value they resolve to. ``body``'s
+    annotation is set to ``body_type`` below, where strawberry reads it."""
+    resolver: Callable[..., Awaitable[RecordResult]]  # one of three signatures
     if ref_arg is None:
-        async def resolver(self, info: Ctx, request_id: str, subject: str, body: body_type) -> RecordResult:
+        async def resolver(self, info: Ctx, request_id: str, subject: str, body: Any) -> RecordResult:
             return await _record(info, type_, request_id, subject, [], body_of(body))
     elif many:
         async def resolver(self, info: Ctx, request_id: str, subject: str, refs: list[int],
-                           body: body_type) -> RecordResult:
+                           body: Any) -> RecordResult:
             return await _record(info, type_, request_id, subject, list(refs), body_of(body))
     else:
-        async def resolver(self, info: Ctx, request_id: str, subject: str, ref: int, body: body_type) -> RecordResult:
+        async def resolver(self, info: Ctx, request_id: str, subject: str, ref: int, body: Any) -> RecordResult:
             return await _record(info, type_, request_id, subject, [ref], body_of(body))
     resolver.__annotations__ = {**resolver.__annotations__, "body": body_type, "info": Ctx,
                                 "return": RecordResult}

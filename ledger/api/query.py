@@ -100,18 +100,19 @@ class SubjectList:
     subjects: list[Subject]
 
 
-def _union(name: str, *members):
-    return Annotated[members, strawberry.union(name)]
-
-
-EligibilityResult = _union("EligibilityResult", Eligibility, ValidationFailed, NotFoundT, ForbiddenT)
-SubjectResult = _union("SubjectResult", Subject, ValidationFailed, NotFoundT, ForbiddenT)
-SubjectsResult = _union("SubjectsResult", SubjectList, ValidationFailed, NotFoundT, ForbiddenT)
-EntryResult = _union("EntryResult", Entry, NotFoundT, ForbiddenT)
-EntriesResult = _union("EntriesResult", EntryConnection, ValidationFailed, NotFoundT, ForbiddenT)
-CheckpointResult = _union("CheckpointResult", Checkpoint, NotFoundT, ForbiddenT)
-InclusionProofResult = _union("InclusionProofResult", InclusionProof, ValidationFailed, NotFoundT, ForbiddenT)
-ConsistencyProofResult = _union("ConsistencyProofResult", ConsistencyProof, ValidationFailed, ForbiddenT)
+EligibilityResult = Annotated[Eligibility | ValidationFailed | NotFoundT | ForbiddenT,
+                              strawberry.union("EligibilityResult")]
+SubjectResult = Annotated[Subject | ValidationFailed | NotFoundT | ForbiddenT, strawberry.union("SubjectResult")]
+SubjectsResult = Annotated[SubjectList | ValidationFailed | NotFoundT | ForbiddenT,
+                           strawberry.union("SubjectsResult")]
+EntryResult = Annotated[Entry | NotFoundT | ForbiddenT, strawberry.union("EntryResult")]
+EntriesResult = Annotated[EntryConnection | ValidationFailed | NotFoundT | ForbiddenT,
+                          strawberry.union("EntriesResult")]
+CheckpointResult = Annotated[Checkpoint | NotFoundT | ForbiddenT, strawberry.union("CheckpointResult")]
+InclusionProofResult = Annotated[InclusionProof | ValidationFailed | NotFoundT | ForbiddenT,
+                                 strawberry.union("InclusionProofResult")]
+ConsistencyProofResult = Annotated[ConsistencyProof | ValidationFailed | ForbiddenT,
+                                   strawberry.union("ConsistencyProofResult")]
 
 
 @strawberry.type
@@ -119,7 +120,7 @@ class TokenList:
     tokens: list[TokenInfo]
 
 
-TokensResult = _union("TokensResult", TokenList, ForbiddenT)
+TokensResult = Annotated[TokenList | ForbiddenT, strawberry.union("TokensResult")]
 
 
 def _on(ctx: Context, on: date | None) -> date:

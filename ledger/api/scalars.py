@@ -7,9 +7,11 @@ to 10^13, well inside the range JSON numbers carry exactly (2^53).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from ledger.domain.records import MAX_FEN
 
@@ -30,4 +32,4 @@ FEN_SCALAR = strawberry.scalar(
     parse_value=_parse_fen,
     description="An amount of money in fen (1/100 yuan), a JSON integer from 0 to 10^13.",
 )
-SCALAR_MAP = {Fen: FEN_SCALAR}
+SCALAR_MAP: Mapping[object, ScalarDefinition] = {Fen: FEN_SCALAR}  # StrawberryConfig.scalar_map

@@ -60,7 +60,7 @@ class Entry:
     def of(cls, e: LedgerEntry) -> Entry:
         return cls(v=e.v, seq=e.seq, prev=e.prev, type=e.type, recorded_at=e.recorded_at,
                    authority=Authority(id=e.authority.id, region=e.authority.region), actor=e.actor,
-                   subject=e.subject, refs=list(e.refs), request_id=e.request_id, body=e.body, signer=e.signer,
+                   subject=e.subject, refs=list(e.refs), request_id=e.request_id, body=JSON(e.body), signer=e.signer,
                    sig=e.sig, canonical=e.canonical.decode(), canonical_base64=base64.b64encode(e.canonical).decode(),
                    leaf_hash=e.leaf_hash.hex())
 
@@ -114,7 +114,8 @@ class Reason:
         start, until = r.period if r.period else (None, None)
         return cls(kind=r.kind, seq=r.seq, message=r.message, legal_basis=lb,
                    period_from=date.fromisoformat(start) if start else None,
-                   period_until=date.fromisoformat(until) if until else None, amount_fen=r.amount_fen)
+                   period_until=date.fromisoformat(until) if until else None,
+                   amount_fen=Fen(r.amount_fen) if r.amount_fen is not None else None)
 
 
 @strawberry.enum(description="The check's answer.")
@@ -187,8 +188,9 @@ class Clawback:
 
     @classmethod
     def of(cls, c: elig.Clawback, on: date) -> Clawback:
-        return cls(seq=c.seq, grant_seqs=list(c.grant_seqs), amount_fen=c.amount_fen, recovered_fen=c.recovered_fen,
-                   waived_fen=c.waived_fen, outstanding_fen=c.outstanding_fen, deadline=c.deadline,
+        return cls(seq=c.seq, grant_seqs=list(c.grant_seqs), amount_fen=Fen(c.amount_fen),
+                   recovered_fen=Fen(c.recovered_fen), waived_fen=Fen(c.waived_fen),
+                   outstanding_fen=Fen(c.outstanding_fen), deadline=c.deadline,
                    overdue=c.outstanding_fen > 0 and c.deadline < on, voided_seq=c.voided_seq,
                    exempted_seq=c.exempted_seq)
 
@@ -232,8 +234,9 @@ class Grant:
         return cls(seq=g["seq"], grant_ref=g["grant_ref"], programme=g["programme"], kind=g["kind"],
                    amount_fen=g["amount_fen"], decision_date=date.fromisoformat(g["decision_date"]),
                    region=g["region"], status=g["status"], clawback_seqs=[c.seq for c in mine],
-                   clawed_back_fen=sum(c.amount_fen for c in live), recovered_fen=sum(c.recovered_fen for c in mine),
-                   outstanding_fen=sum(c.outstanding_fen for c in live))
+                   clawed_back_fen=Fen(sum(c.amount_fen for c in live)),
+                   recovered_fen=Fen(sum(c.recovered_fen for c in mine)),
+                   outstanding_fen=Fen(sum(c.outstanding_fen for c in live)))
 
 
 @strawberry.type(description="A C2SP checkpoint (signed note) stored by the log.")
@@ -265,8 +268,11 @@ class ConsistencyProof:
     hashes: list[str]
 
 
-# The token service's own record, exposed as is (one definition, two edges).
-TokenInfo = strawberry.type(tokens.TokenInfo, name="TokenInfo", description="An issued token (never its secret).")
+# The token service's own record, exposed as is (one definition, two edges):
+# strawberry.type marks the dataclass in place and returns it, so the alias
+# below names the same class, for strawberry and for type checkers alike.
+TokenInfo = tokens.TokenInfo
+strawberry.type(TokenInfo, name="TokenInfo", description="An issued token (never its secret).")
 
 
 @strawberry.type(description="Who this token is.")

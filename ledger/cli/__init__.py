@@ -14,6 +14,7 @@ from ledger.cli import (  # noqa: F401  (registers the commands)
     reconciliation,
     serve,
     subjects,
+    tokens,
     witness,
     writing,
 )

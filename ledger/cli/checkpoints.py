@@ -1,4 +1,5 @@
-"""Checkpoints: sign the tree head, show stored checkpoints."""
+"""``ledger checkpoint``: sign the current tree head as a C2SP checkpoint, or
+``--show`` a stored one."""
 
 from __future__ import annotations
 

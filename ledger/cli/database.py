@@ -1,4 +1,5 @@
-"""The database: schema upgrades and rebuilding projections."""
+"""The database: ``ledger db upgrade`` (the schema, Alembic) and ``ledger reindex``
+(rebuild the projections from the log)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The command line's shared plumbing: ``--db`` and ``--json`` options,
 settings at the edge, error translation into messages and exit codes (0 ok,
-1 verification failed, 2 bad input or configuration), progress bars."""
+1 verification failed, 2 bad input or configuration), progress bars, and
+small helpers the commands share (the clock, dates, subject references,
+entry acknowledgements)."""
 
 from __future__ import annotations
 

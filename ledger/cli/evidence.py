@@ -1,4 +1,5 @@
-"""Evidence bundles: export for a case, verify a bundle offline."""
+"""Evidence bundles: ``ledger export`` (a case's bundle, recorded in the log
+first) and ``ledger verify-bundle`` (check one offline)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keys: generate, register and revoke authority and witness keys."""
+"""``ledger keys``: generate, register and revoke authority and witness keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Proofs: inclusion and consistency proofs, and checking them offline."""
+"""Proofs: ``ledger prove inclusion`` and ``ledger prove consistency`` from the
+database, and ``ledger verify-proof`` (check a tlog-proof offline)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reading: one entry, the whole-log verification, a summary."""
+"""Reading the log: ``ledger entry`` (one entry), ``ledger verify`` (the
+whole-log verification) and ``ledger summary``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Reconciliation with the funding systems, and the simulated funding system."""
+"""Reconciliation with the funding systems: ``ledger reconcile``; the simulated
+funding system, ``ledger demo-funding``, and ``ledger score-findings`` (a
+report against its ground truth)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``ledger`` command group; each module of ``ledger.cli`` adds its commands to it."""
+"""``main``, the ``ledger`` command group; each module of ``ledger.cli`` adds its commands to it."""
 
 from __future__ import annotations
 

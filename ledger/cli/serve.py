@@ -1,96 +1,12 @@
-"""API tokens and the server."""
+"""``ledger serve``: the GraphQL API and the web console on uvicorn (their
+bearer tokens are ``ledger tokens``, in ``ledger.cli.tokens``)."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-
 import click
 
-from ledger.cli.edge import db_option, edge, engine_for, err, json_option, now, settings_for, subject_ref
+from ledger.cli.edge import db_option, edge, err, now, settings_for
 from ledger.cli.root import main
-from ledger.errors import Problem, ValidationError
-from ledger.store.engine import make_engine
-
-
-@main.group()
-def tokens() -> None:
-    """Bearer tokens for the GraphQL API (stored hashed; shown once)."""
-
-
-def _expiry(value: str | None):
-    """``30d``, ``12h`` or an RFC 3339 moment."""
-    from datetime import timedelta
-
-    if value is None:
-        return None
-    if value[:-1].isdigit() and value[-1] in "dh":
-        n = int(value[:-1])
-        return now() + (timedelta(days=n) if value[-1] == "d" else timedelta(hours=n))
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as e:
-        raise ValidationError([Problem("expires", "must be like 30d, 12h or an RFC 3339 time")]) from e
-    if moment.tzinfo is None:
-        raise ValidationError([Problem("expires", "must carry a time zone")])
-    return moment
-
-
-@tokens.command("issue")
-@click.option("--role", required=True, type=click.Choice(["recorder", "programme_officer", "auditor", "court", "admin"]))
-@click.option("--authority", "authority_id", default=None, help="Authority the token records for (recorder, programme_officer).")
-@click.option("--region", default=None, help="Jurisdiction root, a GB/T 2260 code (recorder, programme_officer).")
-@click.option("--case", "case_ref", default=None, help="Court: the case number.")
-@click.option("--subject", "subjects_", multiple=True, help="Court: a subject of the case (scheme:number or reference; repeatable).")
-@click.option("--label", default="", help="Who holds it, for listings.")
-@click.option("--expires", default=None, help="30d, 12h or an RFC 3339 time (default: never).")
-@db_option
-@json_option
-@edge
-def tokens_issue(role, authority_id, region, case_ref, subjects_, label, expires, db_url, as_json):
-    """Issue a token. The token text is printed once and never stored."""
-    from ledger.access.tokens import issue
-
-    s = settings_for(db_url)
-    engine = make_engine(s.database_url)
-    refs = [subject_ref(s, engine, x) for x in subjects_]
-    text, info = issue(engine, role, now, authority_id=authority_id, region=region, case_ref=case_ref,
-                       subjects=refs, label=label, expires_at=_expiry(expires))
-    if as_json:
-        click.echo(json.dumps({"token": text, **info.to_json()}, ensure_ascii=False))
-    else:
-        click.echo(text)
-        err.print(f"token {info.token_id} ({role}) issued; expires {info.expires_at or 'never'}. "
-                  "It is not stored: keep it now.", highlight=False)
-
-
-@tokens.command("revoke")
-@click.argument("token_id")
-@db_option
-@json_option
-@edge
-def tokens_revoke(token_id, db_url, as_json):
-    """Revoke a token (by its id, the part after il_) at once."""
-    from ledger.access.tokens import revoke
-
-    info = revoke(engine_for(db_url), token_id.removeprefix("il_").split("_")[0], now)
-    click.echo(json.dumps(info.to_json(), ensure_ascii=False) if as_json else f"token {info.token_id} revoked at {info.revoked_at}")
-
-
-@tokens.command("list")
-@db_option
-@json_option
-@edge
-def tokens_list(db_url, as_json):
-    from ledger.access.tokens import list_tokens
-
-    found = list_tokens(engine_for(db_url))
-    if as_json:
-        click.echo(json.dumps([t.to_json() for t in found], ensure_ascii=False))
-        return
-    for t in found:
-        state = "revoked" if t.revoked_at else f"expires {t.expires_at or 'never'}"
-        click.echo(f"{t.token_id}  {t.role:<18} {t.authority_id or '-':<18} {t.region or '-':<7} {state}  {t.label}")
 
 
 @main.command("serve")

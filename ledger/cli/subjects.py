@@ -1,4 +1,6 @@
-"""Subjects and the domain: the vault, eligibility status, history."""
+"""Subjects: ``ledger subject add`` and ``ledger subject erase`` (the vault),
+``ledger status`` (standing and eligibility on a date) and ``ledger history``,
+with their JSON shapes."""
 
 from __future__ import annotations
 

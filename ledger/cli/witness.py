@@ -1,4 +1,4 @@
-"""The witness: cosign checkpoints that extend the last one cosigned."""
+"""``ledger witness cosign``: cosign checkpoints that extend the last one cosigned."""
 
 from __future__ import annotations
 
@@ -39,14 +39,17 @@ def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, 
     s = settings_for(db_url)
     log_key = keystore.read_vkey(log_vkey)
     signer = keystore.load(key_name, s.key_dir, s.passphrase, witness=True)
+    # No database only with --checkpoint, --proof and --no-record: then nothing below reads it.
     engine = make_engine(s.database_url) if (cp_file is None or proof_file is None or record) else None
     if cp_file is None and proof_file is None:  # the usual round: the log's newest checkpoint
+        assert engine is not None
         cosigned, _ = publish.cosign_latest(engine, state_path, signer, log_key, now, record=record)
         click.echo(cosigned, nl=False)
         return
     if cp_file:
         signed = cp_file.read_text()
     else:
+        assert engine is not None
         with engine.connect() as conn:
             signed = publish.stored(conn).note
     state = witnesses.WitnessState.load(state_path)
@@ -56,6 +59,7 @@ def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, 
         from ledger.log import prove as proofs
 
         size = open_checkpoint(signed, log_key).size
+        assert engine is not None
         with engine.connect() as conn:
             proof = proofs.consistency(conn, state.size, size).proof if state.size <= size else []
     else:

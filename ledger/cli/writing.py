@@ -1,4 +1,5 @@
-"""Writing: create the log, record entries, build the demo region."""
+"""Writing: ``ledger init`` (create the log), ``ledger record`` (append JSON-lines
+drafts; ``parse_drafts`` reads them) and ``ledger demo`` (demo entries)."""
 
 from __future__ import annotations
 
