@@ -1,8 +1,8 @@
 """The pre-award eligibility rules (Art. 52, 65, 66). Pure: facts in, decision out.
 
 "Is this subject barred, on the award date, from this kind of benefit in this
-region and programme?" A listing is a decision over an interval (domain brief,
-lesson 1): in force is computed from dates at query time, never stored.
+region and programme?" A listing is a decision over an interval:
+in force is computed from dates at query time, never stored.
 
 Rules, in order:
 - **barred**: a sanction on the subject that is in force on ``on`` (effective
@@ -22,10 +22,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypedDict
 
 from ledger.domain.regions import covers
 
 SOON = timedelta(days=30)
+
+
+class LegalBasis(TypedDict):
+    """A decision's legal basis, as ``records.legal_basis`` validates it."""
+
+    article: str  # e.g. 条例第六十六条
+    document_no: str  # the decision document number, e.g. 内人社发〔2026〕12号
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class Sanction:
     benefits: tuple[str, ...]
     regions: tuple[str, ...]
     programmes: tuple[str, ...]  # () = every programme
-    legal_basis: dict
+    legal_basis: LegalBasis
     deciding_body: str
     version_seq: int  # the entry that set this period and scope
     ended_on: date | None = None
@@ -94,7 +102,7 @@ class Reason:
     kind: str  # sanction | employer_sanction | clawback_overdue | clawback_outstanding | ending_soon | starting_soon | exemption_applied
     seq: int
     message: str
-    legal_basis: dict | None = None
+    legal_basis: LegalBasis | None = None
     period: tuple[str, str | None] | None = None  # (from, until)
     amount_fen: int | None = None
 

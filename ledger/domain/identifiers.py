@@ -1,4 +1,4 @@
-"""Subject identifiers (domain brief, contract 2.4). Pure: no storage.
+"""Subject identifiers (docs/contracts.md §2.4, §2.6). Pure: no storage.
 
 Schemes and their rules:
 
@@ -19,6 +19,7 @@ Schemes and their rules:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pycountry
@@ -86,7 +87,8 @@ def _permit(number: str, field: str) -> str:
     return number
 
 
-def _checked(validate, value: str, field: str, what: str) -> str:
+def _checked(validate: Callable[[str], str], value: str, field: str, what: str) -> str:
+    """``validate`` is a python-stdnum ``validate``: the compact number, or a stdnum ValidationError."""
     try:
         return validate(value)
     except stdnum_errors.InvalidChecksum as e:

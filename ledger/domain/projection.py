@@ -20,13 +20,14 @@ in one batch see earlier ones; a rollback removes them with the entries.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 
 from ledger.domain import vault_store
-from ledger.domain.eligibility import Query, decide
+from ledger.domain.eligibility import LegalBasis, Query, decide
 from ledger.domain.facts import clawbacks_of, load_facts, sanctions_of
 from ledger.errors import Barred, Problem
 from ledger.log.entry import Draft, Entry
@@ -59,9 +60,16 @@ REF_TYPES = {
 # Exits that end a target's life for the purpose of acting on it again.
 FINAL_EXITS = {"voided", "revoked", "ended", "exempted"}
 
+Body = Mapping[str, Any]
+"""An entry body: JSON, already validated against its entry type's fields (``records``)."""
+Scope = Mapping[str, Sequence[str]]
+"""A sanction's scope: ``benefits``, ``regions`` and optionally ``programmes`` (``records.scope``)."""
+Rule = Callable[[Draft, int, dict[int, Entry]], list[Problem]]
+"""A per-type state rule, ``_check_<type>``: the draft, its seq and its ref'd entries -> problems."""
+
 
 def normalise_grant_ref(ref: str) -> str:
-    """Reconciliation matches after trimming and case-folding (issue: reconciliation)."""
+    """Reconciliation matches after trimming and case-folding (docs/reconciliation.md)."""
     return ref.strip().casefold()
 
 
@@ -70,8 +78,13 @@ class DomainProjection:
         self.conn: Connection | None = None
 
     # --- Projection protocol --------------------------------------------------
-    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries=None) -> None:
+    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None) -> None:
         self.conn = conn
+
+    @property
+    def _conn(self) -> Connection:
+        # The append path calls load() before check() and apply() (projection protocol).
+        return cast(Connection, self.conn)
 
     def check(self, d: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Problem]:
         if d.type not in DOMAIN_TYPES:
@@ -79,7 +92,7 @@ class DomainProjection:
         problems = self._subject_problems(d) + self._ref_problems(d, ref_entries)
         if problems or any(r not in ref_entries for r in d.refs):
             return problems  # a missing ref is reported by the log rules; the type rules need it
-        rule = getattr(self, "_check_" + d.type.replace(".", "_"), None)
+        rule: Rule | None = getattr(self, "_check_" + d.type.replace(".", "_"), None)
         return rule(d, seq, ref_entries) if rule else []
 
     def apply(self, e: Entry) -> None:
@@ -96,7 +109,7 @@ class DomainProjection:
 
     # --- shared rules -------------------------------------------------------------
     def _subject_problems(self, d: Draft) -> list[Problem]:
-        state = vault_store.subject_state(self.conn, d.subject)
+        state = vault_store.subject_state(self._conn, _subject(d))
         if state is None:
             return [Problem("subject", "is not a subject in the vault (add it with `ledger subject add`)")]
         if state[1] is not None and d.type != "subject.erased":
@@ -107,7 +120,7 @@ class DomainProjection:
 
     def _ref_problems(self, d: Draft, ref_entries: dict[int, Entry]) -> list[Problem]:
         allowed = REF_TYPES.get(d.type)
-        problems = []
+        problems: list[Problem] = []
         for r in d.refs:
             target = ref_entries.get(r)
             if target is None:
@@ -123,38 +136,38 @@ class DomainProjection:
         return problems
 
     def _final_exit(self, target: int) -> tuple[str, int] | None:
-        row = self.conn.execute(select(exits.c.kind, exits.c.exit_seq).where(
+        row = self._conn.execute(select(exits.c.kind, exits.c.exit_seq).where(
             exits.c.target_seq == target, exits.c.kind.in_(FINAL_EXITS)).order_by(exits.c.exit_seq).limit(1)).first()
         return (row.kind, row.exit_seq) if row else None
 
     def _guard(self, d: Draft, seq: int, benefit: str) -> list[Problem]:
         """The award guard: checked against the state under the append lock."""
-        body = d.body
+        body, subject = d.body, _subject(d)
         on = date.fromisoformat(body["decision_date"])
-        q = Query(d.subject, benefit, body["programme"], body["region"], on)
-        decision = decide(q, load_facts(self.conn, d.subject, seq, on))
+        q = Query(subject, benefit, body["programme"], body["region"], on)
+        decision = decide(q, load_facts(self._conn, subject, seq, on))
         if decision.answer == "barred" and "override" not in body:
-            raise Barred(d.subject, decision.blocking_seqs, "; ".join(r.message for r in decision.blocking))
+            raise Barred(subject, decision.blocking_seqs, "; ".join(r.message for r in decision.blocking))
         return []
 
     # --- per-type rules -------------------------------------------------------
-    def _check_honor_granted(self, d, seq, refs):
+    def _check_honor_granted(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         return self._guard(d, seq, "honor")
 
-    def _check_subsidy_granted(self, d, seq, refs):
+    def _check_subsidy_granted(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         ref = normalise_grant_ref(d.body["grant_ref"])
-        taken = self.conn.execute(select(grants.c.seq).where(grants.c.grant_ref == ref)).first()
+        taken = self._conn.execute(select(grants.c.seq).where(grants.c.grant_ref == ref)).first()
         if taken:
             return [Problem("body.grant_ref", f"is already used by the grant at seq {taken.seq}")]
         return self._guard(d, seq, "subsidy")
 
-    def _check_clawback_ordered(self, d, seq, refs):
+    def _check_clawback_ordered(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         problems = _not_before(d.body, "deadline", "decision_date")
-        granted = self.conn.execute(select(grants.c.seq, grants.c.amount_fen).where(grants.c.seq.in_(d.refs))).all()
+        granted = self._conn.execute(select(grants.c.seq, grants.c.amount_fen).where(grants.c.seq.in_(d.refs))).all()
         total = sum(g.amount_fen for g in granted)
         ordered = 0
-        for c in clawbacks_of(self.conn, [d.subject], seq):
-            row = self.conn.execute(select(clawbacks.c.grant_seqs).where(clawbacks.c.seq == c.seq)).scalar_one()
+        for c in clawbacks_of(self._conn, [_subject(d)], seq):
+            row = self._conn.execute(select(clawbacks.c.grant_seqs).where(clawbacks.c.seq == c.seq)).scalar_one()
             if set(json.loads(row)) & set(d.refs) and c.voided_seq is None and c.exempted_seq is None:
                 ordered += c.amount_fen - c.waived_fen
         claimable = total - ordered
@@ -163,8 +176,8 @@ class DomainProjection:
                                     f"still claimable on grants {list(d.refs)} ({total} granted, {ordered} already ordered)"))
         return problems
 
-    def _outstanding_problems(self, d, seq, what):
-        c = next((c for c in clawbacks_of(self.conn, [d.subject], seq) if c.seq == d.refs[0]), None)
+    def _outstanding_problems(self, d: Draft, seq: int, what: str) -> list[Problem]:
+        c = next((c for c in clawbacks_of(self._conn, [_subject(d)], seq) if c.seq == d.refs[0]), None)
         if c is None:
             return [Problem("refs", f"seq {d.refs[0]} is not a clawback of this subject")]
         if d.body["amount_fen"] > c.outstanding_fen:
@@ -172,22 +185,22 @@ class DomainProjection:
                             f"outstanding on clawback {c.seq}")]
         return []
 
-    def _check_clawback_recovered(self, d, seq, refs):
+    def _check_clawback_recovered(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         return self._outstanding_problems(d, seq, "recovery of")
 
-    def _check_clawback_waived(self, d, seq, refs):
+    def _check_clawback_waived(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         return self._outstanding_problems(d, seq, "waiver of")
 
-    def _check_sanction_imposed(self, d, seq, refs):
+    def _check_sanction_imposed(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         return _not_before(d.body, "effective_until", "effective_from")
 
-    def _check_sanction_amended(self, d, seq, refs):
+    def _check_sanction_amended(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         changes = {"effective_from", "effective_until", "indefinite", "scope"} & set(d.body)
         if not changes:
             return [Problem("body", "an amendment must change effective_from, effective_until, indefinite or scope")]
         if "indefinite" in d.body and "effective_until" in d.body:
             return [Problem("body.indefinite", "cannot be given together with effective_until")]
-        current = next((s for s in sanctions_of(self.conn, [d.subject], seq) if s.seq == d.refs[0]), None)
+        current = next((s for s in sanctions_of(self._conn, [_subject(d)], seq) if s.seq == d.refs[0]), None)
         if current is None:
             return [Problem("refs", f"seq {d.refs[0]} is not a sanction of this subject")]
         start = d.body.get("effective_from", current.effective_from.isoformat())
@@ -195,9 +208,10 @@ class DomainProjection:
             "effective_until", current.effective_until.isoformat() if current.effective_until else None)
         return _not_before({"from": start, "until": until}, "until", "from", "body.effective_until")
 
-    def _check_subject_linked(self, d, seq, refs):
-        org = vault_store.subject_state(self.conn, d.body["organisation"])
-        person = vault_store.subject_state(self.conn, d.subject)
+    def _check_subject_linked(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
+        org = vault_store.subject_state(self._conn, d.body["organisation"])
+        # In the vault and not erased: _subject_problems ran first and found no problem.
+        person = cast(tuple[str, int | None], vault_store.subject_state(self._conn, _subject(d)))
         problems = _not_before(d.body, "valid_until", "valid_from")
         if org is None or org[0] != "organisation":
             problems.append(Problem("body.organisation", "is not an organisation subject in the vault"))
@@ -205,7 +219,7 @@ class DomainProjection:
             problems.append(Problem("subject", "must be a person"))
         return problems
 
-    def _check_eligibility_checked(self, d, seq, refs):
+    def _check_eligibility_checked(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         b, problems = d.body, []
         if b["tree_size"] > seq:
             problems.append(Problem("body.tree_size", f"is {b['tree_size']}, beyond the log's size {seq}"))
@@ -218,46 +232,46 @@ class DomainProjection:
         return problems
 
     # --- writes --------------------------------------------------------------------
-    def _insert(self, table, **values) -> None:
-        self.conn.execute(insert(table).values(**values))
+    def _insert(self, table: Table, **values: object) -> None:
+        self._conn.execute(insert(table).values(**values))
 
     def _exit(self, target: int, e: Entry, kind: str, on_date: str | None = None, reason: str | None = None) -> None:
         self._insert(exits, target_seq=target, exit_seq=e.seq, subject=e.subject, kind=kind, on_date=on_date, reason=reason)
 
-    def _write_honor_granted(self, e):
+    def _write_honor_granted(self, e: Entry) -> None:
         b = e.body
         self._insert(honors, seq=e.seq, subject=e.subject, title=b["title"], level=b["level"],
                      programme=b["programme"], decision_date=b["decision_date"], region=b["region"])
 
-    def _write_honor_revoked(self, e):
+    def _write_honor_revoked(self, e: Entry) -> None:
         self._exit(e.refs[0], e, "revoked", e.body["decision_date"])
 
-    def _write_subsidy_granted(self, e):
+    def _write_subsidy_granted(self, e: Entry) -> None:
         b = e.body
         self._insert(grants, seq=e.seq, subject=e.subject, grant_ref=normalise_grant_ref(b["grant_ref"]),
                      programme=b["programme"], kind=b["kind"], amount_fen=b["amount_fen"],
                      decision_date=b["decision_date"], region=b["region"])
 
-    def _write_clawback_ordered(self, e):
+    def _write_clawback_ordered(self, e: Entry) -> None:
         b = e.body
         self._insert(clawbacks, seq=e.seq, subject=e.subject, amount_fen=b["amount_fen"], deadline=b["deadline"],
                      grant_seqs=json.dumps(list(e.refs)), decision_date=b["decision_date"])
 
-    def _write_clawback_recovered(self, e):
+    def _write_clawback_recovered(self, e: Entry) -> None:
         self._insert(money_moves, move_seq=e.seq, clawback_seq=e.refs[0], kind="recovered",
                      amount_fen=e.body["amount_fen"], on_date=e.body["recovered_on"])
 
-    def _write_clawback_waived(self, e):
+    def _write_clawback_waived(self, e: Entry) -> None:
         self._insert(money_moves, move_seq=e.seq, clawback_seq=e.refs[0], kind="waived",
                      amount_fen=e.body["amount_fen"], on_date=e.body["decision_date"])
 
-    def _write_sanction_imposed(self, e):
+    def _write_sanction_imposed(self, e: Entry) -> None:
         b = e.body
         self._version(e, e.seq, b["effective_from"], b.get("effective_until"), b["scope"], b["severity"],
                       b["legal_basis"], b["deciding_body"])
 
-    def _write_sanction_amended(self, e):
-        row = self.conn.execute(select(sanction_versions).where(sanction_versions.c.sanction_seq == e.refs[0])
+    def _write_sanction_amended(self, e: Entry) -> None:
+        row = self._conn.execute(select(sanction_versions).where(sanction_versions.c.sanction_seq == e.refs[0])
                                 .order_by(sanction_versions.c.version_seq.desc()).limit(1)).one()
         b = e.body
         until = None if "indefinite" in b else b.get("effective_until", row.effective_until)
@@ -266,35 +280,41 @@ class DomainProjection:
         self._version(e, e.refs[0], b.get("effective_from", row.effective_from), until, scope, row.severity,
                       json.loads(row.legal_basis), row.deciding_body)
 
-    def _version(self, e, sanction_seq, start, until, scope, severity, basis, body) -> None:
+    def _version(self, e: Entry, sanction_seq: int, start: str, until: str | None, scope: Scope, severity: str,
+                 basis: LegalBasis, body: str) -> None:
         self._insert(sanction_versions, version_seq=e.seq, sanction_seq=sanction_seq, subject=e.subject,
                      severity=severity, effective_from=start, effective_until=until,
                      benefits=json.dumps(sorted(scope["benefits"])), regions=json.dumps(sorted(scope["regions"])),
                      programmes=json.dumps(sorted(scope.get("programmes") or [])),
                      legal_basis=json.dumps(basis, ensure_ascii=False, sort_keys=True), deciding_body=body)
 
-    def _write_sanction_ended(self, e):
+    def _write_sanction_ended(self, e: Entry) -> None:
         self._exit(e.refs[0], e, "ended", e.body["ended_on"], e.body["reason"])
 
-    def _write_exemption_granted(self, e):
+    def _write_exemption_granted(self, e: Entry) -> None:
         for r in e.refs:
             self._exit(r, e, "exempted", e.body["decision_date"])
 
-    def _write_entry_corrected(self, e):
+    def _write_entry_corrected(self, e: Entry) -> None:
         self._exit(e.refs[0], e, "voided")
 
-    def _write_subject_linked(self, e):
+    def _write_subject_linked(self, e: Entry) -> None:
         b = e.body
         self._insert(links, seq=e.seq, subject=e.subject, organisation=b["organisation"], relation=b["relation"],
                      valid_from=b["valid_from"], valid_until=b.get("valid_until"))
 
-    def _write_subject_erased(self, e):
+    def _write_subject_erased(self, e: Entry) -> None:
         # PIPL Art. 47: in the same transaction as the entry; a crash before commit
         # leaves both the entry and the personal data, a commit removes the data for good.
-        vault_store.erase(self.conn, e.subject, e.seq)
+        vault_store.erase(self._conn, _subject(e), e.seq)
 
 
-def _not_before(body: dict, later: str, earlier: str, field: str | None = None) -> list[Problem]:
+def _not_before(body: Body, later: str, earlier: str, field: str | None = None) -> list[Problem]:
     if body.get(later) and body.get(earlier) and body[later] < body[earlier]:
         return [Problem(field or f"body.{later}", f"{body[later]} is before {earlier} {body[earlier]}")]
     return []
+
+
+def _subject(d: Draft | Entry) -> str:
+    """Every domain type requires a subject (``entry_types.validate`` runs before any projection)."""
+    return cast(str, d.subject)

@@ -1,4 +1,4 @@
-"""GB/T 2260 administrative divisions used by the programme (domain brief).
+"""GB/T 2260 administrative divisions used by the programme (docs/contracts.md §2.6).
 
 Jurisdiction is a prefix test on the code hierarchy: 150000 covers every
 15xxxx; 150100 covers every 1501xx; a county code covers only itself.

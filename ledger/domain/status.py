@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
-from ledger.domain.eligibility import Decision, Query, decide
-from ledger.domain.facts import awards_of, clawbacks_of, load_facts, sanctions_of
+from ledger.domain.eligibility import Clawback, Decision, Query, Sanction, decide
+from ledger.domain.facts import AwardRow, awards_of, clawbacks_of, load_facts, sanctions_of
 from ledger.errors import IndexBeyondSize, Problem, ValidationError
 from ledger.log.entry import Entry, format_time, from_canonical
 from ledger.store import log_store
@@ -33,11 +33,12 @@ def eligibility(engine: Engine, subject: str, benefit: str, programme: str, regi
     from ledger.domain.records import BENEFITS
     from ledger.log.body_schema import region_code
 
-    problems = []
+    problems: list[Problem] = []
     if benefit not in BENEFITS:
         problems.append(Problem("benefit", "must be one of " + ", ".join(BENEFITS)))
-    if region_code(region):
-        problems.append(Problem("region", region_code(region)))
+    region_rule = region_code(region)
+    if region_rule:
+        problems.append(Problem("region", region_rule))
     if problems:
         raise ValidationError(problems)
     with engine.connect() as conn:
@@ -50,10 +51,10 @@ class Status:
     subject: str
     tree_size: int
     on: date
-    sanctions: list  # eligibility.Sanction, with in_force(on)
-    clawbacks: list  # eligibility.Clawback
-    honors: list[dict]
-    grants: list[dict]
+    sanctions: list[Sanction]  # with in_force(on)
+    clawbacks: list[Clawback]
+    honors: list[AwardRow]
+    grants: list[AwardRow]
 
 
 def status(engine: Engine, subject: str, on: date, known_at: int | datetime | None = None) -> Status:

@@ -1,4 +1,4 @@
-"""The subject vault (contract 2.4): personal data outside the hashed log.
+"""The subject vault (docs/contracts.md §2.4): personal data outside the hashed log.
 
 - A subject's reference is ``hex(SHA-256(salt || "<scheme>:<id>"))`` with a
   random 16-byte salt; entries carry only the reference.
@@ -8,7 +8,7 @@
   swapped between subjects.
 - Lookup by identifier goes through a blind index,
   ``HMAC-SHA256(index key, "<scheme>:<id>")``: the ID space (~10^11) is too
-  small for a plain hash (domain brief, PIPL).
+  small for a plain hash (PIPL; docs/contracts.md §2.4).
 - Erasure destroys the wrapped key, the sealed record (with the salt) and the
   blind index. The reference stays, so every entry and proof still verifies,
   but nothing links it to a person any more.
