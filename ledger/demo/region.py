@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TypedDict
 
 from sqlalchemy import Engine
 from stdnum.cn import ric, uscc
@@ -224,6 +225,15 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
         return log_store.size(conn) - before
 
 
+class _Scope(TypedDict, total=False):
+    """A token's scope, as ``ledger.access.tokens.issue`` takes it."""
+
+    authority_id: str
+    region: str
+    case_ref: str
+    subjects: list[str]
+
+
 def demo_tokens(engine: Engine, clock: Clock, *, days: int = 7) -> list[tuple[str, str, str]]:
     """One short-lived token per role for the demo server: (role, scope, token).
     The court's case names the first subject with a sanction in force."""
@@ -238,14 +248,14 @@ def demo_tokens(engine: Engine, clock: Clock, *, days: int = 7) -> list[tuple[st
         sanctioned = conn.execute(select(sanction_versions.c.subject).order_by(sanction_versions.c.version_seq)
                                   .limit(1)).scalar()
     until = clock() + timedelta(days=days)
-    plans = [
-        ("recorder", dict(authority_id="hrss-150100", region="150100"), "hrss-150100 in 150100 (呼和浩特市)"),
-        ("programme_officer", dict(authority_id="nmg-talent-office", region=REGION), "nmg-talent-office in 150000"),
-        ("auditor", {}, "reads everything"),
-        ("admin", {}, "tokens and erasure"),
+    plans: list[tuple[str, _Scope, str]] = [
+        ("recorder", _Scope(authority_id="hrss-150100", region="150100"), "hrss-150100 in 150100 (呼和浩特市)"),
+        ("programme_officer", _Scope(authority_id="nmg-talent-office", region=REGION), "nmg-talent-office in 150000"),
+        ("auditor", _Scope(), "reads everything"),
+        ("admin", _Scope(), "tokens and erasure"),
     ]
     if sanctioned:
-        plans.append(("court", dict(case_ref="(2026)内01行初1号", subjects=[sanctioned]), f"case (2026)内01行初1号: {sanctioned[:12]}…"))
+        plans.append(("court", _Scope(case_ref="(2026)内01行初1号", subjects=[sanctioned]), f"case (2026)内01行初1号: {sanctioned[:12]}…"))
     out = []
     for role, kw, scope in plans:
         text, _ = issue(engine, role, clock, label=f"demo {role}", expires_at=until, **kw)

@@ -126,8 +126,8 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
             vkeys[name] = e.body["vkey"]
     for name, text in sorted(vkeys.items()):
         files[f"keys/{name}.vkey"] = (text + "\n").encode()
-    for ref, d in sorted(disclosures.items()):
-        files[f"subjects/{ref}.json"] = canonical.encode(d)
+    for ref, disclosure in sorted(disclosures.items()):
+        files[f"subjects/{ref}.json"] = canonical.encode(disclosure)
     content = sorted(files)
     digest = content_digest(files, content)
 

@@ -29,7 +29,7 @@ def font_path() -> Path:
     if override:
         return Path(override)  # the operator's own choice, not pinned
     try:
-        import cvttf_NotoSansCJK_Regular as pkg
+        import cvttf_NotoSansCJK_Regular as pkg  # type: ignore[import-untyped]  # a font package: no py.typed, no stubs
     except ImportError as e:
         raise ConfigError("no CJK font: install cvttf-notosanscjk-regular or set LEDGER_CJK_FONT") from e
     path = Path(pkg.__file__).parent / "NotoSansCJKtc-Regular.otf"

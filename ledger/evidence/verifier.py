@@ -17,12 +17,13 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.domain.vault import reference
 from ledger.errors import LedgerError
 from ledger.evidence.layout import FORMAT, content_digest
-from ledger.log.checkpoint import open_checkpoint
-from ledger.log.entry import from_canonical
+from ledger.log.checkpoint import Checkpoint, open_checkpoint
+from ledger.log.entry import Entry, from_canonical
 from ledger.log.entry_types import get as entry_type
 from ledger.log.merkle_verify import verify_consistency
 from ledger.log.tlog_proof import parse as parse_proof
@@ -61,7 +62,7 @@ def _read(data: bytes) -> dict[str, bytes]:
         raise BundleError("bundle", "a zip file", str(e)) from e
 
 
-def _json(files: dict[str, bytes], name: str):
+def _json(files: dict[str, bytes], name: str) -> Any:
     try:
         return json.loads(files[name])
     except (ValueError, UnicodeDecodeError) as e:
@@ -70,6 +71,23 @@ def _json(files: dict[str, bytes], name: str):
 
 def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: bytes | None = None) -> BundleReport:
     files = _read(data)
+    m = _check_manifest(files)
+    # The log key: the one the verifier trusts, else the bundle's (then say so).
+    log_key = _log_key(files, m, trusted)
+    note = files["checkpoint.txt"].decode()
+    cp = _open_checkpoint(note, log_key)
+    # Proofs before signatures: the key entries the signatures are checked with must be proven first.
+    entries = _proven_entries(files, note, cp, log_key)
+    _check_signatures(entries, log_key)
+    _check_subjects(files, entries)
+    custody = _check_custody(files, m, entries)
+    if against is not None:
+        _check_extends(files, cp, log_key, against)
+    return _report(files, m, cp, entries, custody)
+
+
+def _check_manifest(files: dict[str, bytes]) -> dict[str, Any]:
+    """manifest.json is of this format and lists exactly the files in the zip, with their SHA-256."""
     if "manifest.json" not in files:
         raise BundleError("manifest.json", "present", "missing")
     m = _json(files, "manifest.json")
@@ -85,41 +103,58 @@ def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: byte
         got = hashlib.sha256(files[name]).hexdigest()
         if got != want:
             raise BundleError(name, f"SHA-256 {want} (manifest.json)", got)
+    return m
 
-    # The log key: the one the verifier trusts, else the bundle's (then say so).
+
+def _log_key(files: dict[str, bytes], m: dict[str, Any], trusted: VerifierKey | None) -> VerifierKey:
     bundled = parse_vkey(files[f"keys/{m['log_key']}.vkey"].decode().strip())
     log_key = trusted or bundled
     if trusted and bundled.vkey() != trusted.vkey():
         raise BundleError(f"keys/{m['log_key']}.vkey", f"the trusted log key {trusted.vkey()}", bundled.vkey())
-    note = files["checkpoint.txt"].decode()
+    return log_key
+
+
+def _open_checkpoint(note: str, log_key: VerifierKey) -> Checkpoint:
     try:
-        cp = open_checkpoint(note, log_key)
+        return open_checkpoint(note, log_key)
     except LedgerError as e:
         raise BundleError("checkpoint.txt", f"a checkpoint signed by {log_key.name}", str(e)) from e
 
+
+def _proven_entries(files: dict[str, bytes], note: str, cp: Checkpoint, log_key: VerifierKey) -> dict[int, Entry]:
+    """Every entry in the bundle, by seq, each with its proof of inclusion in the checkpoint."""
     entries = {}
     for name in sorted(n for n in files if n.startswith("entries/")):
-        try:
-            e = from_canonical(files[name])
-        except LedgerError as err:
-            raise BundleError(name, "an entry's canonical bytes", str(err)) from err
-        if name != f"entries/{e.seq}.json":
-            raise BundleError(name, f"entries/{e.seq}.json for seq {e.seq}", name)
-        proof_name = f"proofs/{e.seq}.tlog-proof"
-        if proof_name not in files:
-            raise BundleError(proof_name, f"the proof of entry {e.seq}", "missing")
-        p = parse_proof(files[proof_name].decode())
-        if p.checkpoint != note:
-            raise BundleError(proof_name, "a proof against checkpoint.txt", "a proof against another checkpoint")
-        if p.index != e.seq:
-            raise BundleError(proof_name, f"index {e.seq}", f"index {p.index}")
-        try:
-            verify_proof(p, log_key, files[name])
-        except LedgerError as err:
-            raise BundleError(proof_name, f"inclusion of {name} at tree size {cp.size}", str(err)) from err
+        e = _proven_entry(files, name, note, cp, log_key)
         entries[e.seq] = e
+    return entries
 
-    # Signatures: replay the bundle's key entries in seq order (they are proven above).
+
+def _proven_entry(files: dict[str, bytes], name: str, note: str, cp: Checkpoint, log_key: VerifierKey) -> Entry:
+    try:
+        e = from_canonical(files[name])
+    except LedgerError as err:
+        raise BundleError(name, "an entry's canonical bytes", str(err)) from err
+    if name != f"entries/{e.seq}.json":
+        raise BundleError(name, f"entries/{e.seq}.json for seq {e.seq}", name)
+    proof_name = f"proofs/{e.seq}.tlog-proof"
+    if proof_name not in files:
+        raise BundleError(proof_name, f"the proof of entry {e.seq}", "missing")
+    p = parse_proof(files[proof_name].decode())
+    if p.checkpoint != note:
+        raise BundleError(proof_name, "a proof against checkpoint.txt", "a proof against another checkpoint")
+    if p.index != e.seq:
+        raise BundleError(proof_name, f"index {e.seq}", f"index {p.index}")
+    try:
+        verify_proof(p, log_key, files[name])
+    except LedgerError as err:
+        raise BundleError(proof_name, f"inclusion of {name} at tree size {cp.size}", str(err)) from err
+    return e
+
+
+def _check_signatures(entries: dict[int, Entry], log_key: VerifierKey) -> None:
+    """Replay the bundle's key entries in seq order (they are proven): every entry
+    is signed by the key registered for its authority at its seq."""
     registry = KeyRegistry()
     for seq, e in sorted(entries.items()):
         log_signed = entry_type(e.type).signed_by == "log"
@@ -135,6 +170,9 @@ def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: byte
                               str(err)) from err
         registry.apply(e)
 
+
+def _check_subjects(files: dict[str, bytes], entries: dict[int, Entry]) -> None:
+    """Each disclosure recomputes its subject reference, and some entry is about it."""
     for name in sorted(n for n in files if n.startswith("subjects/")):
         d = _json(files, name)
         ref = reference(bytes.fromhex(d["salt"]), d["scheme"], d["id"])
@@ -143,6 +181,10 @@ def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: byte
         if not any(e.subject == ref for e in entries.values()):
             raise BundleError(name, "a subject named by an entry in the bundle", "no entry about it")
 
+
+def _check_custody(files: dict[str, bytes], m: dict[str, Any], entries: dict[int, Entry]) -> Entry:
+    """The custody entry (evidence.exported) records this bundle's content: its digest,
+    its entries and subjects, and no entry beyond those."""
     custody = entries.get(m["custody_seq"])
     if custody is None or custody.type != "evidence.exported":
         raise BundleError(f"entries/{m['custody_seq']}.json", "the evidence.exported entry", "missing or another type")
@@ -158,16 +200,18 @@ def verify_bundle(data: bytes, trusted: VerifierKey | None = None, against: byte
     if set(entries) - set(custody.body["seqs"]) - {custody.seq}:
         raise BundleError("entries/", "only the entries the export recorded",
                           str(sorted(set(entries) - set(custody.body["seqs"]) - {custody.seq})))
+    return custody
 
-    if against is not None:
-        _check_extends(files, cp, log_key, against)
+
+def _report(files: dict[str, bytes], m: dict[str, Any], cp: Checkpoint, entries: dict[int, Entry],
+            custody: Entry) -> BundleReport:
     proven = set(m["content"]) | {"manifest.json", "checkpoint.txt"}
     loose = tuple(sorted(n for n in files if n not in proven and not n.startswith(("entries/", "proofs/"))))
     return BundleReport(m["case"], cp.origin, cp.size, cp.root.hex(), len(entries),
                         sum(1 for n in files if n.startswith("subjects/")), custody.seq, loose)
 
 
-def _check_extends(files: dict[str, bytes], cp, log_key: VerifierKey, older: bytes) -> None:
+def _check_extends(files: dict[str, bytes], cp: Checkpoint, log_key: VerifierKey, older: bytes) -> None:
     """The newer bundle's checkpoint extends the older one's (RFC 9162 §2.1.4)."""
     old_files = _read(older)
     try:

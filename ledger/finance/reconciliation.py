@@ -32,12 +32,12 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import cast
 
 from ledger.domain.records import RECONCILIATION_KINDS
 from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, txn_id_of
 
 KINDS = RECONCILIATION_KINDS
-INFORMATIONAL = frozenset({"unpaid_grant"})
 
 
 def normalise_ref(ref: str) -> str:
@@ -112,6 +112,8 @@ class Result:
 
 PayeeRef = Callable[[str, str], "str | None"]  # (scheme, id) -> subject reference, or None
 BarredBy = Callable[[str, str, str, date], "tuple[int, ...]"]  # (subject, region, programme, on) -> blocking seqs
+Add = Callable[[Finding], None]  # where findings go
+PaymentKey = tuple[int, int, int, int]  # (grant seq, payee key, amount, day ordinal)
 
 
 def row_digest(rec: Record) -> int:
@@ -127,7 +129,9 @@ def row_digest(rec: Record) -> int:
 
 def _records(rows: Iterable[Record | Mapping[str, object]]) -> Iterator[Record]:
     for row in rows:
-        yield row if type(row) is tuple else record_of(row)
+        # A source yields plain tuples; anything else is a mapping row. (The exact-type
+        # test is the cheap one, run once a row; mypy cannot narrow by it, hence the cast.)
+        yield row if type(row) is tuple else record_of(cast("Mapping[str, object]", row))
 
 
 @dataclass(frozen=True)
@@ -174,105 +178,155 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
     findings: list[Finding] = []
     add = findings.append
     scanned = scanned or scan(rows, as_of)
-    reversed_by = scanned.reversed_by
 
     # Pass 2: check every row, book payments and recoveries.
-    seen: set[str] = set()
-    found_reversed: set[str] = set()
-    payees: dict[tuple[str, str], int] = {}  # (scheme, id) as written -> payee index
-    payee_refs: list[str | None] = []
-    identity: dict[str, int] = {}  # who the payee is (subject reference, or the text) -> key
-    payee_key: list[int] = []
-    kept: dict[tuple[int, int, int, int], str] = {}  # (grant seq, payee, amount, day) -> smallest txn_id
-    copies: list[tuple[tuple[int, int, int, int], str, GrantFact, int]] = []  # payments repeating a kept one
-    recovered: dict[int, int] = {}
-    by_seq = {g.seq: g for g in book.grants.values()}
-    clawed = {s for c in book.clawbacks for s in c.grant_seqs}
-    repeated = scanned.repeated
-    held: dict[str, list[Txn]] = {}  # valid rows of a repeated txn_id, decided after the pass
+    booking = _Booking(book, payee_ref, add)
+    found_reversed, held = booking.check_rows(rows, as_of, scanned)
+    # Rows sharing a txn_id are booked after the pass, in an order the input's order cannot change.
+    booking.book_repeats(held)
+    # Which payment a copy repeats is settled only once every row is booked.
+    booking.report_copies()
+    _report_orphan_reversals(scanned.reversed_by, found_reversed, as_of, add)
 
-    def book_row(t: Txn) -> None:
-        if t.txn_id in seen:
-            add(Finding("duplicate_payment" if t.kind == "payment" else "invalid_row",
-                        f"txn_id {t.txn_id} appears more than once", txn_id=t.txn_id,
-                        grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
+    # What was booked, against the book: each payment that counts, each grant, each clawback.
+    paid = _check_payments(booking, book, barred, add)
+    _check_grants(book, paid, as_of, unpaid_days, add)
+    _recoveries(book, booking.recovered, booking.by_seq, as_of, add)
+    findings.sort(key=Finding.sort_key)
+    return Result(as_of, scanned.rows, scanned.fingerprint, findings)
+
+
+class _Booking:
+    """Pass 2's state: every txn_id seen, each distinct payment once (with the
+    smallest txn_id that booked it), the copies, and the recoveries per grant."""
+
+    def __init__(self, book: Book, payee_ref: PayeeRef, add: Add):
+        self.book, self.payee_ref, self.add = book, payee_ref, add
+        self.seen: set[str] = set()
+        self.payees: dict[tuple[str, str], int] = {}  # (scheme, id) as written -> payee index
+        self.payee_refs: list[str | None] = []
+        self.identity: dict[str, int] = {}  # who the payee is (subject reference, or the text) -> key
+        self.payee_key: list[int] = []
+        self.kept: dict[PaymentKey, str] = {}  # each distinct payment -> its smallest txn_id
+        self.copies: list[tuple[PaymentKey, str, GrantFact, int]] = []  # payments repeating a kept one
+        self.recovered: dict[int, int] = {}
+        self.by_seq = {g.seq: g for g in book.grants.values()}
+        self.clawed = {s for c in book.clawbacks for s in c.grant_seqs}
+
+    def check_rows(self, rows: Rows, as_of: date, scanned: Scan) -> tuple[set[str], dict[str, list[Txn]]]:
+        """Book every valid row booked by ``as_of``; return the txn_ids found
+        reversed, and the valid rows of repeated txn_ids (held for ``book_repeats``)."""
+        add, book_row = self.add, self.book_row
+        reversed_by, repeated = scanned.reversed_by, scanned.repeated
+        found_reversed: set[str] = set()
+        held: dict[str, list[Txn]] = {}
+        for line, row in enumerate(_records(rows()), 1):
+            t = parse(row, line)
+            if isinstance(t, RowProblem):
+                add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
+                            amounts={"line": t.line}))
+                continue
+            if t.kind == "reversal" or t.booked_on > as_of:
+                continue
+            if t.txn_id in reversed_by:
+                found_reversed.add(t.txn_id)  # reversals cancel what they reverse
+                continue
+            if t.txn_id in repeated:
+                held.setdefault(t.txn_id, []).append(t)
+                continue
+            book_row(t)
+        return found_reversed, held
+
+    def book_repeats(self, held: dict[str, list[Txn]]) -> None:
+        # A txn_id on several rows: the copy that counts must not depend on the order
+        # the funding system returned the rows in (decision 0006), so it is the first
+        # in field order; the others are reported as repeats.
+        for txn_id in sorted(held):
+            for t in sorted(held[txn_id], key=_field_order):
+                self.book_row(t)
+
+    def book_row(self, t: Txn) -> None:
+        """One valid row: a txn_id booked already, a grant_ref no grant has, a recovery, or a payment."""
+        if t.txn_id in self.seen:
+            self.add(Finding("duplicate_payment" if t.kind == "payment" else "invalid_row",
+                             f"txn_id {t.txn_id} appears more than once", txn_id=t.txn_id,
+                             grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
             return
-        seen.add(t.txn_id)
-        g = book.grants.get(normalise_ref(t.grant_ref))
+        self.seen.add(t.txn_id)
+        g = self.book.grants.get(normalise_ref(t.grant_ref))
         if g is None:
-            add(Finding("unknown_grant", f"{t.kind} {t.txn_id} is booked against grant_ref {t.grant_ref!r}, "
-                                         "which no grant in the ledger has", txn_id=t.txn_id,
-                        grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
-            return
-        if t.kind == "recovery":
-            if g.seq not in clawed:
-                add(Finding("unrecorded_recovery", f"recovery {t.txn_id} on grant {g.grant_ref}, which has no "
-                                                   "clawback ordered in the ledger", txn_id=t.txn_id,
-                            grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq,),
-                            amounts={"amount_fen": t.amount_fen}))
-            recovered[g.seq] = recovered.get(g.seq, 0) + t.amount_fen
-            return
-        payee = payees.setdefault((t.payee_scheme, t.payee_id), len(payees))
-        if payee == len(payee_refs):
-            ref = payee_ref(t.payee_scheme, t.payee_id)
-            payee_refs.append(ref)
+            self.add(Finding("unknown_grant", f"{t.kind} {t.txn_id} is booked against grant_ref {t.grant_ref!r}, "
+                                              "which no grant in the ledger has", txn_id=t.txn_id,
+                             grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
+        elif t.kind == "recovery":
+            self._book_recovery(t, g)
+        else:
+            self._book_payment(t, g)
+
+    def _book_recovery(self, t: Txn, g: GrantFact) -> None:
+        if g.seq not in self.clawed:
+            self.add(Finding("unrecorded_recovery", f"recovery {t.txn_id} on grant {g.grant_ref}, which has no "
+                                                    "clawback ordered in the ledger", txn_id=t.txn_id,
+                             grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq,),
+                             amounts={"amount_fen": t.amount_fen}))
+        self.recovered[g.seq] = self.recovered.get(g.seq, 0) + t.amount_fen
+
+    def _book_payment(self, t: Txn, g: GrantFact) -> None:
+        key = (g.seq, self._payee(t), t.amount_fen, t.booked_on.toordinal())
+        first = self.kept.get(key)
+        if first is None:
+            self.kept[key] = t.txn_id
+        else:  # the larger id is the copy; which one it repeats is settled after the pass
+            self.copies.append((key, max(first, t.txn_id), g, t.amount_fen))
+            self.kept[key] = min(first, t.txn_id)
+
+    def _payee(self, t: Txn) -> int:
+        """The payee's key: one per person paid, however the number was typed
+        (``payee_ref`` is asked once per distinct (scheme, id) as written)."""
+        payee = self.payees.setdefault((t.payee_scheme, t.payee_id), len(self.payees))
+        if payee == len(self.payee_refs):
+            ref = self.payee_ref(t.payee_scheme, t.payee_id)
+            self.payee_refs.append(ref)
             # Duplicates compare who was paid, not how the number was typed.
             who = ref or f"{t.payee_scheme}:{t.payee_id.strip().upper()}"
-            payee_key.append(identity.setdefault(who, len(identity)))
-        key = (g.seq, payee_key[payee], t.amount_fen, t.booked_on.toordinal())
-        first = kept.get(key)
-        if first is None:
-            kept[key] = t.txn_id
-        else:  # the larger id is the copy; which one it repeats is settled after the pass
-            copies.append((key, max(first, t.txn_id), g, t.amount_fen))
-            kept[key] = min(first, t.txn_id)
+            self.payee_key.append(self.identity.setdefault(who, len(self.identity)))
+        return self.payee_key[payee]
 
-    for line, row in enumerate(_records(rows()), 1):
-        t = parse(row, line)
-        if isinstance(t, RowProblem):
-            add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
-                        amounts={"line": t.line}))
-            continue
-        if t.kind == "reversal" or t.booked_on > as_of:
-            continue
-        if t.txn_id in reversed_by:
-            found_reversed.add(t.txn_id)  # reversals cancel what they reverse
-            continue
-        if t.txn_id in repeated:
-            held.setdefault(t.txn_id, []).append(t)
-            continue
-        book_row(t)
+    def report_copies(self) -> None:
+        for key, txn_id, g, amount in self.copies:
+            self.add(Finding("duplicate_payment", f"payment {txn_id} repeats payment {self.kept[key]} (same grant, "
+                                                  f"payee, amount and date)", txn_id=txn_id, grant_ref=g.grant_ref,
+                             subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
 
-    # A txn_id on several rows: the copy that counts must not depend on the order
-    # the funding system returned the rows in (decision 0006), so it is the first
-    # in field order; the others are reported as repeats.
-    for txn_id in sorted(held):
-        for t in sorted(held[txn_id], key=_field_order):
-            book_row(t)
-    for key, txn_id, g, amount in copies:
-        add(Finding("duplicate_payment", f"payment {txn_id} repeats payment {kept[key]} (same grant, payee, "
-                                         f"amount and date)", txn_id=txn_id, grant_ref=g.grant_ref,
-                    subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
+    def counted(self) -> Iterator[tuple[str, GrantFact, date, str | None, int]]:
+        """The payments that count, once per (grant, payee, amount, date): their
+        txn_id, grant, date, payee (subject reference, if known) and amount."""
+        ref_of = {k: self.payee_refs[i] for i, k in enumerate(self.payee_key)}
+        for (seq, payee, amount, day), txn_id in self.kept.items():
+            yield txn_id, self.by_seq[seq], date.fromordinal(day), ref_of[payee], amount
 
+
+def _report_orphan_reversals(reversed_by: dict[str, str], found_reversed: set[str], as_of: date, add: Add) -> None:
     for target, reversal in sorted(reversed_by.items()):
         if target not in found_reversed:
             add(Finding("orphan_reversal", f"reversal {reversal} cancels {target}, which is not in the input "
                                            f"(or not booked by {as_of})", txn_id=reversal))
 
-    # Payments that count: once per (grant, payee, amount, date).
+
+def _check_payments(booking: _Booking, book: Book, barred: BarredBy, add: Add) -> dict[int, int]:
+    """Each payment that counts: to the grant's subject, before the grant was
+    stopped, to no one barred that day. Returns the net paid per grant seq."""
     paid: dict[int, int] = {}
     stop = _stops(book)
-    ref_of = {k: payee_refs[i] for i, k in enumerate(payee_key)}
-    for (seq, payee, amount, day), txn_id in kept.items():
-        g, on, ref = by_seq[seq], date.fromordinal(day), ref_of[payee]
-        paid[seq] = paid.get(seq, 0) + amount
+    for txn_id, g, on, ref, amount in booking.counted():
+        paid[g.seq] = paid.get(g.seq, 0) + amount
         if ref != g.subject:
             who = "a payee not in the vault" if ref is None else f"subject {ref[:12]}…"
             add(Finding("payee_mismatch", f"payment {txn_id} on grant {g.grant_ref} went to {who}, not to the "
                                           f"grant's subject {g.subject[:12]}…", txn_id=txn_id, grant_ref=g.grant_ref,
                         subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
-        if seq in stop and on > stop[seq][0]:
-            when, why, by = stop[seq]
+        if g.seq in stop and on > stop[g.seq][0]:
+            when, why, by = stop[g.seq]
             add(Finding("paid_after_revocation", f"payment {txn_id} on {on} came after the grant was {why} on "
                                                  f"{when} (seq {by})", txn_id=txn_id, grant_ref=g.grant_ref,
                         subject=g.subject, seqs=(g.seq, by), amounts={"amount_fen": amount}))
@@ -283,7 +337,11 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
                                                  f"subsidies in {g.region} by sanction {', '.join(map(str, blocking))} "
                                                  "(as the ledger knew it that day)", txn_id=txn_id,
                             grant_ref=g.grant_ref, subject=ref, seqs=(g.seq, *blocking), amounts={"amount_fen": amount}))
+    return paid
 
+
+def _check_grants(book: Book, paid: dict[int, int], as_of: date, unpaid_days: int, add: Add) -> None:
+    """Each grant, in seq order: not paid beyond its amount, not left unpaid too long."""
     for g in sorted(book.grants.values(), key=lambda g: g.seq):
         net = paid.get(g.seq, 0)
         if net > g.amount_fen:
@@ -294,9 +352,6 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
             add(Finding("unpaid_grant", f"grant {g.grant_ref} of {g.decision_date} has nothing paid after "
                                         f"{unpaid_days} days", grant_ref=g.grant_ref, subject=g.subject,
                         seqs=(g.seq,), amounts={"granted_fen": g.amount_fen}))
-    _recoveries(book, recovered, by_seq, as_of, add)
-    findings.sort(key=Finding.sort_key)
-    return Result(as_of, scanned.rows, scanned.fingerprint, findings)
 
 
 def _field_order(t: Txn) -> tuple:
@@ -308,7 +363,8 @@ def _stops(book: Book) -> dict[int, tuple[date, str, int]]:
     out: dict[int, tuple[date, str, int]] = {}
     for g in book.grants.values():
         if g.voided_on is not None:
-            out[g.seq] = (g.voided_on, "voided", g.voided_seq)
+            # The book sets voided_seq with voided_on (load_book: one correction entry).
+            out[g.seq] = (g.voided_on, "voided", cast(int, g.voided_seq))
     for c in sorted(book.clawbacks, key=lambda c: c.seq):
         for s in c.grant_seqs:
             if s not in out or c.decision_date < out[s][0]:
@@ -316,7 +372,7 @@ def _stops(book: Book) -> dict[int, tuple[date, str, int]]:
     return out
 
 
-def _recoveries(book: Book, recovered: dict[int, int], by_seq: dict[int, GrantFact], as_of: date, add) -> None:
+def _recoveries(book: Book, recovered: dict[int, int], by_seq: dict[int, GrantFact], as_of: date, add: Add) -> None:
     due_by_grant: dict[int, int] = {}
     for c in book.clawbacks:
         for s in c.grant_seqs:
@@ -338,9 +394,9 @@ def _recoveries(book: Book, recovered: dict[int, int], by_seq: dict[int, GrantFa
             pool[s] = pool.get(s, 0) - take
             got += take
         if c.deadline < as_of and got < due:
-            g = by_seq.get(c.grant_seqs[0])
+            first = by_seq.get(c.grant_seqs[0])
             add(Finding("clawback_overdue", f"clawback {c.seq}: {got} of {due} fen recovered by {as_of}, deadline "
-                                            f"{c.deadline}", grant_ref=g.grant_ref if g else None,
-                        subject=g.subject if g else None, seqs=(c.seq, *c.grant_seqs),
+                                            f"{c.deadline}", grant_ref=first.grant_ref if first else None,
+                        subject=first.subject if first else None, seqs=(c.seq, *c.grant_seqs),
                         amounts={"ordered_fen": c.amount_fen, "waived_fen": c.waived_fen, "recovered_fen": got,
                                  "outstanding_fen": due - got}))

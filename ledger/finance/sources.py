@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from operator import itemgetter
 from pathlib import Path
 
@@ -42,8 +42,9 @@ class CsvSource:
                 if not row:
                     continue
                 if len(row) < width:
-                    row = row + [None] * (width - len(row))
-                yield pick(row)
+                    yield pick(row + [None] * (width - len(row)))
+                else:
+                    yield pick(row)
 
 
 class SqlSource:
@@ -55,7 +56,7 @@ class SqlSource:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", table):
             raise ValidationError([Problem("funding_table", "must be a table or view name")])
 
-    def rows(self) -> Iterator[Mapping[str, object]]:
+    def rows(self) -> Iterator[Record]:
         engine = create_engine(self.url)
         try:
             schema, _, name = self.table.rpartition(".")
