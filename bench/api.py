@@ -1,4 +1,4 @@
-"""Eligibility at scale, in-process and over HTTP (performance issue, item 4):
+"""Eligibility at scale, in-process and over HTTP (docs/benchmarks.md §4):
 ``ledger.domain.status.eligibility`` at 1M entries and 100k subjects, the GraphQL
 API's latency and throughput under concurrent load from a separate process,
 and the GraphQL cost against a bare Starlette endpoint calling the same
@@ -33,7 +33,7 @@ in ``--cache DIR`` and reused by later runs of the same size:
   the vault's references, so each has its share of entries, sanctions, grants
   and clawbacks. The build checks that every vault reference owns entry rows.
 
-The question: ``eligibility(subject, benefit: subsidy, programme: "x",
+The question: ``eligibility(subject, benefit: subsidy, (every programme),
 region: "150102", on: "2026-12-01")``. Over HTTP the subject is the
 identifier (``cn-rid:…``), so both servers resolve it through the vault's
 blind index as in production; the answers mix barred, needs review and
@@ -127,12 +127,12 @@ from rich.table import Table  # noqa: E402
 
 SEED = 1
 LAYOUT = "status-build-v1+vault"  # the cached ledger's shape; change it when the build changes
-BENEFIT, PROGRAMME, REGION, ON = "subsidy", "x", "150102", "2026-12-01"
+BENEFIT, PROGRAMME, REGION, ON = "subsidy", None, "150102", "2026-12-01"  # every programme
 CLIENTS = 8
 CACHE_MARKER = "bench-api-ledger.json"
 TOKEN_ENV = "BENCH_API_TOKEN"  # how the load process gets the bearer token (not on its command line)
 TARGETS = {"eligibility_ms": 2.0, "graphql_vs_bare": 3.0}
-QUERY = ("query($s: String!) { eligibility(subject: $s, benefit: subsidy, programme: \"x\", region: \"150102\", "
+QUERY = ("query($s: String!) { eligibility(subject: $s, benefit: subsidy, region: \"150102\", "
          "on: \"2026-12-01\") { __typename ... on Eligibility { answer subject tree_size "
          "blocking { kind seq message } } } }")
 

@@ -1,4 +1,4 @@
-"""Evidence export time for a subject with N entries (issue 7's closing figure).
+"""Evidence export time for a subject with N entries (docs/benchmarks.md §6).
 
 Method: a fresh SQLite ledger; one subject in the vault with N signed
 ``eligibility.checked`` entries (plus a sanction), appended in batches. Timed:

@@ -1,4 +1,4 @@
-"""Reconciliation at scale (issue 6): one million funding transactions against
+"""Reconciliation at scale (docs/benchmarks.md §5): one million funding transactions against
 two hundred thousand grants, end to end through ``ledger.finance.job.produce``,
 next to a straightforward pandas implementation producing the same findings
 from the same inputs (same run).
@@ -27,7 +27,7 @@ measures that path):
   subsidies, scopes that do not, and bars recorded after the payments they
   cover), clawbacks on 2% of the grants (waivers, recoveries, exemptions),
   corrections voiding 0.5% of the grants.
-- the funding system: a contract-2.5 CSV of exactly N rows (1,000,000;
+- the funding system: a docs/contracts.md §2.5 CSV of exactly N rows (1,000,000;
   100,000 with --quick): every live grant paid to its subject in 1-9
   instalments, every due clawback recovered, plus ~1% discrepancies of every
   kind with a ground truth (unknown grant refs, some of grants the ledger only
@@ -733,7 +733,7 @@ def child_pandas(d: Path, out: Path) -> dict:
     versions["known_on"] = versions["version_seq"].map(recorded_on)
     index = sql("SELECT blind_index, ref AS payee FROM subjects WHERE blind_index IS NOT NULL")
 
-    # --- The funding CSV: contract 2.5, row by row (vectorised) ----------------------------------------------
+    # --- The funding CSV: docs/contracts.md §2.5, row by row (vectorised) ----------------------------------------------
     raw = pd.read_csv(d / "funding.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     raw = raw[list(COLUMNS)].fillna("")
     rows = len(raw)
@@ -1115,7 +1115,7 @@ def render(console: Console, result: dict) -> None:
     console.print(t)
     met = "[green]met[/green]" if s["target"]["met"] else "[red]NOT met[/red]"
     faster = "[green]met[/green]" if s["target"]["faster_than_baseline"] else "[red]NOT met[/red]"
-    console.print(f"target (issue 6): ≤ 60 s and ≤ 1 GiB peak, every run: {met}; faster than the baseline, every "
+    console.print(f"target: ≤ 60 s and ≤ 1 GiB peak, every run: {met}; faster than the baseline, every "
                   f"run: {faster} (ledger ÷ baseline {s['ratio']['time']:.2f}× in time)")
     t = Table(title="ledger phases (produce()'s progress marks, medians)")
     t.add_column("phase")

@@ -11,7 +11,7 @@ printed tables land in ``var/bench/`` (``var/bench/quick/`` with --quick). The
 report is ``bench/benchmarks.md.in`` (the prose) with each ``<!-- bench:NAME
 -->`` marker replaced by tables built from that JSON, so a figure in the report
 is always one a script measured; the targets table at the top compares them
-with the performance issue's targets. A script that fails is reported as such
+with the targets (``targets`` below). A script that fails is reported as such
 (its section says so, the target reads "not measured") and the suite exits
 non-zero after writing the report.
 
@@ -109,7 +109,7 @@ def table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-# --- Targets (the performance issue) ---------------------------------------------------
+# --- Targets ---------------------------------------------------
 
 def targets(data: dict[str, dict | None]) -> str:
     a = dig(data["append"], "engines", "sqlite", "bulk")

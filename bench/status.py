@@ -1,4 +1,4 @@
-"""Eligibility / status latency at scale (domain issue): ``ledger status`` answers
+"""Eligibility / status latency at scale (docs/benchmarks.md §4): ``ledger status`` answers
 from the projections with a handful of indexed reads, so its cost should not
 grow with the log.
 
@@ -71,8 +71,8 @@ def main() -> None:
         rng = random.Random(2)
         sample = [rng.choice(refs) for _ in range(300)]
         on = date(2026, 7, 1)
-        elig = median_ms(lambda s: status.eligibility(engine, s, "subsidy", "p", "150102", on), sample)
-        past = median_ms(lambda s: status.eligibility(engine, s, "subsidy", "p", "150102", on, size // 2), sample)
+        elig = median_ms(lambda s: status.eligibility(engine, s, "subsidy", None, "150102", on), sample)
+        past = median_ms(lambda s: status.eligibility(engine, s, "subsidy", None, "150102", on, size // 2), sample)
         stat = median_ms(lambda s: status.status(engine, s, on), sample)
         with engine.connect() as conn:
             seqs = iter(rng.randrange(size) for _ in range(300))

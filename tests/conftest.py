@@ -26,7 +26,7 @@ from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 
 # Airflow reads its configuration when first imported: set it before any test
-# module imports it (engineering notes). One metadata database per worker.
+# module imports it. One metadata database per worker.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="ledger-airflow-")
 os.environ.update({
     "AIRFLOW_HOME": _AIRFLOW_HOME,
@@ -139,6 +139,21 @@ def bootstrap(engine: Engine, keyring: Keyring, clock) -> None:
         register_key(engine, keyring.log, signer.verifier.vkey(), authority_id, clock)
 
 
+PROGRAMMES = ("草原英才", "鸿雁行动", "一事一议", "项目")
+
+
+def programme_drafts(codes=PROGRAMMES, authority: Authority = HOHHOT) -> list[Draft]:
+    """``programme.registered`` drafts: records refer to programme codes (docs/effects.md)."""
+    return [Draft("programme.registered", authority, "officer-1", None, (), f"programme:{code}",
+                  {"code": code, "name": f"{code}计划", "region": "150000",
+                   "benefits": ["honor", "subsidy", "talent_project"], "deciding_body": "自治区人才工作领导小组"})
+            for code in codes]
+
+
+def register_programmes(engine: Engine, keyring: Keyring, clock, codes=PROGRAMMES) -> None:
+    append_entries(engine, programme_drafts(codes), keyring, clock)
+
+
 @pytest.fixture
 def ledger(store) -> Ledger:
     ring, clock = make_keyring(), FixedClock()
@@ -198,6 +213,7 @@ def domain(store) -> DomainLedger:
 
     ring, clock = make_keyring(), FixedClock()
     bootstrap(store.engine, ring, clock)
+    register_programmes(store.engine, ring, clock)
     d = DomainLedger(store, ring, clock)
     d.vault = Vault(bytes(range(32)))
     return d

@@ -33,7 +33,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
-# Synthetic, check-valid identifiers (domain brief).
+# Synthetic, check-valid identifiers (docs/contracts.md §2.6).
 BARRED = "150102199001010019"
 CLEAN = "152201198006150025"
 BAD_CHECK = "150102199001010018"  # right length and date, wrong MOD 11-2 check character

@@ -99,7 +99,7 @@ def test_auditor_fetches_a_checkpoint_and_proof_that_verify_offline(server):
 
 def test_concurrent_requests_and_token_revocation_over_http(server):
     node = sanctioned_subject(server)
-    q = ('query($s: String!) { eligibility(subject: $s, benefit: subsidy, programme: "x", region: "150000") '
+    q = ('query($s: String!) { eligibility(subject: $s, benefit: subsidy, region: "150000") '
          '{ ... on Eligibility { answer tree_size } } }')
 
     def ask(_):

@@ -146,7 +146,7 @@ def test_the_installed_console_script_runs(env):
 
 
 def test_graphql_folder_holds_no_python(tmp_path):
-    """A graphql/ package would shadow graphql-core (engineering notes)."""
+    """A graphql/ package would shadow graphql-core (the README's layout)."""
     root = Path(__file__).resolve().parent.parent / "graphql"
     assert not list(root.rglob("*.py"))
 
@@ -173,7 +173,21 @@ def test_domain_commands_as_programme_staff_use_them(env, tmp_path):
     status = json.loads(run("status", ref, "--on", "2026-06-01", "--json"))
     assert status["sanctions"][0]["in_force"] is True
     assert [e["seq"] for e in json.loads(run("history", "cn-rid:150102199001010019", "--json"))] == [seq]
+    # The pre-award answer needs both --benefit and --region; bad option values exit 2.
+    for bad_args in (["--benefit", "subsidy"], ["--region", "150102"], ["--benefit", "subsidy", "--region", "150102",
+                     "--known-at", "2026-12-01"], ["--benefit", "subsidy", "--region", "150102", "--known-at", "999999"],
+                     ["--benefit", "subsidy", "--region", "152100"]):
+        r = CliRunner().invoke(main, ["status", "cn-rid:150102199001010019", *bad_args, "--json"])
+        assert r.exit_code == 2 and json.loads(r.stdout)["problems"], (bad_args, r.output)
     assert "projections rebuilt" in run("reindex")
+    # Erasure waits while the sanction is in force (docs/effects.md, retention) ...
+    held = CliRunner().invoke(main, ["subject", "erase", "cn-rid:150102199001010019", "--reason", "申请删除", "--json"])
+    assert held.exit_code == 2 and "in force" in json.loads(held.stdout)["problems"][0]["rule"]
+    # ... and goes ahead once the listing is voided as wrong from the start.
+    correction = {**sanction, "type": "entry.corrected", "request_id": "c-1", "refs": [seq],
+                  "body": {"reason": "错误列入", "deciding_body": "自治区人社厅"}}
+    f.write_text(json.dumps(correction, ensure_ascii=False) + "\n")
+    run("record", str(f))
     run("subject", "erase", "cn-rid:150102199001010019", "--reason", "保存期限届满")
     gone = CliRunner().invoke(main, ["status", "cn-rid:150102199001010019"])
     assert gone.exit_code == 2 and "no subject" in gone.stderr

@@ -1,4 +1,4 @@
-"""The web console (issue 9) in a real browser: headless Debian Chromium,
+"""The web console (docs/console.md) in a real browser: headless Debian Chromium,
 driven by Playwright, against `ledger serve` on loopback. Each page is used
 the way staff and auditors use it, and a screenshot of each is saved under
 var/screenshots/ (git-ignored)."""

@@ -14,7 +14,16 @@ from ledger.domain.vault import Vault
 from ledger.errors import InputError
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
-from tests.conftest import EMPLOYER, PERSON, DomainLedger, FixedClock, Store, bootstrap, make_keyring
+from tests.conftest import (
+    EMPLOYER,
+    PERSON,
+    DomainLedger,
+    FixedClock,
+    Store,
+    bootstrap,
+    make_keyring,
+    register_programmes,
+)
 from tests.eligibility_reference import answer, day
 
 REGIONS = ["150000", "150100", "150200", "150102"]
@@ -88,6 +97,7 @@ def test_engine_agrees_with_log_replay(tmp_path_factory, ops, questions):
     upgrade(engine)
     ring, clock = make_keyring(), FixedClock()
     bootstrap(engine, ring, clock)
+    register_programmes(engine, ring, clock)
     d = DomainLedger(Store("sqlite", str(path), engine, engine), ring, clock)
     d.vault = Vault(bytes(32))
     p, o = d.subject(PERSON), d.subject(EMPLOYER)

@@ -1,4 +1,4 @@
-"""Identifier rules (domain brief), with the brief's synthetic check-valid values."""
+"""Identifier rules (docs/contracts.md §2.6), with its synthetic check-valid values."""
 
 from __future__ import annotations
 

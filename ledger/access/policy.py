@@ -1,4 +1,4 @@
-"""Who may do what (issue 5): roles, jurisdictions and courts' cases. Pure.
+"""Who may do what (docs/api.md): roles, jurisdictions and courts' cases. Pure.
 
 A ``Principal`` is what a bearer token stands for. Every API operation names
 an ``Action``; ``require`` raises ``Forbidden`` unless the role has it, and the

@@ -1,4 +1,4 @@
-"""Expected failures as union members (issue 5): each has a machine-readable
+"""Expected failures as union members (docs/api.md, Results and errors): each has a machine-readable
 ``code``; clients branch on ``__typename`` or ``code``. Unexpected errors are
 not here: they surface as a masked GraphQL error and are logged."""
 

@@ -55,7 +55,7 @@ class Recorded:
 
 @strawberry.type
 class SubjectAdded:
-    ref: str = strawberry.field(description="The subject reference (contract 2.4) to use in records.")
+    ref: str = strawberry.field(description="The subject reference (docs/contracts.md §2.4) to use in records.")
     created: bool
 
 
@@ -275,7 +275,7 @@ def _export(state, principal, subjects: list[str]) -> ExportReady:
 
 @strawberry.type
 class ExportMutation:
-    @strawberry.mutation(description="Court: export an evidence bundle of subjects named in the case (issue 7). "
+    @strawberry.mutation(description="Court: export an evidence bundle of subjects named in the case (docs/evidence.md). "
                                       "The export is recorded in the log (evidence.exported) before release.")
     @union_result
     @_unavailable

@@ -165,8 +165,8 @@ class Query:
     @strawberry.field(description="The pre-award check (Art. 52, 65, 66), bitemporal: `on` is the award's "
                                   "business date; known_at_size / known_at ask what the ledger knew then.")
     @union_result
-    async def eligibility(self, info: Ctx, subject: str, benefit: Benefit, programme: str, region: str,
-                          on: date | None = None, known_at_size: int | None = None,
+    async def eligibility(self, info: Ctx, subject: str, benefit: Benefit, region: str,
+                          programme: str | None = None, on: date | None = None, known_at_size: int | None = None,
                           known_at: datetime | None = None) -> EligibilityResult:
         ctx = info.context
         known = _known_at(known_at_size, known_at)

@@ -1,7 +1,7 @@
 """Custom scalars. ``Fen``: money in fen (1/100 yuan) as a JSON integer.
 
 GraphQL's ``Int`` is 32-bit (max 21,474,836.47 yuan); grants can be larger,
-and amounts must never be floats (contract 2.1). ``Fen`` is an integer from 0
+and amounts must never be floats (docs/contracts.md §2.6). ``Fen`` is an integer from 0
 to 10^13, well inside the range JSON numbers carry exactly (2^53).
 """
 

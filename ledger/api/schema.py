@@ -1,4 +1,4 @@
-"""The schema and its protections (issue 5): depth, token and alias limits,
+"""The schema and its protections (docs/api.md, Limits): depth, token and alias limits,
 masked unexpected errors, introspection only when configured.
 
 ``python -m ledger.api.schema`` prints the SDL (``graphql/schema.graphql`` is

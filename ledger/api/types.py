@@ -37,7 +37,7 @@ class Authority:
     region: str
 
 
-@strawberry.type(description="One log entry exactly as recorded (contract 2.1).")
+@strawberry.type(description="One log entry exactly as recorded (docs/contracts.md §2.1).")
 class Entry:
     v: int
     seq: int
@@ -130,7 +130,7 @@ class Eligibility:
     answer: Answer
     subject: str
     benefit: str
-    programme: str
+    programme: str | None = strawberry.field(description="The programme code asked about; null: every programme.")
     region: str
     on: date
     tree_size: int = strawberry.field(description="The log size the answer was computed at.")

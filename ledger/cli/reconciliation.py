@@ -29,7 +29,7 @@ class _Counted:
 
 
 @main.command("reconcile")
-@click.option("--funding", "funding", required=True, help="A CSV file (contract 2.5) or an SQLAlchemy URL.")
+@click.option("--funding", "funding", required=True, help="A CSV file (docs/contracts.md §2.5) or an SQLAlchemy URL.")
 @click.option("--funding-table", default=None, help="With a URL: the table or view (default funding_transactions).")
 @click.option("--as-of", "as_of", default=None, help="Business date to reconcile (default: today, UTC).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("var/reports"), show_default=True)

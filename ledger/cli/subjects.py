@@ -22,9 +22,12 @@ def _known_at(value: str | None):
     if value.isdigit():
         return int(value)
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as e:
         raise ValidationError([Problem("known_at", "must be a tree size or an RFC 3339 time")]) from e
+    if moment.tzinfo is None:
+        raise ValidationError([Problem("known_at", "must name its time zone, e.g. 2026-09-30T08:00:00Z or +08:00")])
+    return moment
 
 
 @main.group()
@@ -72,27 +75,32 @@ def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
 @click.option("--on", "on", default=None, help="Business date (default today).")
 @click.option("--known-at", default=None, help="As the ledger knew it: a tree size or an RFC 3339 time.")
 @click.option("--benefit", default=None, type=click.Choice(["honor", "subsidy", "talent_project"]),
-              help="With --region and --programme: the pre-award eligibility answer.")
-@click.option("--region", default=None)
-@click.option("--programme", default="")
+              help="With --region: the pre-award eligibility answer.")
+@click.option("--region", default=None, help="With --benefit: the award's GB/T 2260 region code.")
+@click.option("--programme", default=None, help="A registered programme code (default: every programme).")
 @db_option
 @json_option
 @edge
 def status_cmd(identifier, on, known_at, benefit, region, programme, db_url, as_json):
-    """A subject's sanctions, clawbacks, honours and grants on a date (and eligibility)."""
+    """A subject's sanctions, clawbacks, honours and grants on a date; with --benefit
+    and --region, the pre-award answer (for one programme, or every programme)."""
     from ledger.domain import status as st
 
+    if (benefit is None) != (region is None) or (programme is not None and benefit is None):
+        raise ValidationError([Problem("benefit" if benefit is None else "region",
+                                       "the pre-award answer needs both --benefit and --region")])
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
     ref = subject_ref(s, engine, identifier)
     day, k = parse_date(on), _known_at(known_at)
     if benefit:
-        d = st.eligibility(engine, ref, benefit, programme, region or "150000", day, k)
+        d = st.eligibility(engine, ref, benefit, programme, region, day, k)
         out = decision_json(d)
         if as_json:
             click.echo(json.dumps(out, ensure_ascii=False))
         else:
-            click.echo(f"{d.answer.upper()} for {benefit} in {region} ({programme or 'any programme'}) on {day}, "
+            which = f"programme {d.query.programme}" if d.query.programme else "every programme"
+            click.echo(f"{d.answer.upper()} for {benefit} in {region} ({which}) on {day}, "
                        f"as of tree size {d.tree_size}")
             for r in d.blocking:
                 click.echo(f"  blocking  seq {r.seq}: {r.message} {r.legal_basis or ''}")

@@ -1,4 +1,4 @@
-"""The web console (issue 9): static pages served by ``ledger serve`` next to
+"""The web console: static pages served by ``ledger serve`` next to
 the GraphQL API, same origin, same bearer tokens.
 
 Scope: pages and their assets (``static/``), the security headers every

@@ -1,4 +1,4 @@
-"""A simulated funding system for the demo ledger (issue 6): a realistic book of
+"""A simulated funding system for the demo ledger (``make reconcile``, docs/reconciliation.md): a realistic book of
 payments and recoveries consistent with the ledger, plus a seeded, known set of
 injected discrepancies of every kind, and the ground truth.
 

@@ -45,6 +45,17 @@ COUNTIES = {"150100": ["150102", "150103", "150104", "150105"], "150200": ["1502
 FORMER = {"150700": ["152101"], "150500": ["152301"], "150400": ["152401"], "150600": ["152701"],
           "150800": ["152801", "152822"], "150900": ["152601"], "152200": ["152201"]}
 PROGRAMMES = ["草原英才", "鸿雁行动", "青年科技人才托举", "科技领军人才", "一事一议"]
+PROGRAMME_NAMES = {"草原英才": "草原英才工程", "鸿雁行动": "鸿雁行动计划", "青年科技人才托举": "青年科技人才托举工程",
+                   "科技领军人才": "科技领军人才支持计划", "一事一议": "高层次人才一事一议支持"}
+
+
+def programme_drafts() -> list[Draft]:
+    """The demo's programmes, registered once by the region's talent office (docs/effects.md)."""
+    office = AUTHORITIES[0]
+    return [Draft("programme.registered", office, "demo", None, (), f"programme:{code}",
+                  {"code": code, "name": PROGRAMME_NAMES[code], "region": REGION,
+                   "benefits": ["honor", "subsidy", "talent_project"], "deciding_body": "自治区人才工作领导小组办公室"})
+            for code in PROGRAMMES]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉斌宇浩凯健俊帆琳晨欣巴特尔其木格乌兰图雅"
 COMPANY = ["稀土新材料", "乳业科技", "风电装备", "煤化工研究", "草业生物", "光伏能源", "蒙医药", "数字农牧"]
@@ -190,6 +201,7 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
         before = log_store.size(conn)
     ensure_dev_keys(engine, settings, clock)
     ring = load_keyring(engine, settings)
+    append_entries(engine, programme_drafts(), ring, clock)  # idempotent: a re-run returns the originals
     v: Vault = settings.vault(create=True)
     rng = random.Random(seed)
     employers: dict[str, list[str]] = {}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypedDict
 
+from ledger.domain.programmes import programme_key
 from ledger.domain.regions import covers
 
 SOON = timedelta(days=30)
@@ -40,7 +41,7 @@ class LegalBasis(TypedDict):
 class Query:
     subject: str
     benefit: str  # honor | subsidy | talent_project
-    programme: str
+    programme: str | None  # a registered programme code; None: every programme
     region: str  # GB/T 2260 code of the award
     on: date  # business date of the award
 
@@ -67,8 +68,10 @@ class Sanction:
     exempted_seq: int | None = None
 
     def in_scope(self, q: Query) -> bool:
+        # A question about every programme (None) is caught by a bar on any one of them.
         return (q.benefit in self.benefits and any(covers(r, q.region) for r in self.regions)
-                and (not self.programmes or q.programme in self.programmes))
+                and (not self.programmes or q.programme is None
+                     or programme_key(q.programme) in {programme_key(p) for p in self.programmes}))
 
     def in_force(self, on: date) -> bool:
         if self.voided_seq is not None or self.exempted_seq is not None:
@@ -79,22 +82,46 @@ class Sanction:
 
 
 @dataclass(frozen=True)
+class Move:
+    """Money leaving a clawback's balance: a recovery (on ``recovered_on``) or a
+    waiver (from its ``decision_date``)."""
+
+    seq: int
+    kind: str  # recovered | waived
+    amount_fen: int
+    on: date
+
+
+@dataclass(frozen=True)
 class Clawback:
     seq: int
     amount_fen: int
-    recovered_fen: int
-    waived_fen: int
+    recovered_fen: int  # every live recovery, whatever its date
+    waived_fen: int  # every live waiver, whatever its date
     deadline: date
     voided_seq: int | None = None
     exempted_seq: int | None = None
     subject: str = ""
     grant_seqs: tuple[int, ...] = ()
+    decision_date: date | None = None  # None: counts from any date
+    moves: tuple[Move, ...] = ()
 
     @property
     def outstanding_fen(self) -> int:
+        """What is still owed after every recorded recovery and waiver."""
         if self.voided_seq is not None or self.exempted_seq is not None:
             return 0
         return max(0, self.amount_fen - self.recovered_fen - self.waived_fen)
+
+    def outstanding_on(self, on: date) -> int:
+        """What was owed on ``on``: money counts from its own dates (docs/effects.md)."""
+        if self.voided_seq is not None or self.exempted_seq is not None:
+            return 0
+        if self.decision_date is not None and on < self.decision_date:
+            return 0
+        if not self.moves:  # no dated moves known: the totals are all there is
+            return self.outstanding_fen
+        return max(0, self.amount_fen - sum(m.amount_fen for m in self.moves if m.on <= on))
 
 
 @dataclass(frozen=True)
@@ -141,7 +168,8 @@ def decide(q: Query, facts: Facts) -> Decision:
             warnings.append(Reason("exemption_applied", s.seq,
                                    f"sanction {s.seq} is neutralised by exemption {s.exempted_seq} (Art. 52)"))
         elif s.in_force(q.on):
-            blocking.append(_sanction_reason("sanction", s, f"barred by sanction {s.seq} ({s.deciding_body})"))
+            blocking.append(_sanction_reason("sanction", s, f"barred by sanction {s.seq} ({s.deciding_body})"
+                                             + _programmes_note(s, q)))
             if s.effective_until is not None and s.effective_until - q.on <= SOON:
                 warnings.append(Reason("ending_soon", s.seq, f"sanction {s.seq} ends on {s.effective_until}"))
         elif s.voided_seq is None and s.exempted_seq is None and s.ended_on is None and q.on < s.effective_from <= q.on + SOON:
@@ -149,20 +177,29 @@ def decide(q: Query, facts: Facts) -> Decision:
     for s in facts.employer_sanctions:
         if s.in_scope(q) and s.in_force(q.on):
             review.append(_sanction_reason("employer_sanction", s,
-                                           f"employer {s.subject[:12]}… is barred by sanction {s.seq}"))
+                                           f"employer {s.subject[:12]}… is barred by sanction {s.seq}"
+                                           + _programmes_note(s, q)))
     for c in facts.clawbacks:
+        owed = c.outstanding_on(q.on)  # on the award date, not today
         if c.exempted_seq is not None and c.voided_seq is None:
             warnings.append(Reason("exemption_applied", c.seq, f"clawback {c.seq} is neutralised by exemption {c.exempted_seq} (Art. 52)"))
-        elif c.outstanding_fen and q.on > c.deadline:
-            review.append(Reason("clawback_overdue", c.seq, f"clawback {c.seq}: {c.outstanding_fen} fen unrecovered since {c.deadline}",
-                                 amount_fen=c.outstanding_fen))
-        elif c.outstanding_fen:
-            warnings.append(Reason("clawback_outstanding", c.seq, f"clawback {c.seq}: {c.outstanding_fen} fen outstanding, due {c.deadline}",
-                                   amount_fen=c.outstanding_fen))
+        elif owed and q.on > c.deadline:
+            review.append(Reason("clawback_overdue", c.seq, f"clawback {c.seq}: {owed} fen unrecovered since {c.deadline}",
+                                 amount_fen=owed))
+        elif owed:
+            warnings.append(Reason("clawback_outstanding", c.seq, f"clawback {c.seq}: {owed} fen outstanding, due {c.deadline}",
+                                   amount_fen=owed))
     if blocking:  # barred: the bar is the answer; review matters stay visible as warnings
         return Decision("barred", tuple(blocking), tuple(review + warnings), facts.tree_size, q)
     answer = "needs_review" if review else "eligible"
     return Decision(answer, tuple(review), tuple(warnings), facts.tree_size, q)
+
+
+def _programmes_note(s: Sanction, q: Query) -> str:
+    """A question about every programme names the programmes a bar is scoped to."""
+    if q.programme is None and s.programmes:
+        return f" in programme{'s' if len(s.programmes) > 1 else ''} {', '.join(s.programmes)}"
+    return ""
 
 
 def _period_covers(s: Sanction, on: date) -> bool:

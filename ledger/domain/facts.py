@@ -1,18 +1,24 @@
-"""Reading a subject's facts from the domain projections, as known at a tree
-size: every projection row carries the seq that made it true, so "as the
-ledger knew it at size N" is the filter ``seq < N`` (bitemporal, lesson 4)."""
+"""Reading a subject's facts as known at a tree size: the subject's own entries
+with ``seq < N`` folded by the effects table (``ledger.domain.state``), so "as
+the ledger knew it at size N" is exact, corrections of any entry included.
+
+``assemble_sanctions`` still reads the projection rows for the nightly
+reconciliation's bulk load."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, select
 
 from ledger.domain.eligibility import Clawback, Facts, Sanction
-from ledger.store.schema import clawbacks, exits, links, money_moves, sanction_versions
+from ledger.domain.programmes import ProgrammeRegistry
+from ledger.domain.state import SubjectState
+from ledger.log.entry import from_canonical
+from ledger.store.schema import entries
 
 AwardRow = dict[str, str | int]
 """An ``honors`` or ``grants`` row (column name -> its text or integer value) plus ``status``."""
@@ -27,29 +33,29 @@ def _d(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def _exits(conn: Connection, targets: list[int], size: int) -> dict[int, list[Row[Any]]]:
-    out: dict[int, list[Row[Any]]] = {}
-    if targets:
-        rows = conn.execute(select(exits).where(exits.c.target_seq.in_(targets), exits.c.exit_seq < size)
-                            .order_by(exits.c.exit_seq))
-        for r in rows:
-            out.setdefault(r.target_seq, []).append(r)
-    return out
-
-
 def _first(rows: Iterable[Row[Any]], kind: str) -> Row[Any] | None:
     return next((r for r in rows if r.kind == kind), None)
 
 
+def states(conn: Connection, subjects_: Iterable[str], size: int) -> dict[str, SubjectState]:
+    """Each subject's state folded from its entries with ``seq < size`` (one statement)."""
+    wanted = sorted(set(subjects_))
+    out = {s: SubjectState(s) for s in wanted}
+    if wanted:
+        rows = conn.execute(select(entries.c.canonical).where(entries.c.subject.in_(wanted), entries.c.seq < size)
+                            .order_by(entries.c.seq))
+        for r in rows:
+            e = from_canonical(bytes(r.canonical))
+            out[cast(str, e.subject)].add(e)
+    return out
+
+
+def state_of(conn: Connection, subject: str, size: int) -> SubjectState:
+    return states(conn, [subject], size)[subject]
+
+
 def sanctions_of(conn: Connection, subjects_: list[str], size: int) -> list[Sanction]:
-    if not subjects_:
-        return []
-    rows = conn.execute(select(sanction_versions).where(sanction_versions.c.subject.in_(subjects_),
-                                                         sanction_versions.c.version_seq < size)
-                        .order_by(sanction_versions.c.version_seq)).all()
-    targets = list({r.sanction_seq for r in rows})
-    exit_rows = [x for xs in _exits(conn, targets, size).values() for x in xs]
-    return assemble_sanctions(rows, exit_rows, size)
+    return [s for st in states(conn, subjects_, size).values() for s in st.sanctions()]
 
 
 def assemble_sanctions(version_rows: Iterable[Row[Any]], exit_rows: Iterable[Row[Any]], size: int) -> list[Sanction]:
@@ -81,49 +87,50 @@ def assemble_sanctions(version_rows: Iterable[Row[Any]], exit_rows: Iterable[Row
 
 
 def clawbacks_of(conn: Connection, subjects_: list[str], size: int) -> list[Clawback]:
-    if not subjects_:
-        return []
-    rows = conn.execute(select(clawbacks).where(clawbacks.c.subject.in_(subjects_), clawbacks.c.seq < size)
-                        .order_by(clawbacks.c.seq)).all()
-    seqs = [r.seq for r in rows]
-    moves: dict[int, dict[str, int]] = {}
-    if seqs:
-        for m in conn.execute(select(money_moves).where(money_moves.c.clawback_seq.in_(seqs), money_moves.c.move_seq < size)):
-            bucket = moves.setdefault(m.clawback_seq, {"recovered": 0, "waived": 0})
-            bucket[m.kind] += m.amount_fen
-    ex = _exits(conn, seqs, size)
-    out = []
-    for r in rows:
-        moved, e = moves.get(r.seq, {"recovered": 0, "waived": 0}), ex.get(r.seq, [])
-        voided, exempted = _first(e, "voided"), _first(e, "exempted")
-        out.append(Clawback(r.seq, r.amount_fen, moved["recovered"], moved["waived"], _date(r.deadline),
-                            voided.exit_seq if voided else None, exempted.exit_seq if exempted else None,
-                            subject=r.subject, grant_seqs=tuple(json.loads(r.grant_seqs))))
+    return [c for st in states(conn, subjects_, size).values() for c in st.clawbacks()]
+
+
+def award_rows(state: SubjectState, type_: str) -> list[AwardRow]:
+    """Honours or grants as rows (the projection's columns) with their status:
+    active, revoked or voided."""
+    out: list[AwardRow] = []
+    for a in state.awards(type_):
+        b = a.body
+        row: AwardRow = {"seq": a.seq, "subject": state.subject, "programme": b["programme"],
+                         "decision_date": b["decision_date"], "region": b["region"], "status": a.status}
+        if type_ == "honor.granted":
+            row.update(title=b["title"], level=b["level"])
+        else:
+            row.update(grant_ref=normalise_grant_ref(b["grant_ref"]), kind=b["kind"], amount_fen=b["amount_fen"])
+        out.append(row)
     return out
 
 
-def awards_of(conn: Connection, table: Table, subjects_: list[str], size: int) -> list[AwardRow]:
-    """Honours or grants of ``subjects_`` known at ``size``, each with its status then:
-    active, or how it stopped counting (revoked, voided, exempted)."""
-    if not subjects_:
-        return []
-    rows = conn.execute(select(table).where(table.c.subject.in_(subjects_), table.c.seq < size)
-                        .order_by(table.c.seq)).all()
-    ex = _exits(conn, [r.seq for r in rows], size)
-    return [dict(r._mapping, status=ex[r.seq][0].kind if r.seq in ex else "active") for r in rows]
-
-
-def employers_on(conn: Connection, subject: str, size: int, on: date) -> list[str]:
-    rows = conn.execute(select(links).where(links.c.subject == subject, links.c.seq < size)).all()
-    ex = _exits(conn, [r.seq for r in rows], size)
-    return sorted({r.organisation for r in rows
-                   if not ex.get(r.seq) and _date(r.valid_from) <= on and (r.valid_until is None or on <= _date(r.valid_until))})
+def facts_of(conn: Connection, state: SubjectState, size: int, on: date) -> Facts:
+    employers = states(conn, state.employers_on(on), size)
+    return Facts(tree_size=size, sanctions=tuple(state.sanctions()), clawbacks=tuple(state.clawbacks()),
+                 employer_sanctions=tuple(s for st in employers.values() for s in st.sanctions()))
 
 
 def load_facts(conn: Connection, subject: str, size: int, on: date) -> Facts:
-    return Facts(
-        tree_size=size,
-        sanctions=tuple(sanctions_of(conn, [subject], size)),
-        clawbacks=tuple(clawbacks_of(conn, [subject], size)),
-        employer_sanctions=tuple(sanctions_of(conn, employers_on(conn, subject, size, on), size)),
-    )
+    return facts_of(conn, state_of(conn, subject, size), size, on)
+
+
+def normalise_grant_ref(ref: str) -> str:
+    """Reconciliation matches after trimming and case-folding (docs/reconciliation.md)."""
+    return ref.strip().casefold()
+
+
+AWARD_TYPES = {"honors": "honor.granted", "grants": "subsidy.granted"}
+
+
+def awards_of(conn: Connection, table: Table, subjects_: list[str], size: int) -> list[AwardRow]:
+    """Honours (``honors``) or grants (``grants``) of ``subjects_`` known at ``size``."""
+    return [row for st in states(conn, subjects_, size).values() for row in award_rows(st, AWARD_TYPES[table.name])]
+
+
+def programme_registry(conn: Connection, size: int) -> ProgrammeRegistry:
+    """The programmes registered by ``programme.registered`` entries with ``seq < size``."""
+    rows = conn.execute(select(entries.c.canonical).where(entries.c.type == "programme.registered",
+                                                          entries.c.seq < size).order_by(entries.c.seq))
+    return ProgrammeRegistry.of([from_canonical(bytes(r.canonical)) for r in rows])

@@ -21,16 +21,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, insert, select
 
 from ledger.domain import vault_store
-from ledger.domain.eligibility import LegalBasis, Query, decide
-from ledger.domain.facts import clawbacks_of, load_facts, sanctions_of
+from ledger.domain.effects import DOMAIN_TYPES, EFFECTS
+from ledger.domain.eligibility import Facts, LegalBasis, Query, decide
+from ledger.domain.facts import normalise_grant_ref, programme_registry, state_of
+from ledger.domain.programmes import ProgrammeRegistry, normalise_programme
+from ledger.domain.regions import retired
+from ledger.domain.state import SubjectState, retention
 from ledger.errors import Barred, Problem
 from ledger.log.entry import Draft, Entry
+from ledger.store import log_store
 from ledger.store.schema import (
     DOMAIN_PROJECTIONS,
     clawbacks,
@@ -42,23 +47,11 @@ from ledger.store.schema import (
     sanction_versions,
 )
 
-DOMAIN_TYPES = {
-    "honor.granted", "honor.revoked", "subsidy.granted", "clawback.ordered", "clawback.recovered",
-    "clawback.waived", "sanction.imposed", "sanction.amended", "sanction.ended", "exemption.granted",
-    "entry.corrected", "eligibility.checked", "subject.linked", "subject.erased",
-}
-REF_TYPES = {
-    "honor.revoked": {"honor.granted"},
-    "clawback.ordered": {"subsidy.granted"},
-    "clawback.recovered": {"clawback.ordered"},
-    "clawback.waived": {"clawback.ordered"},
-    "sanction.amended": {"sanction.imposed"},
-    "sanction.ended": {"sanction.imposed"},
-    "exemption.granted": {"sanction.imposed", "clawback.ordered"},
-    "entry.corrected": DOMAIN_TYPES - {"entry.corrected", "subject.erased", "eligibility.checked"},
-}
-# Exits that end a target's life for the purpose of acting on it again.
-FINAL_EXITS = {"voided", "revoked", "ended", "exempted"}
+# What each type may act on: the effects table (docs/effects.md), kept here in the
+# shape the generated reference reads.
+REF_TYPES = {t: set(e.targets) for t, e in EFFECTS.items() if e.targets}
+FINAL_EXITS = {"voided", "revoked", "exempted"}  # what can make a target no longer actionable (docs/effects.md)
+RETENTION = timedelta(days=5 * 365)  # 征信业管理条例 Art. 16: negative information kept five years
 
 Body = Mapping[str, Any]
 """An entry body: JSON, already validated against its entry type's fields (``records``)."""
@@ -68,34 +61,61 @@ Rule = Callable[[Draft, int, dict[int, Entry]], list[Problem]]
 """A per-type state rule, ``_check_<type>``: the draft, its seq and its ref'd entries -> problems."""
 
 
-def normalise_grant_ref(ref: str) -> str:
-    """Reconciliation matches after trimming and case-folding (docs/reconciliation.md)."""
-    return ref.strip().casefold()
-
-
 class DomainProjection:
+    """State rules and projection rows for the domain types.
+
+    The rules read each subject's state folded from its entries
+    (``ledger.domain.state``): loaded once per batch from the log, then kept
+    current as each new entry of the batch is sealed (``apply``)."""
+
     def __init__(self) -> None:
         self.conn: Connection | None = None
+        self.states: dict[str, SubjectState] = {}
+        self.pending: dict[str, list[Entry]] = {}  # this batch's entries of subjects not loaded yet
+        self.registry: ProgrammeRegistry = ProgrammeRegistry({})
+        self.size = 0
+        self.today = date.min
 
     # --- Projection protocol --------------------------------------------------
-    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None) -> None:
-        self.conn = conn
+    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None,
+             recorded_at: str = "") -> None:
+        self.conn, self.states, self.pending, self.size = conn, {}, {}, log_store.size(conn)
+        self.registry = programme_registry(conn, self.size)
+        self.today = date.fromisoformat(recorded_at[:10]) if recorded_at else date.min
 
     @property
     def _conn(self) -> Connection:
         # The append path calls load() before check() and apply() (projection protocol).
         return cast(Connection, self.conn)
 
+    def state(self, subject: str) -> SubjectState:
+        """The subject's state at the head, this batch's earlier entries included."""
+        if subject not in self.states:
+            st = state_of(self._conn, subject, self.size)
+            for e in self.pending.pop(subject, []):
+                st.add(e)
+            self.states[subject] = st
+        return self.states[subject]
+
     def check(self, d: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Problem]:
+        if d.type == "programme.registered":
+            return self._check_programme_registered(d)
         if d.type not in DOMAIN_TYPES:
             return []
         problems = self._subject_problems(d) + self._ref_problems(d, ref_entries)
+        problems += self._registry_problems(d.body)
         if problems or any(r not in ref_entries for r in d.refs):
             return problems  # a missing ref is reported by the log rules; the type rules need it
         rule: Rule | None = getattr(self, "_check_" + d.type.replace(".", "_"), None)
         return rule(d, seq, ref_entries) if rule else []
 
     def apply(self, e: Entry) -> None:
+        if e.type == "programme.registered":
+            self.registry = self.registry.with_entry(e)
+        elif e.subject is not None and e.subject in self.states:
+            self.states[e.subject].add(e)
+        elif e.subject is not None:
+            self.pending.setdefault(e.subject, []).append(e)
         write = getattr(self, "_write_" + e.type.replace(".", "_"), None)
         if write:
             write(e)
@@ -119,7 +139,7 @@ class DomainProjection:
         return []
 
     def _ref_problems(self, d: Draft, ref_entries: dict[int, Entry]) -> list[Problem]:
-        allowed = REF_TYPES.get(d.type)
+        allowed = EFFECTS[d.type].targets
         problems: list[Problem] = []
         for r in d.refs:
             target = ref_entries.get(r)
@@ -127,30 +147,80 @@ class DomainProjection:
                 continue  # reported by the log rules
             if target.subject != d.subject:
                 problems.append(Problem("refs", f"seq {r} concerns another subject"))
-            elif allowed is not None and target.type not in allowed:
-                problems.append(Problem("refs", f"seq {r} is a {target.type}; {d.type} refs " + " or ".join(sorted(allowed))))
+            elif target.type not in allowed:
+                want = " or ".join(sorted(allowed)) if allowed else "nothing"
+                problems.append(Problem("refs", f"seq {r} is a {target.type}; {d.type} refs {want}"))
             else:
-                gone = self._final_exit(r)
+                gone = self._not_actionable(d.type, target)
                 if gone:
-                    problems.append(Problem("refs", f"seq {r} was already {gone[0]} at seq {gone[1]}"))
+                    problems.append(Problem("refs", f"seq {r} {gone}"))
         return problems
 
-    def _final_exit(self, target: int) -> tuple[str, int] | None:
-        row = self._conn.execute(select(exits.c.kind, exits.c.exit_seq).where(
-            exits.c.target_seq == target, exits.c.kind.in_(FINAL_EXITS)).order_by(exits.c.exit_seq).limit(1)).first()
-        return (row.kind, row.exit_seq) if row else None
+    def _not_actionable(self, rtype: str, target: Entry) -> str | None:
+        """Why ``target`` can no longer be acted on by a ``rtype`` (docs/effects.md), if so."""
+        st = self.state(_subject(target))
+        if not st.live(target.seq):
+            return f"was already voided at seq {st.voids[target.seq]}"
+        if rtype == "honor.revoked":
+            award = next(a for a in st.awards("honor.granted") if a.seq == target.seq)
+            if award.revoked_seq is not None:
+                return f"was already revoked at seq {award.revoked_seq}"
+        exempted = self._exempted_seq(st, target)
+        if exempted is not None and rtype in ("exemption.granted", "sanction.amended", "clawback.recovered",
+                                              "clawback.waived"):
+            return f"was already exempted at seq {exempted}"
+        return None
+
+    @staticmethod
+    def _exempted_seq(st: SubjectState, target: Entry) -> int | None:
+        if target.type == "sanction.imposed":
+            return next(s.exempted_seq for s in st.sanctions() if s.seq == target.seq)
+        if target.type == "clawback.ordered":
+            return next(c.exempted_seq for c in st.clawbacks() if c.seq == target.seq)
+        return None
+
+    def _registry_problems(self, body: Body) -> list[Problem]:
+        """Programmes must be registered codes; regions must be current codes."""
+        problems = []
+        scope = body.get("scope") or {}
+        for i, code in enumerate(scope.get("programmes") or []):
+            if self.registry.code(code) is None:
+                problems.append(Problem(f"body.scope.programmes.{i}", self.registry.unknown(code)))
+        if isinstance(body.get("programme"), str) and self.registry.code(body["programme"]) is None:
+            problems.append(Problem("body.programme", self.registry.unknown(body["programme"])))
+        for i, code in enumerate(scope.get("regions") or []):
+            if retired(code):
+                problems.append(Problem(f"body.scope.regions.{i}", cast(str, retired(code))))
+        if isinstance(body.get("region"), str) and retired(body["region"]):
+            problems.append(Problem("body.region", cast(str, retired(body["region"]))))
+        return problems
 
     def _guard(self, d: Draft, seq: int, benefit: str) -> list[Problem]:
         """The award guard: checked against the state under the append lock."""
         body, subject = d.body, _subject(d)
         on = date.fromisoformat(body["decision_date"])
-        q = Query(subject, benefit, body["programme"], body["region"], on)
-        decision = decide(q, load_facts(self._conn, subject, seq, on))
+        q = Query(subject, benefit, self.registry.code(body["programme"]), body["region"], on)
+        st = self.state(subject)
+        employers = [self.state(org) for org in st.employers_on(on)]
+        facts = Facts(seq, tuple(st.sanctions()), tuple(st.clawbacks()),
+                      tuple(s for e in employers for s in e.sanctions()))
+        decision = decide(q, facts)
         if decision.answer == "barred" and "override" not in body:
             raise Barred(subject, decision.blocking_seqs, "; ".join(r.message for r in decision.blocking))
         return []
 
     # --- per-type rules -------------------------------------------------------
+    def _check_programme_registered(self, d: Draft) -> list[Problem]:
+        problems = []
+        code = d.body["code"]
+        if normalise_programme(code) != code:
+            problems.append(Problem("body.code", "must be NFC-normalised without surrounding spaces"))
+        elif self.registry.code(code) is not None:
+            problems.append(Problem("body.code", f"{code} is already registered"))
+        if retired(d.body["region"]):
+            problems.append(Problem("body.region", cast(str, retired(d.body["region"]))))
+        return problems
+
     def _check_honor_granted(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         return self._guard(d, seq, "honor")
 
@@ -163,13 +233,10 @@ class DomainProjection:
 
     def _check_clawback_ordered(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         problems = _not_before(d.body, "deadline", "decision_date")
-        granted = self._conn.execute(select(grants.c.seq, grants.c.amount_fen).where(grants.c.seq.in_(d.refs))).all()
-        total = sum(g.amount_fen for g in granted)
-        ordered = 0
-        for c in clawbacks_of(self._conn, [_subject(d)], seq):
-            row = self._conn.execute(select(clawbacks.c.grant_seqs).where(clawbacks.c.seq == c.seq)).scalar_one()
-            if set(json.loads(row)) & set(d.refs) and c.voided_seq is None and c.exempted_seq is None:
-                ordered += c.amount_fen - c.waived_fen
+        st = self.state(_subject(d))
+        total = sum(refs[r].body["amount_fen"] for r in d.refs)
+        ordered = sum(c.amount_fen - c.waived_fen for c in st.clawbacks()
+                      if set(c.grant_seqs) & set(d.refs) and c.voided_seq is None and c.exempted_seq is None)
         claimable = total - ordered
         if d.body["amount_fen"] > claimable:
             problems.append(Problem("body.amount_fen", f"is {d.body['amount_fen']} fen, more than the {claimable} fen "
@@ -177,7 +244,7 @@ class DomainProjection:
         return problems
 
     def _outstanding_problems(self, d: Draft, seq: int, what: str) -> list[Problem]:
-        c = next((c for c in clawbacks_of(self._conn, [_subject(d)], seq) if c.seq == d.refs[0]), None)
+        c = next((c for c in self.state(_subject(d)).clawbacks() if c.seq == d.refs[0]), None)
         if c is None:
             return [Problem("refs", f"seq {d.refs[0]} is not a clawback of this subject")]
         if d.body["amount_fen"] > c.outstanding_fen:
@@ -200,7 +267,7 @@ class DomainProjection:
             return [Problem("body", "an amendment must change effective_from, effective_until, indefinite or scope")]
         if "indefinite" in d.body and "effective_until" in d.body:
             return [Problem("body.indefinite", "cannot be given together with effective_until")]
-        current = next((s for s in sanctions_of(self._conn, [_subject(d)], seq) if s.seq == d.refs[0]), None)
+        current = next((s for s in self.state(_subject(d)).sanctions() if s.seq == d.refs[0]), None)
         if current is None:
             return [Problem("refs", f"seq {d.refs[0]} is not a sanction of this subject")]
         start = d.body.get("effective_from", current.effective_from.isoformat())
@@ -230,6 +297,11 @@ class DomainProjection:
         if b["decision"] == "override" and b["answer"] == "eligible":
             problems.append(Problem("body.decision", "nothing to override: the answer was eligible"))
         return problems
+
+    def _check_subject_erased(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
+        """PIPL Art. 47 erasure waits for the record to have run its course (docs/effects.md)."""
+        why = retention(self.state(_subject(d)), self.today)
+        return [Problem("subject", why)] if why else []
 
     # --- writes --------------------------------------------------------------------
     def _insert(self, table: Table, **values: object) -> None:

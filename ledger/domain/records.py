@@ -46,6 +46,15 @@ scope = obj((
           doc="which programmes; absent or empty: every programme"),
 ))
 
+PROGRAMME_REGISTERED = register(EntryType("programme.registered", (
+    Field("code", pattern(r"\S(.{0,62}\S)?", "1-64 characters without surrounding spaces"),
+          doc="the code records use: NFC, no surrounding spaces, unique ignoring case"),
+    Field("name", _name, doc="the programme's full name, e.g. 草原英才工程"),
+    Field("region", region_code, doc="the region whose programme it is (GB/T 2260, a current code)"),
+    Field("benefits", list_of(one_of(*BENEFITS), 1, 3), doc="the benefit kinds it awards"),
+    Field("deciding_body", _name, doc="the body that runs it and decides its awards"),
+), doc="A talent programme whose code sanctions, grants, honours and checks refer to (docs/effects.md)."))
+
 HONOR_GRANTED = register(EntryType("honor.granted", (
     Field("title", _name, doc="the honour's title"),
     Field("level", one_of(*HONOR_LEVELS), doc="level of the awarding body"),
@@ -248,6 +257,7 @@ ARTICLES: dict[str, tuple[Article, ...]] = {
     "entry.corrected": (_OFFICIALS_68,),  # the wrong entry stays, attributed; the correction is attributed too
     "eligibility.checked": (_BAR_66, _OFFICIALS_68),  # applies the bar; records who checked and what was decided
     "subject.linked": (_EMPLOYERS_66,),  # an employer's bar flags the people linked to it
+    "programme.registered": (Article(58, "设立人才发展专项资金"), _BAR_66),  # the programmes funded and barred from
 }
 # Domain types no article of the regulation asks for: what they rest on instead.
 NOT_IN_REGULATION: dict[str, str] = {

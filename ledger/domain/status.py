@@ -8,11 +8,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, Engine, func, select
 
 from ledger.domain.eligibility import Clawback, Decision, Query, Sanction, decide
-from ledger.domain.facts import AwardRow, awards_of, clawbacks_of, load_facts, sanctions_of
-from ledger.errors import IndexBeyondSize, Problem, ValidationError
+from ledger.domain.facts import AwardRow, award_rows, load_facts, programme_registry, state_of
+from ledger.domain.regions import retired
+from ledger.errors import Problem, ValidationError
 from ledger.log.entry import Entry, format_time, from_canonical
 from ledger.store import log_store
-from ledger.store.schema import entries, grants, honors
+from ledger.store.schema import entries
 
 
 def size_known_at(conn: Connection, known_at: int | datetime | None) -> int:
@@ -21,29 +22,44 @@ def size_known_at(conn: Connection, known_at: int | datetime | None) -> int:
     if known_at is None:
         return current
     if isinstance(known_at, int):
-        if known_at < 0 or known_at > current:
-            raise IndexBeyondSize("known_at tree size", known_at, current)
+        if known_at < 0 or known_at > current:  # bad input, not a failed proof
+            raise ValidationError([Problem("known_at", f"tree size {known_at} is beyond the log's size {current}")])
         return known_at
     stamp = format_time(known_at)
     return conn.execute(select(func.count()).select_from(entries).where(entries.c.recorded_at <= stamp)).scalar_one()
 
 
-def eligibility(engine: Engine, subject: str, benefit: str, programme: str, region: str, on: date,
+def eligibility(engine: Engine, subject: str, benefit: str, programme: str | None, region: str, on: date,
                 known_at: int | datetime | None = None) -> Decision:
+    """The pre-award check. ``programme`` is a registered programme code, or None to
+    ask about every programme (a bar scoped to any of them applies)."""
+    problems = question_problems(benefit, region)
+    with engine.connect() as conn:
+        size = size_known_at(conn, known_at)
+        code = None
+        if programme is not None:
+            registry = programme_registry(conn, log_store.size(conn))
+            code = registry.code(programme)
+            if code is None:
+                problems.append(Problem("programme", registry.unknown(programme) if programme.strip() else
+                                        "must be a registered programme code, or left out to ask about every programme"))
+        if problems:
+            raise ValidationError(problems)
+        return decide(Query(subject, benefit, code, region, on), load_facts(conn, subject, size, on))
+
+
+def question_problems(benefit: str, region: str) -> list[Problem]:
+    """What is wrong with a pre-award question's benefit and region, if anything."""
     from ledger.domain.records import BENEFITS
     from ledger.log.body_schema import region_code
 
     problems: list[Problem] = []
     if benefit not in BENEFITS:
         problems.append(Problem("benefit", "must be one of " + ", ".join(BENEFITS)))
-    region_rule = region_code(region)
+    region_rule = region_code(region) or retired(region)
     if region_rule:
         problems.append(Problem("region", region_rule))
-    if problems:
-        raise ValidationError(problems)
-    with engine.connect() as conn:
-        size = size_known_at(conn, known_at)
-        return decide(Query(subject, benefit, programme, region, on), load_facts(conn, subject, size, on))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -60,8 +76,9 @@ class Status:
 def status(engine: Engine, subject: str, on: date, known_at: int | datetime | None = None) -> Status:
     with engine.connect() as conn:
         size = size_known_at(conn, known_at)
-        return Status(subject, size, on, sanctions_of(conn, [subject], size), clawbacks_of(conn, [subject], size),
-                      awards_of(conn, honors, [subject], size), awards_of(conn, grants, [subject], size))
+        st = state_of(conn, subject, size)
+        return Status(subject, size, on, st.sanctions(), st.clawbacks(), award_rows(st, "honor.granted"),
+                      award_rows(st, "subsidy.granted"))
 
 
 def history(engine: Engine, subject: str, *, types: list[str] | None = None, after: int = -1,

@@ -1,4 +1,4 @@
-"""Evidence bundles for courts and supervisors (issue 7): a zip that proves
+"""Evidence bundles for courts and supervisors (docs/evidence.md): a zip that proves
 itself offline with standard tools.
 
 Layout (docs/evidence.md)::

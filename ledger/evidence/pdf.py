@@ -1,4 +1,4 @@
-"""The evidence report as PDF (issue 7), with an embedded font that renders
+"""The evidence report as PDF (docs/evidence.md), with an embedded font that renders
 Chinese: Noto Sans CJK (SIL Open Font License), subset-embedded by fpdf2.
 
 The font comes from the ``cvttf-notosanscjk-regular`` wheel (or

@@ -1,4 +1,4 @@
-"""Offline verification of an evidence bundle (issue 7). No database: the zip,
+"""Offline verification of an evidence bundle (docs/evidence.md). No database: the zip,
 and optionally the log key the verifier trusts.
 
 Each failure names the file, what was expected and what was found

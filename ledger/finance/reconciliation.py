@@ -8,7 +8,7 @@ Memory is per grant and per distinct payment, never per source row kept as
 an object. The result does not depend on the order of the rows: of two equal
 payments under different ``txn_id``\\s, the larger id is the duplicate.
 
-Finding kinds (issue 6):
+Finding kinds (docs/reconciliation.md):
 
 =====================  =========================================================
 ``unknown_grant``      a payment or recovery whose grant_ref (trimmed, case-folded) matches no grant
@@ -21,7 +21,7 @@ Finding kinds (issue 6):
 ``over_recovered``     recoveries beyond what was ordered (less what was waived)
 ``clawback_overdue``   deadline passed, less recovered than ordered
 ``unpaid_grant``       older than N days, nothing paid (informational)
-``invalid_row``        a row that breaks contract 2.5 (column and rule named)
+``invalid_row``        a row that breaks docs/contracts.md §2.5 (column and rule named)
 ``orphan_reversal``    a reversal of a txn_id that is not in the input
 =====================  =========================================================
 """

@@ -1,4 +1,4 @@
-"""Where the funding systems' transactions come from (contract 2.5): a CSV file,
+"""Where the funding systems' transactions come from (docs/contracts.md §2.5): a CSV file,
 or a SQL table or view reached by an SQLAlchemy URL. Another system (an HTTP
 API, a file drop) is one more class with ``label`` and ``rows()``."""
 
@@ -26,7 +26,7 @@ class CsvSource:
             header = next(csv.reader(f), [])
         missing = [c for c in COLUMNS if c not in header]
         if missing:
-            raise ValidationError([Problem("funding", f"CSV lacks columns {', '.join(missing)} (contract 2.5)")])
+            raise ValidationError([Problem("funding", f"CSV lacks columns {', '.join(missing)} (docs/contracts.md §2.5)")])
 
     def rows(self) -> Iterator[Record]:
         """Records as ``csv.DictReader`` would read them (blank lines skipped,

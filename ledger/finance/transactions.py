@@ -1,4 +1,4 @@
-"""The funding systems' transactions (contract 2.5). Pure: the columns, the
+"""The funding systems' transactions (docs/contracts.md §2.5). Pure: the columns, the
 parsed record, and the ``Source`` interface; the sources themselves (CSV, SQL)
 are ``ledger.finance.sources``.
 
@@ -65,7 +65,7 @@ def txn_id_of(rec: Record) -> str:
 
 
 def parse(rec: Record, line: int) -> Txn | RowProblem:
-    """One record as a ``Txn``, or the first contract 2.5 rule it breaks.
+    """One record as a ``Txn``, or the first rule of docs/contracts.md §2.5 it breaks.
 
     Called once per row of a million-row night: one tuple unpacking and no
     per-column lookups (bench/reconcile.py's breakdown)."""

@@ -1,4 +1,4 @@
-"""The append path (design §3): one straight-line function, because the order
+"""The append path (docs/contracts.md §3): one straight-line function, because the order
 of its steps is the design.
 
 Sequencing, signing, tree integration and projection updates happen in one
@@ -81,12 +81,12 @@ def append_entries(
 
             # 4. Business rules against the state under the lock.
             ref_entries = _load_refs(conn, [drafts[i] for i in fresh], head.size)
+            recorded_at = max(format_time(clock()), head.recorded_at or "")  # never backwards
             for p in projections:
-                p.load(conn, [drafts[i] for i in fresh], ref_entries)
+                p.load(conn, [drafts[i] for i in fresh], ref_entries, recorded_at)
 
             # 5. Sequence, sign and chain each new entry; later drafts see earlier ones.
             prev = head.leaf_hash.hex() if head.leaf_hash else GENESIS_PREV
-            recorded_at = max(format_time(clock()), head.recorded_at or "")  # never backwards
             new: list[Entry] = []
             by_request: dict[tuple[str, str], Entry] = {}
             for i in fresh:

@@ -100,7 +100,7 @@ def one_of(*choices: str) -> Check:
 
 
 def iso_date(v: Any) -> str | None:
-    """ISO 8601 calendar date, YYYY-MM-DD (contract 2.6)."""
+    """ISO 8601 calendar date, YYYY-MM-DD (docs/contracts.md §2.6)."""
     if not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
         return "must be a date YYYY-MM-DD"
     try:

@@ -1,4 +1,4 @@
-"""Entries (contract 2.1): the envelope, canonical bytes, signing bytes, leaf hash.
+"""Entries (docs/contracts.md §2.1): the envelope, canonical bytes, signing bytes, leaf hash.
 
 Scope: the immutable record type and the bytes derived from it. Non-scope:
 which types and bodies are allowed (``entry_types``), sequencing (``append``).
@@ -49,7 +49,7 @@ class Draft:
     type: str  # registered entry type, e.g. "sanction.imposed"
     authority: Authority  # who records it
     actor: str  # the principal that submitted it
-    subject: str | None  # subject reference (contract 2.4) or None
+    subject: str | None  # subject reference (docs/contracts.md §2.4) or None
     refs: tuple[int, ...]  # earlier seqs this entry acts on
     request_id: str  # client idempotency key, unique per authority
     body: dict[str, Any] = field(default_factory=dict)  # type-specific, validated by entry_types

@@ -22,7 +22,8 @@ from ledger.store.schema import authority_keys
 
 
 class Projection(Protocol):
-    def load(self, conn: Connection, drafts: Sequence[Draft], ref_entries: dict[int, Entry]) -> None: ...
+    def load(self, conn: Connection, drafts: Sequence[Draft], ref_entries: dict[int, Entry],
+             recorded_at: str) -> None: ...
     def check(self, draft: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Problem]: ...
     def apply(self, entry: Entry) -> None: ...
     def flush(self, conn: Connection) -> None: ...
@@ -37,7 +38,8 @@ class KeyProjection:
         self._changed: dict[str, KeyRecord] = {}
         self._new: set[str] = set()
 
-    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None) -> None:
+    def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None,
+             recorded_at: str = "") -> None:
         self.registry = load_registry(conn)
         self._changed, self._new = {}, set()
 

@@ -23,7 +23,7 @@ def reindex(engine: Engine, progress: Callable[[int, int], None] | None = None, 
             size = log_store.size(conn)
             for p in projections:
                 p.clear(conn)
-                p.load(conn, [], {})
+                p.load(conn, [], {}, "")
             for lo in range(0, size, chunk):
                 rows = conn.execute(select(entries.c.canonical).where(entries.c.seq >= lo, entries.c.seq < lo + chunk)
                                     .order_by(entries.c.seq))

@@ -1,4 +1,4 @@
-"""Key history as the log records it (contract 2.1 ``signer``; issue: authority keys).
+"""Key history as the log records it (docs/contracts.md §2.1 ``signer``; decision 0004).
 
 Pure state machine shared by the append path (which key may sign now) and
 ``verify`` (which key was valid at each seq): ``key.registered`` makes a key

@@ -1,4 +1,4 @@
-"""Ed25519 keys in C2SP formats (contract 2.3). Pure: no files, no clock.
+"""Ed25519 keys in C2SP formats (docs/contracts.md §2.3). Pure: no files, no clock.
 
 - key name: non-empty UTF-8 with no Unicode space and no ``+`` (c2sp.org/signed-note);
 - key ID: ``SHA-256(name || 0x0A || 0x01 || public key)[:4]`` (c2sp.org/signed-note,

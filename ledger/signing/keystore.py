@@ -1,5 +1,5 @@
 """Private keys at rest: one PKCS#8 PEM file per key, encrypted with a passphrase,
-mode 0600, in a directory outside git (contract 2.3). Public halves are written
+mode 0600, in a directory outside git (docs/contracts.md §2.3). Public halves are written
 as C2SP vkey strings to the verifier-key directory (``keys/`` in the repo).
 
 The passphrase comes from ``LEDGER_KEY_PASSPHRASE`` or the file named by

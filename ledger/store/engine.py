@@ -1,6 +1,6 @@
 """Engines for SQLite (embedded default) and PostgreSQL (production).
 
-SQLite (engineering notes, measured): pysqlite's legacy transaction handling
+SQLite (measured): pysqlite's legacy transaction handling
 races under several writers, so we take transactions over: autocommit at the
 driver, then ``BEGIN IMMEDIATE`` for append transactions (the write lock is
 taken at BEGIN, before the head is read) and a plain deferred ``BEGIN`` for

@@ -30,7 +30,7 @@ class Head:
 
 def take_append_lock(conn: Connection) -> None:
     """Serialise appenders. SQLite already holds the write lock (BEGIN IMMEDIATE);
-    PostgreSQL takes a transaction-scoped advisory lock (engineering notes:
+    PostgreSQL takes a transaction-scoped advisory lock (docs/contracts.md §3;
     locking "the last row" under READ COMMITTED forks the log)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})

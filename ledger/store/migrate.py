@@ -2,7 +2,7 @@
 
 Production runs ``ledger db upgrade`` as the schema owner, then the API and
 DAGs connect as an application role that may only SELECT and INSERT on the
-append-only tables (engineering notes: a table owner could disable triggers).
+append-only tables (docs/operations.md: a table owner could disable the triggers).
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ authority_keys = Table(
     Column("revoked_seq", BigInteger, nullable=True),
 )
 
-# --- The subject vault (contract 2.4): personal data, outside the hashed log ----
+# --- The subject vault (docs/contracts.md §2.4): personal data, outside the hashed log ----
 subjects = Table(
     "subjects",
     metadata,

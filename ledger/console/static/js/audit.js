@@ -1,4 +1,4 @@
-// The audit page (issue 9 ¶4): the latest checkpoint, and a tlog-proof or an
+// The audit page (docs/console.md, Audit): the latest checkpoint, and a tlog-proof or an
 // evidence bundle verified here, in the browser, against the log key the user
 // pins. The server supplies data only; no answer of its own is used, and its
 // key is no more than a suggestion: nothing is verified until the user has

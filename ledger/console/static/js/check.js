@@ -1,4 +1,4 @@
-// The pre-award check page (issue 9 ¶2): identifier checked as typed (locally,
+// The pre-award check page (docs/console.md, Pre-award check): identifier checked as typed (locally,
 // then by the server), the ledger's answer with its reasons, and recording the
 // check with the decision (record_eligibility_check).
 import { checkIdentifierOnServer, gql, isError } from "./api.js";

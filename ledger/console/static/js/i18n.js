@@ -1,4 +1,4 @@
-// The console's messages, Chinese by default (issue 9 ¶5), English on request.
+// The console's messages, Chinese by default (docs/console.md), English on request.
 // The choice is kept in localStorage (a preference, not a secret) and sets
 // <html lang> so screen readers and fonts follow it.
 const STORE = "ledger.console.lang";

@@ -1,5 +1,5 @@
-// Identifier checks as the user types (domain brief): the same rules as
-// ledger/identifiers.py (python-stdnum), ported for instant feedback. The
+// Identifier checks as the user types (docs/contracts.md §2.6): the same rules
+// as ledger/domain/identifiers.py (python-stdnum), ported for instant feedback. The
 // server's answer (POST /console/api/identifier) is the authoritative one.
 // Each result is {ok, scheme, value} or {ok: false, scheme, error, params}
 // with ``error`` an i18n key under ``id.``.

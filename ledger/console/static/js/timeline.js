@@ -1,4 +1,4 @@
-// The subject timeline (issue 9 ¶3): every entry about a subject in seq order,
+// The subject timeline (docs/console.md, Subject timeline): every entry about a subject in seq order,
 // grouped by honour, grant, clawback and sanction, with the projections'
 // amounts outstanding and sanction periods drawn on a time axis (SVG).
 import { gql, isError } from "./api.js";

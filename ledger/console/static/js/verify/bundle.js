@@ -1,5 +1,5 @@
 // Evidence bundles (docs/evidence.md, format integrity-ledger/evidence-bundle
-// v1), checked in the browser in the order of ledger/bundle.py: manifest
+// v1), checked in the browser in the order of ledger/evidence/verifier.py: manifest
 // hashes, the pinned log key, the checkpoint signature, every proof and its
 // entry, every entry's signature by the key registered for its authority
 // (replaying the bundled key entries), disclosures, the custody record.
@@ -18,7 +18,7 @@ import { verifyTlogProof } from "./tlogproof.js";
 import { readZip } from "./zip.js";
 
 export const FORMAT = "integrity-ledger/evidence-bundle";
-// Entry types signed by the log key (ledger/entry_types.py, ledger/records.py: signed_by="log").
+// Entry types signed by the log key (ledger/log/entry_types.py, ledger/domain/records.py: signed_by="log").
 const LOG_SIGNED = new Set(["log.initialized", "key.registered", "key.revoked", "subject.erased",
   "reconciliation.completed", "evidence.exported"]);
 

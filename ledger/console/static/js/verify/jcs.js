@@ -5,7 +5,7 @@
 import { decoder, encoder, equal } from "./bytes.js";
 
 function text(s) {
-  // A lone surrogate has no UTF-8 form: RFC 8785 (and ledger/canonical.py) refuse it.
+  // A lone surrogate has no UTF-8 form: RFC 8785 (and ledger/log/canonical.py) refuse it.
   if (!s.isWellFormed()) throw new Error("a string holds a lone surrogate (not valid Unicode)");
   return JSON.stringify(s);
 }
@@ -24,7 +24,7 @@ export function canonicalize(value) {
 }
 
 /** Parse ``bytes`` and refuse them unless they are exactly the RFC 8785 form of
- *  what they say, as ledger/canonical.py's ``decode`` does: valid UTF-8 (no
+ *  what they say, as ledger/log/canonical.py's ``decode`` does: valid UTF-8 (no
  *  byte-order mark), no whitespace, members sorted, no duplicate members, no
  *  floats, exponents, -0 or integers beyond ±(2^53−1), no lone surrogates.
  *  Re-encoding and comparing byte for byte catches every other spelling. */

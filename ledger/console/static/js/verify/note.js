@@ -1,12 +1,12 @@
 // C2SP signed-note, vkey and tlog-checkpoint, verified with WebCrypto Ed25519,
-// following ledger/note.py and ledger/checkpoint.py.
+// following ledger/signing/note.py and ledger/log/checkpoint.py.
 // c2sp.org/signed-note: key ID = SHA-256(name || 0x0A || type || key)[:4];
 // a signature line is "— <name> base64(key ID || signature)".
 import { b64decode, concat, encoder, equal, hex, sha256, VerifyError } from "./bytes.js";
 
 const ED25519 = 0x01;
 
-/** A key name: non-empty, no white space, no "+" (ledger/keys.py check_key_name). */
+/** A key name: non-empty, no white space, no "+" (ledger/signing/keys.py check_key_name). */
 const goodName = (name) => name.length > 0 && !/[\s+]/.test(name);
 
 /** ``name+<8 hex key ID>+base64(0x01 || 32-byte key)``, its key ID recomputed. */
@@ -31,7 +31,7 @@ export async function ed25519Verify(publicKey, signature, message) {
 }
 
 /** Split a note into its text (through its final newline) and signature lines
- *  {name, keyId, signature}, refusing what ledger/note.py ``parse`` refuses. */
+ *  {name, keyId, signature}, refusing what ledger/signing/note.py ``parse`` refuses. */
 export function splitNote(note) {
   const at = note.lastIndexOf("\n\n");
   if (at < 0 || !note.endsWith("\n")) throw new VerifyError("checkpoint_format", "no blank line before the signatures");
@@ -54,7 +54,7 @@ export function splitNote(note) {
 }
 
 /** Raise VerifyError("checkpoint_signature", …) unless ``key`` signed the note.
- *  As c2sp.org/signed-note and ledger/note.py ``verify``: a line is the key's
+ *  As c2sp.org/signed-note and ledger/signing/note.py ``verify``: a line is the key's
  *  when both its name and its key ID match; lines by other keys (witnesses, a
  *  rotated key of the same name) are ignored; every line of the key must verify. */
 export async function verifyNote(note, key) {
@@ -75,7 +75,7 @@ export async function verifyNote(note, key) {
   return text;
 }
 
-/** c2sp.org/tlog-checkpoint body (ledger/checkpoint.py ``parse_body``): origin,
+/** c2sp.org/tlog-checkpoint body (ledger/log/checkpoint.py ``parse_body``): origin,
  *  decimal size, base64 root, then non-empty extension lines. */
 export function parseCheckpoint(text) {
   const lines = text.slice(0, -1).split("\n");

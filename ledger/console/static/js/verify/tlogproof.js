@@ -1,4 +1,4 @@
-// c2sp.org/tlog-proof@v1 as ledger/tlog_proof.py writes it (docs/formats.md §4):
+// c2sp.org/tlog-proof@v1 as ledger/log/tlog_proof.py writes it (docs/formats.md §4):
 //   c2sp.org/tlog-proof@v1
 //   extra <base64 of the entry's canonical bytes>
 //   index <seq>
@@ -11,7 +11,7 @@ import { leafHash, verifyInclusion } from "./merkle.js";
 import { openCheckpoint } from "./note.js";
 
 export const HEADER = "c2sp.org/tlog-proof@v1";
-// The members of every entry (ledger/entry.py ENVELOPE_FIELDS): no more, no fewer.
+// The members of every entry (ledger/log/entry.py ENVELOPE_FIELDS): no more, no fewer.
 const ENVELOPE = ["v", "seq", "prev", "type", "recorded_at", "authority", "actor", "subject", "refs", "request_id",
   "body", "signer", "sig"];
 
@@ -38,7 +38,7 @@ export function parseTlogProof(text) {
   }
 }
 
-/** An entry from its bytes, refused (as ledger/entry.py ``from_canonical``
+/** An entry from its bytes, refused (as ledger/log/entry.py ``from_canonical``
  *  refuses it) unless they are exactly RFC 8785 and it has the envelope's members. */
 export function parseEntry(bytes) {
   const entry = parseCanonical(bytes);
