@@ -98,3 +98,14 @@ def print_entry_ack(e, as_json):
         click.echo(json.dumps({"seq": e.seq, "type": e.type, "leaf_hash": e.leaf_hash.hex()}))
     else:
         click.echo(f"seq {e.seq} {e.type} leaf {e.leaf_hash.hex()}")
+
+
+def parse_moment(value: str, field: str, rule: str) -> datetime:
+    """An RFC 3339 moment that names its time zone (``Z`` or an offset)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise ValidationError([Problem(field, rule)]) from err
+    if moment.tzinfo is None:
+        raise ValidationError([Problem(field, "must name its time zone, e.g. 2026-09-30T08:00:00Z or +08:00")])
+    return moment

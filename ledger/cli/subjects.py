@@ -5,11 +5,20 @@ with their JSON shapes."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import click
 
-from ledger.cli.edge import db_option, edge, json_option, now, parse_date, print_entry_ack, settings_for, subject_ref
+from ledger.cli.edge import (
+    db_option,
+    edge,
+    json_option,
+    now,
+    parse_date,
+    parse_moment,
+    print_entry_ack,
+    settings_for,
+    subject_ref,
+)
 from ledger.cli.root import main
 from ledger.errors import Problem, ValidationError
 from ledger.store.engine import make_engine
@@ -21,13 +30,7 @@ def _known_at(value: str | None):
         return None
     if value.isdigit():
         return int(value)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as e:
-        raise ValidationError([Problem("known_at", "must be a tree size or an RFC 3339 time")]) from e
-    if moment.tzinfo is None:
-        raise ValidationError([Problem("known_at", "must name its time zone, e.g. 2026-09-30T08:00:00Z or +08:00")])
-    return moment
+    return parse_moment(value, "known_at", "must be a tree size or an RFC 3339 time")
 
 
 @main.group()

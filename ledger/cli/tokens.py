@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import click
 
-from ledger.cli.edge import db_option, edge, engine_for, err, json_option, now, settings_for, subject_ref
+from ledger.cli.edge import db_option, edge, engine_for, err, json_option, now, parse_moment, settings_for, subject_ref
 from ledger.cli.root import main
-from ledger.errors import Problem, ValidationError
 from ledger.store.engine import make_engine
 
 
@@ -27,13 +25,7 @@ def _expiry(value: str | None):
     if value[:-1].isdigit() and value[-1] in "dh":
         n = int(value[:-1])
         return now() + (timedelta(days=n) if value[-1] == "d" else timedelta(hours=n))
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as e:
-        raise ValidationError([Problem("expires", "must be like 30d, 12h or an RFC 3339 time")]) from e
-    if moment.tzinfo is None:
-        raise ValidationError([Problem("expires", "must carry a time zone")])
-    return moment
+    return parse_moment(value, "expires", "must be like 30d, 12h or an RFC 3339 time")
 
 
 @tokens.command("issue")
