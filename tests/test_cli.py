@@ -189,8 +189,10 @@ def test_domain_commands_as_programme_staff_use_them(env, tmp_path):
     f.write_text(json.dumps(correction, ensure_ascii=False) + "\n")
     run("record", str(f))
     run("subject", "erase", "cn-rid:150102199001010019", "--reason", "保存期限届满")
-    gone = CliRunner().invoke(main, ["status", "cn-rid:150102199001010019"])
-    assert gone.exit_code == 2 and "no subject" in gone.stderr
+    # Erased (or never recorded): a valid identifier answers "no record", never an error.
+    assert "no record" in run("status", "cn-rid:150102199001010019")
+    gone = json.loads(run(*args))
+    assert gone["answer"] == "eligible" and gone["on_record"] is False and gone["subject"] is None
     assert json.loads(run("verify", "--json"))["ok"]
 
 

@@ -266,6 +266,16 @@ def test_clean_subject_is_eligible(page, served):
     assert (e["body"]["answer"], e["body"]["decision"], e["subject"]) == ("eligible", "proceed", served.refs["clean"])
 
 
+def test_an_identifier_nobody_holds_answers_no_record(page, served):
+    """A valid identifier with no subject in the vault: eligible with no record behind
+    it (the same answer the CLI and the API give), and nothing to record."""
+    login(page, served, "officer", "check")
+    run_check(page, "152201199003010021", "152200", "152201")
+    expect(page.locator("#answer")).to_have_text("可以授予")
+    expect(page.locator("#answer-meta")).to_contain_text("没有该主体的任何记录")
+    expect(page.locator("#record-form")).to_be_hidden()
+
+
 def test_after_the_bar_an_overdue_clawback_needs_review(page, served):
     """Art. 65: once the sanction has run out (2028-01-31), the unrecovered
     clawback (due 2026-12-31) still stops a plain award: the answer is needs review."""

@@ -11,7 +11,7 @@ import pytest
 from ledger.domain import status as st
 from ledger.domain.subjects import erase_subject
 from ledger.errors import Barred, ValidationError
-from tests.conftest import BASIS, HOHHOT, PERSON, PROGRAMMES
+from tests.conftest import BASIS, HOHHOT, PERSON, PERSON_2, PROGRAMMES
 
 BODY = "自治区人社厅"
 
@@ -246,3 +246,48 @@ def test_a_clawback_does_not_count_before_it_was_decided(domain):
     clawback(domain, p, g, 200_000, deadline="2026-06-30", decided="2026-04-01")
     d = answer(domain, p, on="2026-03-15")
     assert d.answer == "eligible" and not d.warnings
+
+
+# --- 6. an unknown but valid identifier: "no record", the same everywhere -----------------
+NOBODY = PERSON_2  # valid (GB 11643 check character), never added in these tests
+
+
+def test_an_unknown_identifier_answers_no_record_in_the_domain(domain):
+    from ledger.domain.subjects import lookup
+
+    assert lookup(domain.engine, domain.vault, NOBODY) is None
+    d = answer(domain, None)
+    assert d.answer == "eligible" and not d.on_record and not d.blocking
+    with pytest.raises(ValidationError) as e:  # the question is still checked
+        answer(domain, None, region="152100")
+    assert e.value.problems[0].field == "region"
+
+
+def test_an_unknown_identifier_answers_no_record_in_the_api(domain):
+    from tests.api_support import make_api
+
+    api = make_api(domain)
+    q = """query($s: String!) { eligibility(subject: $s, benefit: subsidy, region: "150102") {
+      __typename ... on Eligibility { answer on_record subject } ... on Error { code } } }"""
+    e = api.gql("officer", q, s=NOBODY)["eligibility"]
+    assert e == {"__typename": "Eligibility", "answer": "eligible", "on_record": False, "subject": None}
+    ref = domain.subject(PERSON)
+    known = api.gql("officer", q, s=PERSON)["eligibility"]
+    assert known == {"__typename": "Eligibility", "answer": "eligible", "on_record": True, "subject": ref}
+
+
+def test_a_refusal_does_not_reveal_who_is_in_the_vault(domain):
+    """Authorisation comes before resolution: a court (for anyone outside its case)
+    and an admin (for anyone) get the same Forbidden whether or not the identifier
+    is in the vault."""
+    from tests.api_support import make_api
+
+    api = make_api(domain)
+    domain.subject(PERSON)
+    api.court("court_x", [domain.subject("cn-rid:150102198501010010")])
+    for field in ("eligibility(subject: $s, benefit: subsidy, region: \"150102\")", "subject(id: $s)",
+                  "entries(subject: $s)"):
+        q = "query($s: String!) { x: %s { __typename ... on Error { code message } } }" % field
+        for who in ("court_x", "admin"):
+            seen = {api.gql(who, q, s=s)["x"]["__typename"] for s in (PERSON, NOBODY)}
+            assert seen == {"Forbidden"}, (field, who, seen)

@@ -83,8 +83,11 @@ def require(p: Principal, action: Action) -> None:
         raise Forbidden(f"role {p.role.value} may not {action.value.replace('_', ' ')}")
 
 
-def require_subject(p: Principal, action: Action, subject: str) -> None:
-    """``action`` on one subject: courts only for the subjects of their case."""
+def require_subject(p: Principal, action: Action, subject: str | None) -> None:
+    """``action`` on one subject: courts only for the subjects of their case.
+    ``subject`` None (an identifier no subject holds) is, for a court, simply not
+    in its case: the same answer as for anyone else outside it, so a refusal
+    never reveals who is in the vault."""
     require(p, action)
     if p.role is Role.court and subject not in p.subjects:
         raise Forbidden(f"subject is not named in case {p.case_ref}")

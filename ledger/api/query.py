@@ -16,7 +16,7 @@ from ledger.api.errors import Forbidden as ForbiddenT
 from ledger.api.errors import NotFound as NotFoundT
 from ledger.api.errors import ValidationFailed
 from ledger.api.inputs import Benefit
-from ledger.api.resolve import ArgumentError, check_page, page_size, resolve_ref_async, union_result
+from ledger.api.resolve import ArgumentError, check_page, lookup_ref_async, page_size, union_result
 from ledger.api.types import (
     Checkpoint,
     Clawback,
@@ -170,7 +170,9 @@ class Query:
                           known_at: datetime | None = None) -> EligibilityResult:
         ctx = info.context
         known = _known_at(known_at_size, known_at)
-        ref = await resolve_ref_async(ctx.state, subject)
+        # Authorise before resolving: the answer must not tell who is in the vault.
+        require(ctx.principal, Action.check_eligibility)
+        ref = await lookup_ref_async(ctx.state, subject)
         require_subject(ctx.principal, Action.check_eligibility, ref)
         size = await ctx.size(known)
         d = await run(check_eligibility, ctx.state.engine, ref, benefit.value, programme, region, _on(ctx, on), size)
@@ -182,8 +184,11 @@ class Query:
                       known_at: datetime | None = None) -> SubjectResult:
         ctx = info.context
         known = _known_at(known_at_size, known_at)
-        ref = await resolve_ref_async(ctx.state, id, "id")
+        require(ctx.principal, Action.read_subject)
+        ref = await lookup_ref_async(ctx.state, id, "id")
         require_subject(ctx.principal, Action.read_subject, ref)
+        if ref is None:
+            raise NotFound("id: no subject with this identifier in the vault")
         return Subject(ref=ref, on=_on(ctx, on), tree_size=await ctx.size(known))
 
     @strawberry.field(description="Several subjects at one tree size (e.g. a shortlist before an award).")
@@ -192,9 +197,14 @@ class Query:
         ctx = info.context
         if not 1 <= len(ids) <= ctx.state.limits.max_page:
             raise ValidationError([Problem("ids", f"must have 1-{ctx.state.limits.max_page} items")])
-        refs = [await resolve_ref_async(ctx.state, x, f"ids.{i}") for i, x in enumerate(ids)]
-        for ref in refs:
+        require(ctx.principal, Action.read_subject)
+        found = [await lookup_ref_async(ctx.state, x, f"ids.{i}") for i, x in enumerate(ids)]
+        for ref in found:
             require_subject(ctx.principal, Action.read_subject, ref)
+        missing = [f"ids.{i}" for i, r in enumerate(found) if r is None]
+        if missing:
+            raise NotFound(f"{', '.join(missing)}: no subject with this identifier in the vault")
+        refs = [r for r in found if r is not None]
         size = await ctx.size()
         return SubjectList(tree_size=size, subjects=[Subject(ref=r, on=_on(ctx, on), tree_size=size) for r in refs])
 
@@ -220,11 +230,15 @@ class Query:
         check_page(ctx, first)
         _filters(types=types, authority=authority)
         start = _after(after)
-        ref = await resolve_ref_async(ctx.state, subject) if subject is not None else None
-        if ctx.principal.role is Role.court:
-            if ref is None:
+        ref: str | None = None
+        if subject is None:
+            if ctx.principal.role is Role.court:
                 raise Forbidden("a court token reads entries one case subject at a time: give subject")
-            require_subject(ctx.principal, Action.read_entries, ref)
+        else:
+            ref = await lookup_ref_async(ctx.state, subject)
+            require_subject(ctx.principal, Action.read_entries, ref)  # before NotFound: no vault oracle
+            if ref is None:
+                raise NotFound("subject: no subject with this identifier in the vault")
         size = await ctx.size()
 
         def read():

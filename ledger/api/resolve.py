@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from ledger import errors as E
 from ledger.api.context import AppState, Context, run
 from ledger.api.errors import to_error
-from ledger.domain.subjects import HEX, resolve
+from ledger.domain.subjects import HEX, lookup
 
 
 def union_result(fn: Callable[..., Awaitable]):
@@ -51,19 +51,34 @@ def check_page(ctx: Context, first: int, argument: str = "first") -> None:
         raise E.ValidationError([E.Problem(argument, f"must be between 1 and {cap}")])
 
 
-def resolve_ref(state: AppState, text: str, field: str = "subject") -> str:
-    """A subject reference from a reference or ``scheme:number`` (via the vault)."""
+def lookup_ref(state: AppState, text: str, field: str = "subject") -> str | None:
+    """A subject reference from a reference or ``scheme:number`` (via the vault);
+    None for a valid identifier no subject holds."""
     if len(text) == 64 and set(text) <= HEX:
         return text
     if state.vault is None:
         raise E.ValidationError([E.Problem(field, "must be a subject reference (no vault on this server)")])
     try:
-        return resolve(state.engine, state.vault, text)
+        return lookup(state.engine, state.vault, text)
     except E.ValidationError as e:
         raise E.ValidationError([E.Problem(field, p.rule) for p in e.problems]) from e
 
 
-async def resolve_ref_async(state: AppState, text: str, field: str = "subject") -> str:
+def resolve_ref(state: AppState, text: str, field: str = "subject") -> str:
+    """Like ``lookup_ref`` for operations that need a subject on record: NotFound otherwise."""
+    ref = lookup_ref(state, text, field)
+    if ref is None:
+        raise E.NotFound(f"{field}: no subject with this identifier in the vault")
+    return ref
+
+
+async def lookup_ref_async(state: AppState, text: str, field: str = "subject") -> str | None:
     if len(text) == 64 and set(text) <= HEX:
         return text  # a reference already: no vault lookup, no thread hop
+    return await run(lookup_ref, state, text, field)
+
+
+async def resolve_ref_async(state: AppState, text: str, field: str = "subject") -> str:
+    if len(text) == 64 and set(text) <= HEX:
+        return text
     return await run(resolve_ref, state, text, field)

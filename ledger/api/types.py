@@ -128,7 +128,10 @@ class Answer(Enum):
 @strawberry.type(description="Is the subject barred, on the award date, from this benefit here? (Art. 52, 65, 66)")
 class Eligibility:
     answer: Answer
-    subject: str
+    subject: str | None = strawberry.field(description="The subject reference; null: the identifier is valid but no "
+                                                       "subject in the vault holds it (see on_record).")
+    on_record: bool = strawberry.field(description="False: nothing was ever recorded about this identifier (or it "
+                                                   "was erased after its retention), so the answer rests on no record.")
     benefit: str
     programme: str | None = strawberry.field(description="The programme code asked about; null: every programme.")
     region: str
@@ -140,7 +143,7 @@ class Eligibility:
     @classmethod
     def of(cls, d: elig.Decision) -> Eligibility:
         q = d.query
-        return cls(answer=Answer[d.answer], subject=q.subject, benefit=q.benefit, programme=q.programme,
+        return cls(answer=Answer[d.answer], subject=q.subject, on_record=d.on_record, benefit=q.benefit, programme=q.programme,
                    region=q.region, on=q.on, tree_size=d.tree_size, blocking=[Reason.of(r) for r in d.blocking],
                    warnings=[Reason.of(r) for r in d.warnings])
 

@@ -92,9 +92,11 @@ def status_cmd(identifier, on, known_at, benefit, region, programme, db_url, as_
     if (benefit is None) != (region is None) or (programme is not None and benefit is None):
         raise ValidationError([Problem("benefit" if benefit is None else "region",
                                        "the pre-award answer needs both --benefit and --region")])
+    from ledger.domain.subjects import lookup
+
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
-    ref = subject_ref(s, engine, identifier)
+    ref = lookup(engine, s.vault(), identifier)  # None: a valid identifier with no record
     day, k = parse_date(on), _known_at(known_at)
     if benefit:
         d = st.eligibility(engine, ref, benefit, programme, region, day, k)
@@ -104,7 +106,8 @@ def status_cmd(identifier, on, known_at, benefit, region, programme, db_url, as_
         else:
             which = f"programme {d.query.programme}" if d.query.programme else "every programme"
             click.echo(f"{d.answer.upper()} for {benefit} in {region} ({which}) on {day}, "
-                       f"as of tree size {d.tree_size}")
+                       f"as of tree size {d.tree_size}"
+                       + ("" if d.on_record else ": no record (no subject with this identifier in the ledger)"))
             for r in d.blocking:
                 click.echo(f"  blocking  seq {r.seq}: {r.message} {r.legal_basis or ''}")
             for r in d.warnings:
@@ -114,6 +117,9 @@ def status_cmd(identifier, on, known_at, benefit, region, programme, db_url, as_
     out = status_json(res)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    if ref is None:
+        click.echo(f"no record: no subject with this identifier in the ledger, as of tree size {res.tree_size}")
         return
     click.echo(f"subject {ref} on {day}, as of tree size {res.tree_size}")
     for x in out["sanctions"]:
@@ -132,14 +138,15 @@ def decision_json(d) -> dict:
         return {"kind": r.kind, "seq": r.seq, "message": r.message, "legal_basis": r.legal_basis,
                 "period": list(r.period) if r.period else None, "amount_fen": r.amount_fen}
 
-    return {"answer": d.answer, "tree_size": d.tree_size, "subject": d.query.subject, "benefit": d.query.benefit,
+    return {"answer": d.answer, "tree_size": d.tree_size, "subject": d.query.subject, "on_record": d.on_record, "benefit": d.query.benefit,
             "programme": d.query.programme, "region": d.query.region, "on": d.query.on.isoformat(),
             "blocking": [reason(r) for r in d.blocking], "warnings": [reason(r) for r in d.warnings]}
 
 
 def status_json(res) -> dict:
     return {
-        "subject": res.subject, "tree_size": res.tree_size, "on": res.on.isoformat(),
+        "subject": res.subject, "on_record": res.subject is not None, "tree_size": res.tree_size,
+        "on": res.on.isoformat(),
         "sanctions": [{"seq": x.seq, "in_force": x.in_force(res.on), "severity": x.severity,
                        "effective_from": x.effective_from.isoformat(),
                        "effective_until": x.effective_until.isoformat() if x.effective_until else None,

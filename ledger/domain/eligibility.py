@@ -39,7 +39,10 @@ class LegalBasis(TypedDict):
 
 @dataclass(frozen=True)
 class Query:
-    subject: str
+    # None: a valid identifier that no subject in the vault holds. Nothing was
+    # ever recorded about it (or it was erased after its retention ran out), so
+    # the answer is "eligible, no record" (docs/effects.md).
+    subject: str | None
     benefit: str  # honor | subsidy | talent_project
     programme: str | None  # a registered programme code; None: every programme
     region: str  # GB/T 2260 code of the award
@@ -141,6 +144,11 @@ class Decision:
     warnings: tuple[Reason, ...]
     tree_size: int
     query: Query
+
+    @property
+    def on_record(self) -> bool:
+        """False when the subject is not in the vault: the answer rests on no record."""
+        return self.query.subject is not None
 
     @property
     def blocking_seqs(self) -> list[int]:

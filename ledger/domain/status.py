@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
-from ledger.domain.eligibility import Clawback, Decision, Query, Sanction, decide
+from ledger.domain.eligibility import Clawback, Decision, Facts, Query, Sanction, decide
 from ledger.domain.facts import AwardRow, award_rows, load_facts, programme_registry, state_of
 from ledger.domain.regions import retired
 from ledger.errors import Problem, ValidationError
@@ -29,10 +29,12 @@ def size_known_at(conn: Connection, known_at: int | datetime | None) -> int:
     return conn.execute(select(func.count()).select_from(entries).where(entries.c.recorded_at <= stamp)).scalar_one()
 
 
-def eligibility(engine: Engine, subject: str, benefit: str, programme: str | None, region: str, on: date,
+def eligibility(engine: Engine, subject: str | None, benefit: str, programme: str | None, region: str, on: date,
                 known_at: int | datetime | None = None) -> Decision:
     """The pre-award check. ``programme`` is a registered programme code, or None to
-    ask about every programme (a bar scoped to any of them applies)."""
+    ask about every programme (a bar scoped to any of them applies). ``subject``
+    None is a valid identifier not in the vault: the question is still checked,
+    and the answer is eligible with no record behind it."""
     problems = question_problems(benefit, region)
     with engine.connect() as conn:
         size = size_known_at(conn, known_at)
@@ -45,7 +47,8 @@ def eligibility(engine: Engine, subject: str, benefit: str, programme: str | Non
                                         "must be a registered programme code, or left out to ask about every programme"))
         if problems:
             raise ValidationError(problems)
-        return decide(Query(subject, benefit, code, region, on), load_facts(conn, subject, size, on))
+        facts = Facts(size) if subject is None else load_facts(conn, subject, size, on)
+        return decide(Query(subject, benefit, code, region, on), facts)
 
 
 def question_problems(benefit: str, region: str) -> list[Problem]:
@@ -64,7 +67,7 @@ def question_problems(benefit: str, region: str) -> list[Problem]:
 
 @dataclass(frozen=True)
 class Status:
-    subject: str
+    subject: str | None  # None: not in the vault, no record
     tree_size: int
     on: date
     sanctions: list[Sanction]  # with in_force(on)
@@ -73,9 +76,11 @@ class Status:
     grants: list[AwardRow]
 
 
-def status(engine: Engine, subject: str, on: date, known_at: int | datetime | None = None) -> Status:
+def status(engine: Engine, subject: str | None, on: date, known_at: int | datetime | None = None) -> Status:
     with engine.connect() as conn:
         size = size_known_at(conn, known_at)
+        if subject is None:
+            return Status(None, size, on, [], [], [], [])
         st = state_of(conn, subject, size)
         return Status(subject, size, on, st.sanctions(), st.clawbacks(), award_rows(st, "honor.granted"),
                       award_rows(st, "subsidy.granted"))

@@ -22,14 +22,23 @@ def add_subject(engine: Engine, v: Vault, identifier: str, name: str, clock: Clo
         return vault_store.add(conn, v, ident, name, format_time(clock()))
 
 
-def resolve(engine: Engine, v: Vault, text: str) -> str:
-    """A subject reference from ``scheme:number`` (via the blind index) or a 64-hex reference."""
+def lookup(engine: Engine, v: Vault, text: str) -> str | None:
+    """A subject reference from ``scheme:number`` (via the blind index) or a 64-hex
+    reference; None when the identifier is valid but no subject holds it (nothing
+    was ever recorded about them, or they were erased). A malformed identifier is
+    a ``ValidationError`` naming the rule."""
     if len(text) == 64 and set(text) <= HEX:
         return text
     ident = parse(text)
     with engine.connect() as conn:
-        ref = vault_store.lookup(conn, v, ident)
+        return vault_store.lookup(conn, v, ident)
+
+
+def resolve(engine: Engine, v: Vault, text: str) -> str:
+    """Like ``lookup``, for operations that need a subject on record: NotFound otherwise."""
+    ref = lookup(engine, v, text)
     if ref is None:
+        ident = parse(text)
         raise NotFound(f"id: no subject {ident.scheme}:{'*' * (len(ident.value) - 4)}{ident.value[-4:]} in the vault")
     return ref
 

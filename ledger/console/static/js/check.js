@@ -11,7 +11,7 @@ import { regionPicker } from "./regions.js";
 const CHECK = `query ConsolePreAwardCheck($subject: String!, $benefit: Benefit!, $programme: String!, $region: String!, $on: Date!) {
   eligibility(subject: $subject, benefit: $benefit, programme: $programme, region: $region, on: $on) {
     __typename
-    ... on Eligibility { answer tree_size blocking { kind seq message period_from period_until amount_fen legal_basis { article document_no } }
+    ... on Eligibility { answer on_record tree_size blocking { kind seq message period_from period_until amount_fen legal_basis { article document_no } }
                          warnings { kind seq message period_from period_until amount_fen legal_basis { article document_no } } }
     ... on Error { code message }
   }
@@ -173,7 +173,8 @@ $("#check-form").addEventListener("submit", async (event) => {
     if (mine !== generation) return; // the form changed while the ledger answered: this answer is not for it
     say(out, "id.empty");
     const e = data.eligibility;
-    if (e.__typename === "NotFound") { asked = null; showNoSubject(e.message); return; }
+    // A valid identifier no subject holds: the ledger answers eligible with no record behind it.
+    if (e.__typename === "Eligibility" && !e.on_record) { asked = null; showNoSubject(data.subject.message ?? ""); return; }
     if (isError(e)) { showError(out, e); return; }
     asked = { ...vars, request_id: crypto.randomUUID(), answer: e.answer };
     showAnswer(e, data.subject);
