@@ -41,6 +41,9 @@ PG_APP = os.environ.get("LEDGER_TEST_PG_APP_URL")
 ORIGIN = "test.example/ledger"
 HOHHOT = Authority("hrss-150100", "150100")
 BAOTOU = Authority("hrss-150200", "150200")
+# The region's department: its jurisdiction covers every league and city, so the
+# domain helpers record under it unless a test names a city authority.
+REGIONAL = Authority("hrss-150000", "150000")
 
 
 class FixedClock:
@@ -122,27 +125,28 @@ def note(request_id: str, authority: Authority = HOHHOT, text_: str | None = Non
                  {"text": text_ or f"考核记录 {request_id}"})
 
 
-SEEDS = {"log": b"test-log-key", HOHHOT.id: b"test-hohhot-key", BAOTOU.id: b"test-baotou-key"}
+SEEDS = {"log": b"test-log-key", HOHHOT.id: b"test-hohhot-key", BAOTOU.id: b"test-baotou-key",
+         REGIONAL.id: b"test-regional-key"}
 
 
 def make_keyring() -> Keyring:
     """Deterministic (seeded) real Ed25519 keys, so subprocesses can rebuild them."""
     ring = Keyring(Signer.from_seed("test-log", SEEDS["log"]))
-    for a in (HOHHOT, BAOTOU):
+    for a in (HOHHOT, BAOTOU, REGIONAL):
         ring.authorities[a.id] = Signer.from_seed(f"test-{a.id}", SEEDS[a.id])
     return ring
 
 
-def bootstrap(engine: Engine, keyring: Keyring, clock) -> None:
+def bootstrap(engine: Engine, keyring: Keyring, clock, authorities=(HOHHOT, BAOTOU)) -> None:
     init_log(engine, keyring.log, ORIGIN, clock)
-    for authority_id, signer in keyring.authorities.items():
-        register_key(engine, keyring.log, signer.verifier.vkey(), authority_id, clock)
+    for a in authorities:
+        register_key(engine, keyring.log, keyring.authorities[a.id].verifier.vkey(), a.id, clock)
 
 
 PROGRAMMES = ("草原英才", "鸿雁行动", "一事一议", "项目")
 
 
-def programme_drafts(codes=PROGRAMMES, authority: Authority = HOHHOT) -> list[Draft]:
+def programme_drafts(codes=PROGRAMMES, authority: Authority = REGIONAL) -> list[Draft]:
     """``programme.registered`` drafts: records refer to programme codes (docs/effects.md)."""
     return [Draft("programme.registered", authority, "officer-1", None, (), f"programme:{code}",
                   {"code": code, "name": f"{code}计划", "region": "150000",
@@ -181,7 +185,7 @@ class DomainLedger(Ledger):
 
         return add_subject(self.engine, self.vault, identifier, name, self.clock)[0]
 
-    def record(self, type_: str, subject: str, body: dict, refs=(), authority: Authority = HOHHOT, rid: str | None = None):
+    def record(self, type_: str, subject: str, body: dict, refs=(), authority: Authority = REGIONAL, rid: str | None = None):
         DomainLedger._n += 1
         return self.append([Draft(type_, authority, "officer-1", subject, tuple(refs), rid or f"{type_}-{DomainLedger._n}", body)])[0]
 
@@ -212,7 +216,7 @@ def domain(store) -> DomainLedger:
     from ledger.domain.vault import Vault
 
     ring, clock = make_keyring(), FixedClock()
-    bootstrap(store.engine, ring, clock)
+    bootstrap(store.engine, ring, clock, (HOHHOT, BAOTOU, REGIONAL))
     register_programmes(store.engine, ring, clock)
     d = DomainLedger(store, ring, clock)
     d.vault = Vault(bytes(range(32)))

@@ -164,6 +164,13 @@ def test_domain_commands_as_programme_staff_use_them(env, tmp_path):
                     "effective_until": "2026-12-31", "scope": {"benefits": ["subsidy"], "regions": ["150000"]}}}
     f = tmp_path / "s.jsonl"
     f.write_text(json.dumps(sanction, ensure_ascii=False) + "\n")
+    # The CLI is held to the jurisdiction rule too: a city cannot bar the whole region.
+    size = json.loads(run("summary", "--json"))["size"]
+    far = CliRunner().invoke(main, ["record", str(f), "--json"])
+    assert far.exit_code == 2 and json.loads(far.stdout)["error"] == "Forbidden"
+    assert json.loads(run("summary", "--json"))["size"] == size
+    sanction["authority"] = {"id": "nmg-talent-office", "region": "150000"}
+    f.write_text(json.dumps(sanction, ensure_ascii=False) + "\n")
     seq = json.loads(run("record", str(f), "--json"))[0]["seq"]
     args = ["status", "cn-rid:150102199001010019", "--benefit", "subsidy", "--region", "150102", "--json"]
     barred = json.loads(run(*args, "--on", "2026-06-01"))

@@ -12,7 +12,7 @@ from ledger.domain.subjects import erase_subject, resolve
 from ledger.errors import Barred, NotFound, ValidationError
 from ledger.log.reindex import reindex, snapshot
 from ledger.log.verify import verify_log
-from tests.conftest import BASIS, EMPLOYER, HOHHOT, OLD_LEAGUE_PERSON, PERSON, PERSON_2, PROGRAMMES
+from tests.conftest import BASIS, EMPLOYER, HOHHOT, OLD_LEAGUE_PERSON, PERSON, PERSON_2, PROGRAMMES, REGIONAL
 
 
 def check(d, subject, on="2026-06-01", benefit="subsidy", region="150100", programme="草原英才", known_at=None):
@@ -23,7 +23,7 @@ def test_a_clean_subject_is_eligible(domain):
     p = domain.subject(PERSON)
     decision = check(domain, p)
     # genesis, two key registrations, the fixture's programme registrations
-    assert decision.answer == "eligible" and decision.blocking == () and decision.tree_size == 3 + len(PROGRAMMES)
+    assert decision.answer == "eligible" and decision.blocking == () and decision.tree_size == 4 + len(PROGRAMMES)  # genesis, three keys
 
 
 def test_a_sanction_bars_within_its_period_scope_and_region_hierarchy(domain):
@@ -137,7 +137,7 @@ def test_award_guard_sees_a_sanction_earlier_in_the_same_batch(domain):
     from ledger.log.entry import Draft
 
     p = domain.subject(PERSON)
-    sanction = Draft("sanction.imposed", HOHHOT, "o", p, (), "b-s", {
+    sanction = Draft("sanction.imposed", REGIONAL, "o", p, (), "b-s", {
         "severity": "serious", "grounds": "g", "legal_basis": BASIS, "deciding_body": "x", "decision_date": "2026-01-01",
         "effective_from": "2026-01-01", "scope": {"benefits": ["honor"], "regions": ["150000"]}})
     honor = Draft("honor.granted", HOHHOT, "o", p, (), "b-h", {

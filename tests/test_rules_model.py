@@ -45,6 +45,7 @@ from ledger.store import log_store
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 from tests.conftest import (
+    BAOTOU,
     BASIS,
     EMPLOYER,
     HOHHOT,
@@ -52,6 +53,7 @@ from tests.conftest import (
     PERSON_2,
     PG_APP,
     PG_OWNER,
+    REGIONAL,
     FixedClock,
     bootstrap,
     make_keyring,
@@ -107,7 +109,7 @@ class RulesMachine(RuleBasedStateMachine):
         self.db = Fresh(self.dialect)
         self.engine = self.db.engine
         self.ring, self.clock = make_keyring(), FixedClock()
-        bootstrap(self.engine, self.ring, self.clock)
+        bootstrap(self.engine, self.ring, self.clock, (HOHHOT, BAOTOU, REGIONAL))
         self.model = Model()
         for e in append_entries(self.engine, programme_drafts(CODES), self.ring, self.clock):
             self.model.add(Rec(e.seq, e.type, None, (), dict(e.body)))
@@ -128,7 +130,7 @@ class RulesMachine(RuleBasedStateMachine):
     def record(self, rtype: str, subject: str, body: dict, refs: tuple[int, ...] = ()) -> None:
         self.n += 1
         expected = self.model.refusal(rtype, subject, refs, body, self.size())
-        draft = Draft(rtype, HOHHOT, "officer", subject, refs, f"m-{self.n}", body)
+        draft = Draft(rtype, REGIONAL, "officer", subject, refs, f"m-{self.n}", body)
         try:
             e = append_entries(self.engine, [draft], self.ring, self.clock)[0]
         except (ValidationError, Barred) as err:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import Engine
 from stdnum.cn import ric, uscc
@@ -36,7 +36,8 @@ from ledger.log.projection import load_registry
 from ledger.signing import keystore
 from ledger.store import log_store
 
-AUTHORITIES = [Authority("nmg-talent-office", REGION)] + [Authority(f"hrss-{c}", c) for c in LEAGUES_AND_CITIES]
+OFFICE = Authority("nmg-talent-office", REGION)  # the region's talent office: its jurisdiction is the region
+AUTHORITIES = [OFFICE] + [Authority(f"hrss-{c}", c) for c in LEAGUES_AND_CITIES]
 # Birthplace counties per league/city (GB/T 2260), plus former league codes seen in older numbers.
 COUNTIES = {"150100": ["150102", "150103", "150104", "150105"], "150200": ["150202", "150203", "150204", "150205"],
             "150300": ["150302", "150303"], "150400": ["150402", "150403", "150404"], "150500": ["150502"],
@@ -117,9 +118,13 @@ class _Story:
         self.prefix, self.subject, self.authority, self.n = f"demo-{seed}-{key}", subject, authority, 0
         self.written = 0
 
-    def add(self, type_: str, body: dict, refs=(), actor: str | None = None) -> Entry | None:
+    def add(self, type_: str, body: dict, refs=(), actor: str | None = None,
+            authority: Authority | None = None) -> Entry | None:
+        """Append as the league's authority, or as ``authority`` where the record reaches
+        beyond the league (docs/authorities.md: a region-wide bar is the region's)."""
         self.n += 1
-        draft = Draft(type_, self.authority, actor or f"officer-{self.n % 17:02d}@{self.authority.id}", self.subject,
+        who = authority or self.authority
+        draft = Draft(type_, who, actor or f"officer-{self.n % 17:02d}@{who.id}", self.subject,
                       tuple(refs), f"{self.prefix}-{self.n}", body)
         try:
             e = append_entries(self.engine, [draft], self.ring, self.clock)[0]
@@ -133,12 +138,15 @@ def _day(rng: random.Random, start: date, span: int) -> str:
     return (start + timedelta(days=rng.randrange(span))).isoformat()
 
 
-def _tell_person(st: _Story, rng: random.Random, region: str, employers: list[str]) -> None:
+def _tell_person(st: _Story, rng: random.Random, region: str, employers: list[str], barred: set[str]) -> None:
     programme = rng.choice(PROGRAMMES)
     body_name = f"{NAMES[region]}人力资源和社会保障局"
     if employers and rng.random() < 0.6:
-        st.add("subject.linked", {"organisation": rng.choice(employers), "relation": "employee",
-                                  "valid_from": _day(rng, date(2018, 1, 1), 1500)})
+        org = rng.choice(employers)
+        # A link to an employer barred region-wide reaches the whole region: the region's office records it.
+        st.add("subject.linked", {"organisation": org, "relation": "employee",
+                                  "valid_from": _day(rng, date(2018, 1, 1), 1500)},
+               authority=OFFICE if org in barred else None)
     grants = []
     if rng.random() < 0.3:
         h = st.add("honor.granted", {"title": f"{programme}人才", "level": rng.choice(["regional", "league_city"]),
@@ -171,22 +179,27 @@ def _tell_person(st: _Story, rng: random.Random, region: str, employers: list[st
                                          "decision_date": "2026-05-20", "deciding_body": "内蒙古自治区科学技术厅"}, refs=[c.seq])
     if rng.random() < 0.06:
         start = _day(rng, date(2025, 6, 1), 400)
-        s = st.add("sanction.imposed", {
+        body: dict[str, Any] = {
             "severity": "serious", "grounds": rng.choice(["伪造学历证明申报人才项目", "重复申报财政资助", "科研经费违规使用"]),
             "legal_basis": {**BASIS_66, "document_no": f"内人社失信〔2026〕{st.n}号"}, "deciding_body": "内蒙古自治区人力资源和社会保障厅",
             "decision_date": start, "effective_from": start,
             "effective_until": (date.fromisoformat(start) + timedelta(days=rng.choice([365, 730, 1095]))).isoformat(),
             "scope": {"benefits": rng.choice([["honor", "subsidy", "talent_project"], ["subsidy"]]),
-                      "regions": [rng.choice([REGION, region])]}})
+                      "regions": [rng.choice([REGION, region])]}}
+        # A region-wide bar, and every later act on it, is recorded by the region's office.
+        who = OFFICE if body["scope"]["regions"] == [REGION] else None
+        s = st.add("sanction.imposed", body, authority=who)
         roll = rng.random()
         if s and roll < 0.2:
             st.add("sanction.ended", {"reason": "credit_repair", "ended_on": "2026-09-01",
-                                      "deciding_body": "内蒙古自治区人力资源和社会保障厅"}, refs=[s.seq])
+                                      "deciding_body": "内蒙古自治区人力资源和社会保障厅"}, refs=[s.seq], authority=who)
         elif s and roll < 0.3:
-            st.add("entry.corrected", {"reason": "录入对象错误", "deciding_body": "内蒙古自治区人力资源和社会保障厅"}, refs=[s.seq])
+            st.add("entry.corrected", {"reason": "录入对象错误", "deciding_body": "内蒙古自治区人力资源和社会保障厅"},
+                   refs=[s.seq], authority=who)
         elif s and roll < 0.4:
             st.add("sanction.amended", {"effective_until": "2029-12-31", "reason": "复核后延长期限",
-                                        "decision_date": "2026-08-01", "deciding_body": "内蒙古自治区人力资源和社会保障厅"}, refs=[s.seq])
+                                        "decision_date": "2026-08-01", "deciding_body": "内蒙古自治区人力资源和社会保障厅"},
+                   refs=[s.seq], authority=who)
         if s and rng.random() < 0.5:
             st.add("eligibility.checked", {"officer": "审核员", "programme": programme, "award_ref": f"AW-{st.prefix[-8:]}",
                                            "benefit": "subsidy", "region": region, "on": "2026-10-01", "answer": "barred",
@@ -205,6 +218,7 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
     v: Vault = settings.vault(create=True)
     rng = random.Random(seed)
     employers: dict[str, list[str]] = {}
+    barred: set[str] = set()  # employers under a region-wide bar
     made, k = 0, 0
     while made < entries:
         k += 1
@@ -223,13 +237,15 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
                                            "grant_ref": f"NMG-ORG-{seed}-{k}", "budget_account": "2130199",
                                            "decision_date": _day(sub_rng, date(2024, 1, 1), 600), "region": league})
             if g and sub_rng.random() < 0.08:
+                barred.add(ref)
                 st.add("sanction.imposed", {"severity": "serious", "grounds": "不履行人才引进协议，损害人才权益",
                                             "legal_basis": {**BASIS_66, "document_no": f"内人社失信〔2026〕{k}号"},
                                             "deciding_body": "内蒙古自治区人力资源和社会保障厅", "decision_date": "2026-03-01",
                                             "effective_from": "2026-03-01", "effective_until": "2028-02-29",
-                                            "scope": {"benefits": ["subsidy", "talent_project"], "regions": [REGION]}})
+                                            "scope": {"benefits": ["subsidy", "talent_project"], "regions": [REGION]}},
+                       authority=OFFICE)
         else:
-            _tell_person(st, sub_rng, league, employers.get(league, []))
+            _tell_person(st, sub_rng, league, employers.get(league, []), barred)
         made += st.written
         if progress:
             progress(st.written)

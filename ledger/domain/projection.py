@@ -30,10 +30,11 @@ from ledger.domain import vault_store
 from ledger.domain.effects import DOMAIN_TYPES, EFFECTS
 from ledger.domain.eligibility import Facts, LegalBasis, Query, decide
 from ledger.domain.facts import normalise_grant_ref, programme_registry, state_of
+from ledger.domain.jurisdiction import outside, touched
 from ledger.domain.programmes import ProgrammeRegistry, normalise_programme
 from ledger.domain.regions import retired
 from ledger.domain.state import SubjectState, retention
-from ledger.errors import Barred, Problem
+from ledger.errors import Barred, Forbidden, Problem
 from ledger.log.entry import Draft, Entry
 from ledger.store import log_store
 from ledger.store.schema import (
@@ -99,6 +100,7 @@ class DomainProjection:
 
     def check(self, d: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Problem]:
         if d.type == "programme.registered":
+            self._jurisdiction(d)
             return self._check_programme_registered(d)
         if d.type not in DOMAIN_TYPES:
             return []
@@ -106,6 +108,7 @@ class DomainProjection:
         problems += self._registry_problems(d.body)
         if problems or any(r not in ref_entries for r in d.refs):
             return problems  # a missing ref is reported by the log rules; the type rules need it
+        self._jurisdiction(d)
         rule: Rule | None = getattr(self, "_check_" + d.type.replace(".", "_"), None)
         return rule(d, seq, ref_entries) if rule else []
 
@@ -128,6 +131,16 @@ class DomainProjection:
             conn.execute(delete(table))
 
     # --- shared rules -------------------------------------------------------------
+    def _jurisdiction(self, d: Draft) -> None:
+        """The recording authority's region must cover every region the record
+        touches, at the locked head (docs/authorities.md). Whoever writes (API,
+        CLI, DAG), the authority named in the entry is the one held to it."""
+        st = self.state(d.subject) if d.subject is not None else None
+        far = outside(d.authority.region, touched(d.type, d.body, d.refs, st, self.state))
+        if far:
+            raise Forbidden(f"region {', '.join(far)} is outside the jurisdiction {d.authority.region} "
+                            f"of authority {d.authority.id}")
+
     def _subject_problems(self, d: Draft) -> list[Problem]:
         state = vault_store.subject_state(self._conn, _subject(d))
         if state is None:
