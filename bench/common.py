@@ -32,7 +32,7 @@ from rich.markup import escape  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from ledger.log.entry import Authority, Draft  # noqa: E402
-from ledger.log.operator import init_log, register_key  # noqa: E402
+from ledger.log.operator import init_log, register_authority, register_key  # noqa: E402
 from ledger.signing.keyring import Keyring  # noqa: E402
 from ledger.signing.keys import Signer  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
@@ -75,9 +75,12 @@ def make_keyring(*, null_sign: bool = False) -> Keyring:
 
 
 def bootstrap(engine: Engine, keyring: Keyring, clock=utc_now) -> None:
-    """Genesis plus one key.registered per authority (3 entries), as tests/conftest.py."""
+    """Genesis plus, per authority, authority.registered and key.registered (5 entries),
+    as tests/conftest.py."""
     init_log(engine, keyring.log, ORIGIN, clock)
     for authority_id, signer in keyring.authorities.items():
+        region = next(a.region for a in (HOHHOT, BAOTOU) if a.id == authority_id)
+        register_authority(engine, keyring.log, authority_id, f"{authority_id} 人社局", region, clock)
         register_key(engine, keyring.log, signer.verifier.vkey(), authority_id, clock)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from ledger.log.append import append_entries
 from ledger.log.entry import Authority, Draft
-from ledger.log.operator import init_log, register_key
+from ledger.log.operator import init_log, register_authority, register_key
 from ledger.signing.keyring import Keyring
 from ledger.signing.keys import Signer
 from ledger.store.engine import make_engine
@@ -137,9 +137,15 @@ def make_keyring() -> Keyring:
     return ring
 
 
+AUTHORITY_NAMES = {HOHHOT.id: "呼和浩特市人力资源和社会保障局", BAOTOU.id: "包头市人力资源和社会保障局",
+                   REGIONAL.id: "内蒙古自治区人力资源和社会保障厅"}
+
+
 def bootstrap(engine: Engine, keyring: Keyring, clock, authorities=(HOHHOT, BAOTOU)) -> None:
+    """Genesis, then each authority registered (docs/authorities.md) with its key."""
     init_log(engine, keyring.log, ORIGIN, clock)
     for a in authorities:
+        register_authority(engine, keyring.log, a.id, AUTHORITY_NAMES[a.id], a.region, clock)
         register_key(engine, keyring.log, keyring.authorities[a.id].verifier.vkey(), a.id, clock)
 
 

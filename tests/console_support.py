@@ -39,7 +39,8 @@ CLEAN = "152201198006150025"
 BAD_CHECK = "150102199001010018"  # right length and date, wrong MOD 11-2 check character
 MARKUP = "150102198503120029"  # a subject whose ledger text is markup (it must show as text)
 MARKUP_TEXT = '<img src=x onerror="document.body.dataset.pwned=1">伪造<b>加粗</b>'
-HOHHOT = {"id": "hrss-150100", "region": "150100"}
+# The region's office records the region-wide bar and the acts on it (docs/authorities.md).
+HOHHOT = {"id": "nmg-talent-office", "region": "150000"}
 SANCTION_BASIS = {"article": "条例第六十六条", "document_no": "内人社失信〔2026〕77号"}
 
 
@@ -73,7 +74,7 @@ def require_chromium() -> None:
 def _drafts(refs: dict[str, str]) -> list[dict]:
     """A 2025 grant, then a region-wide sanction in force 2026-02-01 to 2028-01-31 (Art. 66)."""
     def draft(type_, body, rid, refs_=()):
-        return {"type": type_, "authority": HOHHOT, "actor": "officer-07@hrss-150100", "subject": refs["barred"],
+        return {"type": type_, "authority": HOHHOT, "actor": "officer-07@nmg-talent-office", "subject": refs["barred"],
                 "refs": list(refs_), "request_id": rid, "body": body}
 
     return [draft("subsidy.granted", {"programme": "草原英才", "kind": "research_funding", "amount_fen": 300_000_00,
@@ -89,7 +90,7 @@ def _drafts(refs: dict[str, str]) -> list[dict]:
 
 def _clawback_draft(refs: dict[str, str], grant_seq: int) -> dict:
     """100,000 yuan of the grant ordered back (Art. 65); 40,000 is recovered later."""
-    return {"type": "clawback.ordered", "authority": HOHHOT, "actor": "officer-07@hrss-150100", "subject": refs["barred"],
+    return {"type": "clawback.ordered", "authority": HOHHOT, "actor": "officer-07@nmg-talent-office", "subject": refs["barred"],
             "refs": [grant_seq], "request_id": "console-claw-1",
             "body": {"amount_fen": 100_000_00, "deadline": "2026-12-31", "grounds": "未按约定履行服务期",
                      "legal_basis": {"article": "条例第六十五条", "document_no": "呼人社追〔2026〕3号"},
@@ -109,7 +110,7 @@ def start_server(tmp: Path) -> tuple[Served, subprocess.Popen]:
     s.seqs["grant"], s.seqs["sanction"] = out[0]["seq"], out[1]["seq"]
     out = json.loads(s.cli("record", "-", "--json", stdin=json.dumps(_clawback_draft(s.refs, s.seqs["grant"]), ensure_ascii=False)))
     s.seqs["clawback"] = out[0]["seq"]
-    recovered = {"type": "clawback.recovered", "authority": HOHHOT, "actor": "officer-07@hrss-150100",
+    recovered = {"type": "clawback.recovered", "authority": HOHHOT, "actor": "officer-07@nmg-talent-office",
                  "subject": s.refs["barred"], "refs": [s.seqs["clawback"]], "request_id": "console-recovered-1",
                  "body": {"amount_fen": 40_000_00, "recovered_on": "2026-04-01"}}
     s.cli("record", "-", stdin=json.dumps(recovered, ensure_ascii=False))

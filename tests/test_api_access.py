@@ -1,12 +1,23 @@
-"""The permission matrix: every operation by every kind of token, including
-cross-region writes, a court outside its case, expired and revoked tokens."""
+"""The permission matrix, readable: every operation by every kind of token,
+including cross-region writes, a court outside its case, expired and revoked
+tokens; and the read rule for entries wherever they are reached (docs/api.md,
+Reading entries). tests/test_permission_matrix.py generates the full matrix
+from the live schema."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
+from types import SimpleNamespace
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from ledger.access import tokens
-from ledger.log import publish
+from ledger.access.policy import Principal, Role
+from ledger.api.types import Entry
+from ledger.log import publish, tlog_proof
+from ledger.log.entry import from_canonical
 from tests.api_support import make_api
 from tests.conftest import BASIS, EMPLOYER_2, ORIGIN, PERSON, PERSON_2
 
@@ -143,3 +154,80 @@ def test_tokens_are_stored_hashed_and_revocation_through_the_api(domain):
     assert {p["field"] for p in bad["issue_token"]["problems"]} == {"authority", "region"}
     court = api.gql("admin", "mutation { issue_token(role: court, case_ref: \"(2026)1号\") { __typename } }")
     assert court["issue_token"]["__typename"] == "ValidationFailed"
+
+
+PROOF = "query($n: Int!) { inclusion_proof(seq: $n) { __typename ... on InclusionProof { tlog_proof entry_withheld } } }"
+
+
+def _extra(text: str) -> bytes | None:
+    return tlog_proof.parse(text).extra
+
+
+def test_proofs_carry_an_entry_only_for_a_token_that_may_read_it(domain):
+    """Regression: `inclusion_proof` put every entry in the tlog-proof's extra line, so a
+    court (or a programme officer) could read the whole log one proof at a time."""
+    api = make_api(domain)
+    p, q = domain.subject(PERSON), domain.subject(PERSON_2)
+    api.court("court", [p])
+    mine, other = domain.grant(p), domain.grant(q)
+    publish.publish(domain.engine, domain.keyring.log, ORIGIN, domain.clock)
+    size = mine.seq + 1 if mine.seq > other.seq else other.seq + 1
+    carried: dict[str, set[int]] = {}
+    for who in ("court", "officer", "auditor", "recorder_baotou"):
+        carried[who] = set()
+        for seq in range(size):
+            proof = api.gql(who, PROOF, n=seq)["inclusion_proof"]
+            extra = _extra(proof["tlog_proof"])
+            assert proof["entry_withheld"] is (extra is None)
+            if extra is not None:
+                carried[who].add(seq)
+                assert who != "court" or from_canonical(extra).subject == p
+    assert carried["court"] == {mine.seq}
+    assert carried["officer"] == set()
+    assert carried["auditor"] == carried["recorder_baotou"] == set(range(size))
+    # A proof without the entry still proves it, given the entry from elsewhere.
+    withheld = tlog_proof.parse(api.gql("court", PROOF, n=other.seq)["inclusion_proof"]["tlog_proof"])
+    tlog_proof.verify(withheld, domain.keyring.log.verifier, entry=other.canonical)
+    admin = api.gql("admin", PROOF, n=mine.seq)["inclusion_proof"]
+    assert admin["__typename"] == "Forbidden"
+
+
+def test_a_programme_officer_reads_status_not_raw_entries(domain):
+    api = make_api(domain)
+    p = domain.subject(PERSON)
+    s = domain.sanction(p, regions=["150100"])
+    r = api.post("officer", """query($s: String!) { subject(id: $s) { ... on Subject { sanctions { seq }
+        history { edges { node { seq body } } } } } }""", {"s": p}).json()
+    assert r["data"]["subject"] == {"sanctions": [{"seq": s.seq}], "history": None}
+    assert [(e["path"], e["extensions"]["code"]) for e in r["errors"]] == [(["subject", "history"], "forbidden")]
+    entry = "query($n: Int!) { entry(seq: $n) { __typename ... on Entry { seq actor } } }"
+    assert api.gql("officer", entry, n=s.seq)["entry"]["__typename"] == "Forbidden"
+    # Its own records it reads: the mutation's answer, and the entry itself.
+    recorded = api.gql("officer", CHECK.replace("__typename", "__typename ... on Recorded { entry { seq actor } }"),
+                       rid="own-1", s=p, **check_vars("150102"))["x"]
+    assert recorded["__typename"] == "Recorded"
+    own = api.gql("officer", entry, n=recorded["entry"]["seq"])["entry"]
+    assert own == {"__typename": "Entry", **recorded["entry"]}
+
+
+def test_the_entry_type_checks_the_read_rule_wherever_it_is_nested(domain):
+    """The backstop: a resolver that hands out an entry without asking still cannot show it."""
+    p = domain.subject(PERSON)
+    e = domain.grant(p)
+
+    @strawberry.type
+    class Careless:
+        @strawberry.field
+        def e(self) -> Entry:
+            return Entry.of(e)
+
+    schema = strawberry.Schema(query=Careless, config=StrawberryConfig(auto_camel_case=False))
+    for role, readable in ((Role.auditor, True), (Role.programme_officer, False), (Role.admin, False)):
+        ctx = SimpleNamespace(principal=Principal("000000000001", role))
+        r = schema.execute_sync("{ e { seq canonical_base64 } }", context_value=ctx)
+        if readable:
+            assert r.errors is None and base64.b64decode(r.data["e"]["canonical_base64"]) == e.canonical
+        else:
+            assert r.data is None and {x.extensions["code"] for x in r.errors} == {"forbidden"}
+    court = SimpleNamespace(principal=Principal("000000000002", Role.court, case_ref="案", subjects=frozenset({p})))
+    assert schema.execute_sync("{ e { seq } }", context_value=court).data == {"e": {"seq": e.seq}}

@@ -1,6 +1,8 @@
 """The API over real HTTP: `ledger serve` (uvicorn) on loopback, driven the way
 users drive it -- tokens from `ledger tokens issue`, the named operations in
-graphql/operations/, curl, and proofs checked offline with `ledger verify-proof`."""
+graphql/operations/, curl, and proofs checked offline with `ledger verify-proof`
+-- and the way attackers drive it (docs/limits.md): the reported costly query,
+hammering, malformed bodies."""
 
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ def server(tmp_path_factory):
     yield {"url": f"{base}/graphql", "base": base, "tokens": tokens, "cli": cli, "tmp": tmp, "env": env}
     proc.terminate()
     proc.wait(timeout=10)
+    # Whatever the tests sent (malformed bodies, attacks included), the server logged no traceback.
+    log = proc.stderr.read()
+    assert "Traceback" not in log, log[-3000:]
 
 
 def call(server, who: str, operation: str, variables: dict) -> dict:
@@ -144,3 +149,59 @@ def test_the_documented_auditor_script_verifies_offline(server, tmp_path):
                          capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("OK: entry 17 is in ") and (tmp_path / "checkpoint.txt").read_text().count("\n") >= 4
+
+
+ENTRY = ("seq type recorded_at authority { id region } actor subject refs request_id body signer sig canonical "
+         "canonical_base64 leaf_hash")
+ATTACK = ("query Attack($ids: [String!]!) { " + " ".join(
+    f"a{i}: subjects(ids: $ids) {{ ... on SubjectList {{ subjects {{ ref history(first: 100) {{ edges {{ node {{ "
+    f"{ENTRY} }} }} }} }} }} }}" for i in range(15)) + " }")
+
+
+def test_the_reported_attack_is_refused_and_hammering_it_gets_429(server):
+    """The reported attack against `ledger serve`'s default limits, from a programme
+    officer's token: refused before it runs (cost_exceeded); sent again and again,
+    each refusal is charged the limit, the token's budget is spent and the answers
+    become 429 with Retry-After, while another officer's pre-award check is served."""
+    abuser = server["cli"]("tokens", "issue", "--role", "programme_officer", "--authority", "nmg-talent-office",
+                           "--region", "150000", "--label", "abuser").strip()
+    ids = [f"{i:064x}" for i in range(100)]
+    answers = []
+    with httpx.Client(headers={"Authorization": f"Bearer {abuser}"}, timeout=30) as c:
+        for _ in range(6):
+            answers.append(c.post(server["url"], json={"query": ATTACK, "variables": {"ids": ids}}))
+            if answers[-1].status_code == 429:
+                break
+    first = answers[0].json()
+    assert answers[0].status_code == 200 and first["data"] is None
+    assert first["errors"][0]["extensions"] == {"code": "cost_exceeded", "cost": 1_803_016, "limit": 50_000}
+    refused = answers[-1]
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["errors"][0]["extensions"]["code"] == "rate_limited"
+    node = sanctioned_subject(server)
+    data = call(server, "officer", "pre_award_check", {
+        "subject": node["subject"], "benefit": node["body"]["scope"]["benefits"][0], "programme": "草原英才",
+        "region": node["body"]["scope"]["regions"][0], "on": node["body"]["effective_from"]})
+    assert data["eligibility"]["answer"] == "barred"
+
+
+@pytest.mark.parametrize("body,content_type,code", [
+    (b"[" * 30_000 + b"]" * 30_000, "application/json", "invalid_json"),
+    (b'{"query": "{ me { role } }\xff"}', "application/json", "invalid_json"),
+    (b'["{ me { role } }"]', "application/json", "invalid_request"),
+    (b"{ me { role } }", "application/graphql", "unsupported_media_type"),
+])
+def test_malformed_bodies_over_http_are_a_json_400(server, body, content_type, code):
+    r = httpx.post(server["url"], content=body, timeout=30, headers={
+        "Authorization": f"Bearer {server['tokens']['auditor']}", "Content-Type": content_type})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"
+    assert r.json()["errors"][0]["extensions"]["code"] == code
+
+
+def test_two_operations_need_an_operation_name_over_http(server):
+    document = "query A { me { role } } query B { me { token_id } }"
+    headers = {"Authorization": f"Bearer {server['tokens']['auditor']}"}
+    r = httpx.post(server["url"], json={"query": document}, headers=headers, timeout=30)
+    assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "operation_name_required"
+    r = httpx.post(server["url"], json={"query": document, "operationName": "A"}, headers=headers, timeout=30)
+    assert r.json() == {"data": {"me": {"role": "auditor"}}}

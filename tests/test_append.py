@@ -124,7 +124,17 @@ def test_unregistered_authority_cannot_sign(ledger):
     ledger.keyring.authorities[stranger.id] = Signer.from_seed("stranger", b"s")
     with pytest.raises(ValidationError) as e:
         ledger.append([note("s1", stranger)])
-    assert e.value.problems[0].field == "signer" and "not a registered key" in str(e.value)
+    assert e.value.problems[0].field == "authority.id" and "not a registered authority" in str(e.value)
+
+
+def test_an_authority_cannot_claim_another_region(ledger):
+    """The region an entry names is the one registered for its authority
+    (docs/authorities.md): claiming a wider one to pass the jurisdiction rule fails."""
+    from ledger.log.entry import Authority
+
+    with pytest.raises(ValidationError) as e:
+        ledger.append([note("claim", Authority(HOHHOT.id, "150000"))])
+    assert e.value.problems[0].field == "authority.region" and "registered for 150100" in str(e.value)
 
 
 def test_recorded_at_never_goes_backwards(ledger):

@@ -207,7 +207,7 @@ def test_export_and_verify_bundle_commands(env, tmp_path):
     import zipfile
 
     run("demo", "--entries", "40", "--seed", "3")
-    subject = json.loads(run("entry", "30"))["subject"] or json.loads(run("entry", "31"))["subject"]
+    subject = next(x for x in (json.loads(run("entry", str(seq)))["subject"] for seq in range(30, 60)) if x)
     out = json.loads(run("export", "--case", "(2026)内01行初3号", "--requested-by", "督查室", "--subject", subject,
                          "--out", str(tmp_path / "b.zip"), "--json"))
     assert out["entries"] >= 3 and out["custody_seq"] == out["tree_size"] - 1

@@ -317,7 +317,7 @@ def test_default_award_date_is_the_local_date(page, served):
 
 # --- the timeline --------------------------------------------------------------------
 def test_timeline_groups_entries_and_draws_the_sanction_period(page, served):
-    login(page, served, "officer", "check")
+    login(page, served, "auditor", "audit")  # the timeline reads entries: not a programme officer's (docs/api.md)
     page.goto(f"{served.base}/console/timeline")
     page.wait_for_selector("body[data-ready]")
     page.fill("#subject", BARRED)
@@ -356,6 +356,7 @@ def test_ledger_text_is_shown_as_text_never_as_markup(page, served):
     login(page, served, "officer", "check")
     run_check(page, MARKUP, "150100", "150102")
     expect(page.locator("#sanctions")).to_contain_text(MARKUP_TEXT)  # the deciding body, literally
+    login(page, served, "auditor", "audit")
     page.goto(f"{served.base}/console/timeline")
     page.wait_for_selector("body[data-ready]")
     page.fill("#subject", MARKUP)
@@ -443,7 +444,7 @@ def test_audit_verifies_a_good_proof_and_names_the_failed_check_of_a_tampered_on
         expect_failure(page, check, f"验证失败 — {words}")
         shot(page, f"09-audit-tampered-{what}")
     # Another key typed into the field is not used until it is pinned.
-    other = json.loads(served.cli("entry", "1", "--raw"))["body"]["vkey"]  # key.registered of an authority key
+    other = json.loads(served.cli("entry", "2", "--raw"))["body"]["vkey"]  # key.registered of an authority key
     page.fill("#vkey", other)
     expect(page.locator("#key-message")).to_contain_text("尚未固定")
     verify_in_browser(page, proof)
@@ -608,7 +609,7 @@ def test_audit_verifies_an_evidence_bundle_and_refuses_a_tampered_one(page, serv
     upload(page, served, "hidden.zip", bytes(hidden))
     expect_failure(page, "zip", f"holds {count} files, its end record says {count - 1}")
     # The right bundle against a wrong pinned key: the bundled log key is not the pinned one.
-    other = json.loads(served.cli("entry", "1", "--raw"))["body"]["vkey"]
+    other = json.loads(served.cli("entry", "2", "--raw"))["body"]["vkey"]
     pin(page, other)
     upload(page, served, "case-again.zip", out.read_bytes())
     expect_failure(page, "key", f"keys/dev-log.vkey is not the pinned log key {other.split('+')[0]}")

@@ -22,8 +22,7 @@ def check(d, subject, on="2026-06-01", benefit="subsidy", region="150100", progr
 def test_a_clean_subject_is_eligible(domain):
     p = domain.subject(PERSON)
     decision = check(domain, p)
-    # genesis, two key registrations, the fixture's programme registrations
-    assert decision.answer == "eligible" and decision.blocking == () and decision.tree_size == 4 + len(PROGRAMMES)  # genesis, three keys
+    assert decision.answer == "eligible" and decision.blocking == () and decision.tree_size == 7 + len(PROGRAMMES)  # genesis, three authorities with a key each
 
 
 def test_a_sanction_bars_within_its_period_scope_and_region_hierarchy(domain):

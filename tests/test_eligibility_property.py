@@ -15,8 +15,11 @@ from ledger.errors import InputError
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
 from tests.conftest import (
+    BAOTOU,
     EMPLOYER,
+    HOHHOT,
     PERSON,
+    REGIONAL,
     DomainLedger,
     FixedClock,
     Store,
@@ -96,7 +99,7 @@ def test_engine_agrees_with_log_replay(tmp_path_factory, ops, questions):
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     ring, clock = make_keyring(), FixedClock()
-    bootstrap(engine, ring, clock)
+    bootstrap(engine, ring, clock, (HOHHOT, BAOTOU, REGIONAL))
     register_programmes(engine, ring, clock)
     d = DomainLedger(Store("sqlite", str(path), engine, engine), ring, clock)
     d.vault = Vault(bytes(32))

@@ -97,7 +97,7 @@ def test_tlog_proofs_verify_with_both_implementations(ledger):
     assert iv.parse_vkey(log_vkey)[3] == ledger.keyring.log.verifier.public
 
     sizes = []
-    for batch in (2, 6, 9):  # bootstrap wrote 3 entries: sizes 5, 11, 20
+    for batch in (2, 6, 9):  # bootstrap wrote 5 entries: sizes 7, 13, 22
         ledger.notes(batch, prefix=f"b{batch}-")
         signed, size = publish_now(ledger)
         sizes.append(size)
@@ -105,7 +105,7 @@ def test_tlog_proofs_verify_with_both_implementations(ledger):
         assert iv.verify_note(signed, [log_vkey]) == [ledger.keyring.log.name]
         origin, cp_size, root = iv.parse_checkpoint(iv.split_note(signed)[0])
         assert (origin, cp_size) == (ORIGIN, size)
-    assert sizes == [5, 11, 20]
+    assert sizes == [7, 13, 22]
 
     checked = 0
     for size in sizes:
@@ -118,7 +118,7 @@ def test_tlog_proofs_verify_with_both_implementations(ledger):
             assert both_accept(text, log_vkey, entry) == (seq, size)
             checked += 1
     # The default: the latest checkpoint.
-    assert both_accept(prove.tlog_proof(ledger.engine, 7), log_vkey) == (7, 20)
+    assert both_accept(prove.tlog_proof(ledger.engine, 7), log_vkey) == (7, 22)
     assert checked >= 12
 
 
@@ -172,7 +172,7 @@ def test_witness_cosignature_verifies_independently(ledger, tmp_path):
 
 def test_mutated_proofs_rejected_by_both(ledger):
     log_vkey = ledger.keyring.log.verifier.vkey()
-    ledger.notes(10)  # size 13
+    ledger.notes(8)  # size 13
     publish_now(ledger)
     good = prove.tlog_proof(ledger.engine, 5)
     other = prove.tlog_proof(ledger.engine, 9)

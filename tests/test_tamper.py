@@ -25,7 +25,7 @@ SUBJECT = hashlib.sha256(b"subject").hexdigest()
 @pytest.fixture
 def log(ledger):
     """A 40-entry log; entry TARGET has a subject so every column has a value."""
-    have = 3  # genesis + two key registrations
+    have = 5  # genesis + two authorities, each registered with its key
     drafts = [note(f"t{i}", subject=SUBJECT if i == TARGET else None) for i in range(have, SIZE)]
     ledger.append(drafts)
     verify_log(ledger.engine, workers=1)

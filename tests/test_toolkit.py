@@ -25,7 +25,7 @@ def publish(ledger):
 
 
 def test_one_checkpoint_per_size_and_it_is_never_re_signed(ledger):
-    ledger.notes(5)
+    ledger.notes(3)  # after 5 set-up entries: size 8
     first, new = publish(ledger)
     again, new_again = publish(ledger)
     assert new and not new_again and again == first
@@ -39,7 +39,7 @@ def test_one_checkpoint_per_size_and_it_is_never_re_signed(ledger):
 
 
 def test_checkpoint_refuses_to_sign_a_tree_inconsistent_with_the_last_one(ledger):
-    ledger.notes(5)
+    ledger.notes(3)
     publish(ledger)
     ledger.notes(4, start=10)
     # Rewrite an old interior node: the new tree no longer extends the signed one.
@@ -126,7 +126,7 @@ def test_witness_cosigns_only_consistent_checkpoints_and_writes_fork_evidence(le
     w = Signer.from_seed("witness.example/w1", b"w1", COSIGNATURE_TYPE)
     state = tmp_path / "w1.json"
     log_key = ledger.keyring.log.verifier
-    ledger.notes(6)
+    ledger.notes(4)  # after 5 set-up entries: size 9
     first, _ = publish(ledger)
     cosigned, line = witness.cosign(state, w, log_key, first, [], ledger.clock)
     publishing.record_cosignature(ledger.engine, 9, line, ledger.clock)

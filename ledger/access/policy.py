@@ -14,12 +14,25 @@ jurisdiction and case checks below narrow it further:
 - ``court``: reads only the subjects named in its case (and proofs); requests
   evidence exports of them;
 - ``admin``: issues and revokes tokens, erases vault records; reads no records.
+
+Reading an entry's content (its body, bytes and signature) has one rule,
+``may_read_entry``, whatever path reaches the entry: ``entry``, a page of
+``entries``, a subject's ``history``, an entry nested in any answer (a
+mutation's ``Recorded``), the entry bytes in an inclusion proof's tlog-proof,
+an evidence bundle's download (docs/api.md, Reading entries). Auditors and
+recorders read every entry; a court the entries about the subjects of its case;
+every token the entries it recorded itself; nobody else. A programme officer
+reads a subject's status (``read_subject``), never its raw entries. Proofs are
+hashes and are open to every ``read_proofs`` role; the entry bytes in them are
+not (the API leaves them out).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 from ledger.domain.regions import covers
 from ledger.errors import Forbidden
@@ -91,6 +104,76 @@ def require_subject(p: Principal, action: Action, subject: str | None) -> None:
     require(p, action)
     if p.role is Role.court and subject not in p.subjects:
         raise Forbidden(f"subject is not named in case {p.case_ref}")
+
+
+class EntryView(Protocol):
+    """What the read rule needs of an entry: the log's ``Entry`` and the API's both fit."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def subject(self) -> str | None: ...
+
+    @property
+    def actor(self) -> str: ...
+
+
+def may_read_entry(p: Principal, entry: EntryView) -> bool:
+    """Whether ``p`` may see ``entry``'s content: the one read rule for entries.
+
+    Its own records first: a token reads what it recorded (``actor`` is
+    ``token:<id>``), so a mutation can answer with the entry it wrote. Then the
+    roles that read entries (``Action.read_entries``): a court only entries whose
+    subject is named in its case (an entry about no subject is in no case)."""
+    if entry.actor == p.actor:
+        return True
+    if p.role not in GRANTS[Action.read_entries]:
+        return False
+    if p.role is Role.court:
+        return entry.subject is not None and entry.subject in p.subjects
+    return True
+
+
+def require_entry(p: Principal, entry: EntryView) -> None:
+    """``may_read_entry`` or ``Forbidden``."""
+    if may_read_entry(p, entry):
+        return
+    if p.role is Role.court:
+        raise Forbidden(f"entry {entry.seq} does not concern a subject of case {p.case_ref}")
+    raise Forbidden(f"role {p.role.value} may not read entries")
+
+
+def require_log(p: Principal) -> None:
+    """A page of the whole log: for the roles that read every entry, never a court
+    (its pages are one case subject's, ``require_entries``)."""
+    require(p, Action.read_entries)
+    if p.role is Role.court:
+        raise Forbidden("a court token reads entries one case subject at a time: give subject")
+
+
+def require_entries(p: Principal, subject: str | None) -> None:
+    """A page of one subject's entries (``entries(subject:)``, ``history``). Pages are
+    all or nothing, never thinned by the rule: every entry of a page allowed here
+    passes ``may_read_entry``. ``subject`` None (an identifier no subject holds) is,
+    for a court, outside its case like any other (no vault oracle)."""
+    require_subject(p, Action.read_entries, subject)
+
+
+def may_download_export(p: Principal, case: str, subjects: Collection[str]) -> bool:
+    """An evidence bundle (``GET /exports/<id>.zip``) holds the entries and the vault
+    disclosures (names, numbers) of ``subjects``: an auditor, or a court whose case
+    is ``case`` and names every one of them. The case text alone is not enough:
+    two court tokens may name the same case with different subjects."""
+    if p.role is Role.auditor:
+        return True
+    return p.role is Role.court and p.case_ref == case and set(subjects) <= p.subjects
+
+
+def require_export_download(p: Principal, case: str, subjects: Collection[str]) -> None:
+    """``may_download_export`` or ``Forbidden``."""
+    if not may_download_export(p, case, subjects):
+        raise Forbidden("this export holds subjects outside this token's case")
 
 
 def require_regions(p: Principal, regions: set[str] | list[str] | tuple[str, ...]) -> None:

@@ -1,4 +1,10 @@
-"""Queries. Each resolver authorises, then makes one call into ``ledger``."""
+"""Queries. Each resolver authorises, then makes one call into ``ledger``.
+
+Entries are read under one rule (``ledger.access.policy.may_read_entry``,
+docs/api.md, Reading entries): ``entry`` checks the entry, ``entries`` and
+``history`` check the page and then every entry in it, ``inclusion_proof``
+leaves the entry's bytes out of the tlog-proof for a token that may not read
+it, and the ``Entry`` type checks every field again wherever it is nested."""
 
 from __future__ import annotations
 
@@ -9,14 +15,23 @@ import strawberry
 from strawberry.types import Info
 
 from ledger.access import tokens
-from ledger.access.policy import Action, Role, require, require_subject
+from ledger.access.policy import (
+    Action,
+    Principal,
+    may_read_entry,
+    require,
+    require_entries,
+    require_entry,
+    require_log,
+    require_subject,
+)
 from ledger.access.recording import entry_at
 from ledger.api.context import Context, run
 from ledger.api.errors import Forbidden as ForbiddenT
 from ledger.api.errors import NotFound as NotFoundT
 from ledger.api.errors import ValidationFailed
 from ledger.api.inputs import Benefit
-from ledger.api.resolve import ArgumentError, check_page, lookup_ref_async, page_size, union_result
+from ledger.api.resolve import ArgumentError, FieldForbidden, check_page, lookup_ref_async, page_size, union_result
 from ledger.api.types import (
     Checkpoint,
     Clawback,
@@ -37,8 +52,18 @@ from ledger.domain.status import entries_page
 from ledger.errors import Forbidden, NotFound, Problem, ValidationError
 from ledger.log import prove, publish
 from ledger.log.body_schema import control_characters
+from ledger.log.entry import Entry as LedgerEntry
+from ledger.log.entry import from_canonical
+from ledger.log.tlog_proof import TlogProof
 
 Ctx = Info[Context, None]
+
+
+def _page(p: Principal, rows: list[LedgerEntry], first: int, size: int) -> EntryConnection:
+    """A page the caller was allowed to ask for, each entry checked again (all or nothing)."""
+    for e in rows[:first]:
+        require_entry(p, e)
+    return EntryConnection.of(rows, first, size)
 
 
 def _after(cursor: str | None, argument: str = "after") -> int:
@@ -75,9 +100,17 @@ class Subject:
     async def clawbacks(self, info: Ctx) -> list[Clawback]:
         return [Clawback.of(c, self.on) for c in await info.context.clawbacks.load((self.ref, self.tree_size))]
 
-    @strawberry.field(description="The subject's entries in seq order (Relay connection).")
+    @strawberry.field(description="The subject's entries in seq order (Relay connection). Null, with an error of "
+                                  "code `forbidden`, for a token that may not read entries (a programme officer "
+                                  "reads the status above, not the raw entries; docs/api.md, Reading entries).")
     async def history(self, info: Ctx, first: int = 20, after: str | None = None, types: list[str] | None = None,
-                      recorded_from: date | None = None, recorded_until: date | None = None) -> EntryConnection:
+                      recorded_from: date | None = None,
+                      recorded_until: date | None = None) -> EntryConnection | None:
+        p = info.context.principal
+        try:
+            require_entries(p, self.ref)
+        except Forbidden as e:
+            raise FieldForbidden(str(e)) from e
         n = page_size(info.context, first)
         if any(control_characters(t) for t in types or []):
             raise ArgumentError("types", "must not contain control characters")
@@ -91,7 +124,10 @@ class Subject:
                 return entries_page(conn, self.tree_size, subject=self.ref, types=types, recorded_from=recorded_from,
                                     recorded_until=recorded_until, after=start, limit=n + 1)
 
-        return EntryConnection.of(await run(read), n, self.tree_size)
+        try:
+            return _page(p, await run(read), n, self.tree_size)
+        except Forbidden as e:
+            raise FieldForbidden(str(e)) from e
 
 
 @strawberry.type
@@ -212,12 +248,10 @@ class Query:
     @union_result
     async def entry(self, info: Ctx, seq: int) -> EntryResult:
         ctx = info.context
-        require(ctx.principal, Action.read_entries)
         if seq < 0 or seq >= await ctx.size():
             raise NotFound(f"seq: no entry {seq} in a tree of size {await ctx.size()}")
         e = await run(entry_at, ctx.state.engine, seq)
-        if ctx.principal.role is Role.court and e.subject not in ctx.principal.subjects:
-            raise Forbidden(f"entry {seq} does not concern a subject of case {ctx.principal.case_ref}")
+        require_entry(ctx.principal, e)
         return Entry.of(e)
 
     @strawberry.field(description="The log page by page (Relay connection), filtered.")
@@ -232,11 +266,10 @@ class Query:
         start = _after(after)
         ref: str | None = None
         if subject is None:
-            if ctx.principal.role is Role.court:
-                raise Forbidden("a court token reads entries one case subject at a time: give subject")
+            require_log(ctx.principal)
         else:
             ref = await lookup_ref_async(ctx.state, subject)
-            require_subject(ctx.principal, Action.read_entries, ref)  # before NotFound: no vault oracle
+            require_entries(ctx.principal, ref)  # before NotFound: no vault oracle
             if ref is None:
                 raise NotFound("subject: no subject with this identifier in the vault")
         size = await ctx.size()
@@ -247,7 +280,7 @@ class Query:
                                     recorded_from=recorded_from, recorded_until=recorded_until,
                                     after=start, limit=first + 1)
 
-        return EntryConnection.of(await run(read), first, size)
+        return _page(ctx.principal, await run(read), first, size)
 
     @strawberry.field(description="The stored checkpoint at this size.")
     @union_result
@@ -262,13 +295,14 @@ class Query:
         return _checkpoint(await run(_stored, info.context.state.engine, None))
 
     @strawberry.field(description="Inclusion proof of entry `seq` in the tree of `tree_size` (default: the "
-                                  "newest checkpoint covering it, else the current size).")
+                                  "newest checkpoint covering it, else the current size). Hashes for every "
+                                  "proof reader; the entry's bytes only for a token that may read the entry.")
     @union_result
     async def inclusion_proof(self, info: Ctx, seq: int, tree_size: int | None = None) -> InclusionProofResult:
         require(info.context.principal, Action.read_proofs)
         if seq < 0:
             raise ValidationError([Problem("seq", "must be at least 0")])
-        return await run(_inclusion, info.context.state.engine, seq, tree_size)
+        return await run(_inclusion, info.context.state.engine, info.context.principal, seq, tree_size)
 
     @strawberry.field(description="Consistency proof between two tree sizes (RFC 9162 §2.1.4).")
     @union_result
@@ -298,12 +332,16 @@ def _consistency(engine, old, new):
         return prove.consistency(conn, old, new)
 
 
-def _inclusion(engine, seq: int, tree_size: int | None) -> InclusionProof:
+def _inclusion(engine, principal: Principal, seq: int, tree_size: int | None) -> InclusionProof:
+    """The proof, and the tlog-proof on the checkpoint at its size. The entry's bytes
+    go into the tlog-proof's ``extra`` line (docs/decisions/0003) only when the
+    principal may read the entry: the proof alone is hashes (docs/api.md, Reading entries)."""
     with engine.connect() as conn:
         if tree_size is None:
             tree_size = prove.latest_checkpoint_covering(conn, seq)
         p = prove.inclusion(conn, seq, tree_size)
-        has_cp = prove.has_checkpoint(conn, p.size)
-    text = prove.tlog_proof(engine, seq, p.size) if has_cp else None
+        signed = publish.with_cosignatures(conn, p.size) if prove.has_checkpoint(conn, p.size) else None
+    readable = may_read_entry(principal, from_canonical(p.entry))
+    text = TlogProof(seq, tuple(p.proof), signed, p.entry if readable else None).render() if signed else None
     return InclusionProof(seq=p.seq, tree_size=p.size, leaf_hash=p.leaf_hash.hex(), root_hash=p.root.hex(),
-                          hashes=[h.hex() for h in p.proof], tlog_proof=text)
+                          hashes=[h.hex() for h in p.proof], tlog_proof=text, entry_withheld=not readable)

@@ -1,5 +1,5 @@
-"""Shared resolver plumbing: expected errors to union members, argument
-checks, subject resolution."""
+"""Shared resolver plumbing: expected errors to union members, argument and
+permission errors of nested fields, subject resolution."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ class ArgumentError(GraphQLError):
 
     def __init__(self, argument: str, rule: str):
         super().__init__(f"{argument}: {rule}", extensions={"code": "validation", "field": argument, "rule": rule})
+
+
+class FieldForbidden(GraphQLError):
+    """A nested field this token may not read (``history`` for a programme officer):
+    the field is null and the error says why, code ``forbidden``; the rest of the
+    answer stands. Root fields answer the ``Forbidden`` union member instead."""
+
+    def __init__(self, message: str):
+        super().__init__(message, extensions={"code": "forbidden"})
 
 
 def page_size(ctx: Context, first: int, argument: str = "first") -> int:

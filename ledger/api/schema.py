@@ -1,5 +1,6 @@
-"""The schema and its protections (docs/api.md, Limits): depth, token and alias limits,
-masked unexpected errors, introspection only when configured.
+"""The schema and its protections (docs/limits.md): depth, token and alias limits,
+the query cost budget (ledger/api/cost.py), masked unexpected errors,
+introspection only when configured.
 
 ``python -m ledger.api.schema`` prints the SDL (``graphql/schema.graphql`` is
 that output; a test fails when it is stale).
@@ -24,6 +25,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from graphql import GraphQLError
 from ledger.api.context import Limits
+from ledger.api.cost import QueryBudget
 from ledger.api.errors import ERROR_TYPES
 from ledger.api.mutation import Mutation
 from ledger.api.query import Query
@@ -62,6 +64,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     extensions = [
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryBudget(max_cost=limits.max_cost, page_cap=limits.max_page),
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error (logged)."),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

@@ -6,11 +6,15 @@ from __future__ import annotations
 import base64
 from datetime import date
 from enum import Enum
+from typing import Any
 
 import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from ledger.access import tokens
+from ledger.access.policy import may_read_entry
 from ledger.api.scalars import Fen
 from ledger.domain import eligibility as elig
 from ledger.log.entry import Entry as LedgerEntry
@@ -37,24 +41,43 @@ class Authority:
     region: str
 
 
-@strawberry.type(description="One log entry exactly as recorded (docs/contracts.md §2.1).")
+class EntryReadable(BasePermission):
+    """The read rule (``ledger.access.policy.may_read_entry``) on every field of an
+    entry, wherever the entry is nested: a resolver that reaches an entry by a new
+    path cannot skip it. Resolvers check it first and answer ``Forbidden``; this is
+    the backstop, a GraphQL error with code ``forbidden``."""
+
+    message = "this token may not read this entry (docs/api.md, Reading entries)"
+    error_extensions = {"code": "forbidden"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return may_read_entry(info.context.principal, source)
+
+
+def _readable(description: str | None = None) -> Any:
+    return strawberry.field(description=description,
+                            extensions=[PermissionExtension([EntryReadable()], use_directives=False)])
+
+
+@strawberry.type(description="One log entry exactly as recorded (docs/contracts.md §2.1). Every field passes the "
+                             "entry read rule (docs/api.md, Reading entries).")
 class Entry:
-    v: int
-    seq: int
-    prev: str
-    type: str
-    recorded_at: str
-    authority: Authority
-    actor: str
-    subject: str | None
-    refs: list[int]
-    request_id: str
-    body: JSON
-    signer: str
-    sig: str
-    canonical: str = strawberry.field(description="The RFC 8785 canonical bytes, as UTF-8 text.")
-    canonical_base64: str = strawberry.field(description="The canonical bytes, base64 (byte-exact).")
-    leaf_hash: str = strawberry.field(description="SHA-256(0x00 || canonical bytes), hex (RFC 9162 §2.1.1).")
+    v: int = _readable()
+    seq: int = _readable()
+    prev: str = _readable()
+    type: str = _readable()
+    recorded_at: str = _readable()
+    authority: Authority = _readable()
+    actor: str = _readable()
+    subject: str | None = _readable()
+    refs: list[int] = _readable()
+    request_id: str = _readable()
+    body: JSON = _readable()
+    signer: str = _readable()
+    sig: str = _readable()
+    canonical: str = _readable("The RFC 8785 canonical bytes, as UTF-8 text.")
+    canonical_base64: str = _readable("The canonical bytes, base64 (byte-exact).")
+    leaf_hash: str = _readable("SHA-256(0x00 || canonical bytes), hex (RFC 9162 §2.1.1).")
 
     @classmethod
     def of(cls, e: LedgerEntry) -> Entry:
@@ -258,8 +281,11 @@ class InclusionProof:
     root_hash: str
     hashes: list[str]
     tlog_proof: str | None = strawberry.field(
-        description="C2SP tlog-proof text (checkpoint and entry included) for `ledger verify-proof`, "
-                    "when tree_size is a checkpoint's size.")
+        description="C2SP tlog-proof text for `ledger verify-proof`, when tree_size is a checkpoint's size: the "
+                    "checkpoint, and the entry's bytes in its `extra` line unless entry_withheld.")
+    entry_withheld: bool = strawberry.field(
+        description="True: this token may not read the entry (docs/api.md, Reading entries), so tlog_proof carries "
+                    "hashes only; verify it with the entry from elsewhere (`ledger verify-proof FILE --entry E`).")
 
 
 @strawberry.type(description="RFC 9162 §2.1.4 consistency proof.")

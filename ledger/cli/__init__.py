@@ -5,6 +5,7 @@ their commands on ``main``. Exit codes: 0 ok, 1 verification failed, 2 bad
 input or configuration (``ledger.cli.edge``)."""
 
 from ledger.cli import (  # noqa: F401  (registers the commands)
+    authorities,
     checkpoints,
     database,
     evidence,

@@ -31,7 +31,7 @@ from ledger.domain.vault import Vault
 from ledger.errors import Barred, LedgerError
 from ledger.log.append import Clock, append_entries
 from ledger.log.entry import Authority, Draft, Entry
-from ledger.log.operator import init_log, load_keyring, register_key
+from ledger.log.operator import init_log, load_keyring, register_authority, register_key
 from ledger.log.projection import load_registry
 from ledger.signing import keystore
 from ledger.store import log_store
@@ -68,20 +68,27 @@ def dev_key_name(authority_id: str) -> str:
     return f"dev-{authority_id}"
 
 
+def authority_name(a: Authority) -> str:
+    return "内蒙古自治区人才工作领导小组办公室" if a is OFFICE else f"{NAMES[a.region]}人力资源和社会保障局"
+
+
 def ensure_dev_keys(engine: Engine, settings: Settings, clock: Clock) -> None:
-    """Create the dev log key and one key per demo authority, register them in the log."""
+    """Create the dev log key; register each demo authority (the leagues and cities
+    under the region's office, docs/authorities.md) and one key for it."""
     log = keystore.generate(settings.log_key_name, settings.key_dir, settings.vkey_dir, settings.passphrase, exist_ok=True)
     keystore.write_vkey(log.verifier, settings.vkey_dir)
     init_log(engine, log, settings.origin, clock)
     with engine.connect() as conn:
         registered = load_registry(conn).records
     for a in AUTHORITIES:
+        register_authority(engine, log, a.id, authority_name(a), a.region, clock,
+                           parent=None if a is OFFICE else OFFICE.id)  # idempotent: same request id
         name = dev_key_name(a.id)
         signer = keystore.generate(name, settings.key_dir, settings.vkey_dir, settings.passphrase, exist_ok=True)
         keystore.write_vkey(signer.verifier, settings.vkey_dir)
         if name not in registered:
             register_key(engine, log, signer.verifier.vkey(), a.id, clock,
-                         purpose=f"records of {NAMES[a.region]}", holder=f"{NAMES[a.region]}人社局 (dev)")
+                         purpose=f"records of {NAMES[a.region]}", holder=f"{authority_name(a)} (dev)")
 
 
 def person_id(rng: random.Random, league: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, select
 
+from ledger.domain.authorities import AuthorityRegistry
 from ledger.domain.eligibility import Clawback, Facts, Sanction
 from ledger.domain.programmes import ProgrammeRegistry
 from ledger.domain.state import SubjectState
@@ -127,6 +128,13 @@ AWARD_TYPES = {"honors": "honor.granted", "grants": "subsidy.granted"}
 def awards_of(conn: Connection, table: Table, subjects_: list[str], size: int) -> list[AwardRow]:
     """Honours (``honors``) or grants (``grants``) of ``subjects_`` known at ``size``."""
     return [row for st in states(conn, subjects_, size).values() for row in award_rows(st, AWARD_TYPES[table.name])]
+
+
+def authority_registry(conn: Connection, size: int) -> AuthorityRegistry:
+    """The authorities registered by ``authority.registered`` entries with ``seq < size``."""
+    rows = conn.execute(select(entries.c.canonical).where(entries.c.type == "authority.registered",
+                                                          entries.c.seq < size).order_by(entries.c.seq))
+    return AuthorityRegistry.of(from_canonical(bytes(r.canonical)) for r in rows)
 
 
 def programme_registry(conn: Connection, size: int) -> ProgrammeRegistry:

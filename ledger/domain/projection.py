@@ -27,14 +27,16 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, delete, insert, select
 
 from ledger.domain import vault_store
+from ledger.domain.authorities import AuthorityRegistry
 from ledger.domain.effects import DOMAIN_TYPES, EFFECTS
 from ledger.domain.eligibility import Facts, LegalBasis, Query, decide
-from ledger.domain.facts import normalise_grant_ref, programme_registry, state_of
+from ledger.domain.facts import authority_registry, normalise_grant_ref, programme_registry, state_of
 from ledger.domain.jurisdiction import outside, touched
 from ledger.domain.programmes import ProgrammeRegistry, normalise_programme
 from ledger.domain.regions import retired
 from ledger.domain.state import SubjectState, retention
 from ledger.errors import Barred, Forbidden, Problem
+from ledger.log import entry_types
 from ledger.log.entry import Draft, Entry
 from ledger.store import log_store
 from ledger.store.schema import (
@@ -74,6 +76,7 @@ class DomainProjection:
         self.states: dict[str, SubjectState] = {}
         self.pending: dict[str, list[Entry]] = {}  # this batch's entries of subjects not loaded yet
         self.registry: ProgrammeRegistry = ProgrammeRegistry({})
+        self.authorities = AuthorityRegistry()
         self.size = 0
         self.today = date.min
 
@@ -82,6 +85,7 @@ class DomainProjection:
              recorded_at: str = "") -> None:
         self.conn, self.states, self.pending, self.size = conn, {}, {}, log_store.size(conn)
         self.registry = programme_registry(conn, self.size)
+        self.authorities = authority_registry(conn, self.size)
         self.today = date.fromisoformat(recorded_at[:10]) if recorded_at else date.min
 
     @property
@@ -99,6 +103,15 @@ class DomainProjection:
         return self.states[subject]
 
     def check(self, d: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Problem]:
+        # Who signs (docs/authorities.md): a registered authority, with its registered region.
+        if d.type == "authority.registered":
+            return self.authorities.registration_problems(d.body)
+        if d.type == "key.registered":
+            return self.authorities.key_problems(d.body)
+        if entry_types.get(d.type).signed_by == "authority":
+            signer = self.authorities.signer_problems(d.authority)
+            if signer:
+                return signer
         if d.type == "programme.registered":
             self._jurisdiction(d)
             return self._check_programme_registered(d)
@@ -113,6 +126,7 @@ class DomainProjection:
         return rule(d, seq, ref_entries) if rule else []
 
     def apply(self, e: Entry) -> None:
+        self.authorities.apply(e)
         if e.type == "programme.registered":
             self.registry = self.registry.with_entry(e)
         elif e.subject is not None and e.subject in self.states:

@@ -36,7 +36,8 @@ COMMAND = "python -m ledger.domain.type_reference > docs/entry-types.md"
 LOG_BOOKKEEPING = "log bookkeeping (no article)"
 
 # The log's own types: no article of the regulation asks for them.
-_LOG_TYPES = frozenset(t.name for t in (entry_types.LOG_INITIALIZED, entry_types.KEY_REGISTERED,
+_LOG_TYPES = frozenset(t.name for t in (entry_types.LOG_INITIALIZED, entry_types.AUTHORITY_REGISTERED,
+                                        entry_types.KEY_REGISTERED,
                                         entry_types.KEY_REVOKED, entry_types.NOTE_RECORDED))
 # What the refs of the log's types point at (the domain's are ``projection.REF_TYPES``).
 _LOG_REFS = {
@@ -241,8 +242,9 @@ def render() -> str:
         "- **Subject**: whether the entry names a subject reference (contracts.md §2.4); none: it must be null.",
         f"- **Refs**: earlier seqs the entry acts on, strictly increasing, at most {MAX_REFS}. A domain type's refs "
         f"must concern its own subject and be live: not already {_either(sorted(FINAL_EXITS))}.",
-        "- **Signed by**: `authority`: a key registered for the recording authority by `key.registered` and not "
-        "revoked; `log`: the log's own key.",
+        "- **Signed by**: `authority`: a key registered by `key.registered` for the recording authority and not "
+        "revoked; the authority is registered by `authority.registered` and the entry names its registered "
+        "region (docs/authorities.md); `log`: the log's own key.",
         f"- **Body**: a JSON object of at most {_count(MAX_BODY_BYTES)} bytes as RFC 8785 JSON, holding only the "
         "fields listed; an optional field may be absent or null. Rules that need the log's state (amounts "
         "outstanding, the award guard) are in `ledger/domain/projection.py`.",

@@ -111,6 +111,17 @@ LOG_INITIALIZED = register(EntryType(
     doc="Genesis entry (seq 0): names the log and its signing key.",
 ))
 
+AUTHORITY_REGISTERED = register(EntryType(
+    "authority.registered",
+    (Field("authority_id", _identifier, doc="the id entries name in authority.id"),
+     Field("name", text(max_len=200), doc="the authority's name, e.g. 包头市人力资源和社会保障局"),
+     Field("region", region_code, doc="its GB/T 2260 region: entries it signs name this region, and it may "
+                                      "record only inside it (docs/authorities.md)"),
+     Field("parent", _identifier, required=False, doc="the registered authority above it, whose region covers its own")),
+    signed_by="log",
+    doc="An authority whose keys may sign records, bound to its region (docs/authorities.md).",
+))
+
 KEY_REGISTERED = register(EntryType(
     "key.registered",
     (Field("vkey", text(max_len=256), doc="C2SP verifier key of the authority key"),

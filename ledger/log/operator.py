@@ -26,6 +26,17 @@ def init_log(engine: Engine, log_signer: Signer, origin: str, clock: Clock, *, a
     return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
 
 
+def register_authority(engine: Engine, log_signer: Signer, authority_id: str, name: str, region: str, clock: Clock,
+                       *, parent: str | None = None, actor: str = "operator") -> Entry:
+    """Append ``authority.registered`` (docs/authorities.md); a second call with the
+    same content returns the same entry, with other content it is refused."""
+    body = {"authority_id": authority_id, "name": name, "region": region}
+    if parent:
+        body["parent"] = parent
+    draft = Draft("authority.registered", OPERATOR, actor, None, (), f"authority.registered:{authority_id}", body)
+    return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
+
+
 def register_key(engine: Engine, log_signer: Signer, vkey: str, authority_id: str, clock: Clock, *,
                  actor: str = "operator", purpose: str = "records", holder: str | None = None) -> Entry:
     body = {"vkey": vkey, "authority_id": authority_id, "purpose": purpose}
