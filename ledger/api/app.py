@@ -29,7 +29,8 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from ledger.access.policy import Principal, Role
+from ledger.access.policy import Principal, Role, require_export_download
+from ledger.access.recording import entry_at
 from ledger.access.tokens import authenticate
 from ledger.api.context import AppState, Context, Limits, run
 from ledger.api.ratelimit import Refusal
@@ -37,7 +38,7 @@ from ledger.api.request import BadRequest, decode
 from ledger.api.schema import build_schema
 from ledger.config import Settings
 from ledger.console import console_routes
-from ledger.errors import Unauthenticated
+from ledger.errors import Forbidden, Unauthenticated
 from ledger.log.operator import load_keyring
 from ledger.store.engine import make_engine
 
@@ -258,13 +259,21 @@ async def download_export(request: Request):
     if isinstance(principal, JSONResponse):
         return principal
     export_id = request.path_params["export_id"]
+    # Roles that may never download are refused before the file is looked up, so
+    # a 404 tells them nothing about which exports exist.
+    if principal.role not in (Role.auditor, Role.court):
+        return _error(403, "forbidden", f"role {principal.role.value} may not download evidence exports")
     path = state.export_dir / f"{export_id}.zip"
     meta = state.export_dir / f"{export_id}.json"
     if not re.fullmatch(r"[0-9a-f]{64}", export_id) or not path.exists():
         return _error(404, "not_found", "no such export")
-    case = json.loads(meta.read_text())["case"]
-    if not (principal.role is Role.auditor or (principal.role is Role.court and principal.case_ref == case)):
-        return _error(403, "forbidden", f"export {export_id[:12]}… belongs to another case")
+    # What the bundle discloses is what its custody entry in the log says (case
+    # and subjects), not the case text alone: two court tokens may share a case.
+    custody = await run(entry_at, state.engine, json.loads(meta.read_text())["custody_seq"])
+    try:
+        require_export_download(principal, custody.body["case"], custody.body["subjects"])
+    except Forbidden:
+        return _error(403, "forbidden", f"export {export_id[:12]}… holds subjects outside this token's case")
     return FileResponse(path, media_type="application/zip", filename=f"evidence-{export_id[:12]}.zip")
 
 

@@ -38,10 +38,11 @@ from ledger.api.inputs import (
     body_of,
 )
 from ledger.api.query import Ctx
-from ledger.api.resolve import resolve_ref, union_result
+from ledger.api.resolve import lookup_ref, resolve_ref, union_result
 from ledger.api.types import Entry, TokenInfo
 from ledger.domain import subjects
 from ledger.errors import ConfigError, Problem, ValidationError
+from ledger.errors import NotFound as NotFoundError
 from ledger.evidence import export as evidence
 from ledger.log.entry import Entry as LedgerEntry
 from ledger.log.operator import OPERATOR
@@ -257,9 +258,13 @@ class RecordMutation:
 
 
 def _export(state, principal, subjects: list[str]) -> ExportReady:
-    refs = [resolve_ref(state, s, f"subjects.{i}") for i, s in enumerate(subjects)]
-    for ref in refs:
+    found = [lookup_ref(state, s, f"subjects.{i}") for i, s in enumerate(subjects)]
+    for ref in found:  # authorise before NotFound: the answer must not tell who is in the vault
         require_subject(principal, Action.request_export, ref)
+    missing = [f"subjects.{i}" for i, r in enumerate(found) if r is None]
+    if missing:
+        raise NotFoundError(f"{', '.join(missing)}: no subject with this identifier in the vault")
+    refs = [r for r in found if r is not None]
     b = evidence.export(state.engine, state.keyring, state.vault, state.settings, case=principal.case_ref,
                         requested_by=f"{principal.actor} ({principal.case_ref})", subjects=refs, seqs=[],
                         clock=state.clock)
