@@ -97,6 +97,7 @@ import httpx  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
+from server_process import cpu_seconds, stop, wait_healthy  # noqa: E402
 
 SEED = 1
 LEDGER = str(Path(sys.executable).parent / "ledger")
@@ -178,33 +179,13 @@ class Server:
         self.url = f"{self.base}/graphql"
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(trust_env=False, timeout=5) as c:
-            while True:
-                try:
-                    if c.get(f"{self.base}/healthz").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.mode} server not answering on {self.base}")
-                time.sleep(0.05)
+        wait_healthy(self.base, self.proc, self.mode, timeout)
 
     def cpu_s(self) -> float:
-        """User + system CPU time of the server process so far (Linux; else NaN)."""
-        stat = Path(f"/proc/{self.proc.pid}/stat")
-        if not stat.exists():
-            return float("nan")
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
 
 
 # --- The abusers (a separate process: `bench/abuse.py --abuse URL --workload W`) ---------

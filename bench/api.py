@@ -124,6 +124,7 @@ import httpx  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
+from server_process import cpu_seconds, stop, wait_healthy  # noqa: E402
 
 SEED = 1
 LAYOUT = "status-build-v1+vault"  # the cached ledger's shape; change it when the build changes
@@ -228,33 +229,13 @@ class Server:
         if not line.startswith("port "):
             raise RuntimeError(f"{self.kind} server did not start (exit code {self.proc.poll()})")
         self.base = f"http://127.0.0.1:{int(line.split()[1])}"
-        deadline = time.monotonic() + timeout
-        with httpx.Client(trust_env=False, timeout=5) as c:
-            while True:
-                try:
-                    if c.get(f"{self.base}/healthz").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.kind} server not answering on {self.base}")
-                time.sleep(0.05)
+        wait_healthy(self.base, self.proc, self.kind, timeout)
 
     def cpu_s(self) -> float:
-        """User + system CPU time of the server process (all its threads) so far (Linux; else NaN)."""
-        stat = Path(f"/proc/{self.pid}/stat")
-        if not stat.exists():
-            return float("nan")
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
 
 
 # --- The two clients: one request each, and the answer it carries -------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -71,14 +72,18 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}?options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/ledger.db"
+@contextmanager
+def open_store(dialect: str, directory):
+    """A migrated, empty store: a SQLite file in ``directory``, or a fresh
+    PostgreSQL schema (dropped afterwards). Skips when PostgreSQL is not configured."""
+    if dialect == "sqlite":
+        url = f"sqlite:///{directory}/ledger.db"
         engine = make_engine(url)
         upgrade(engine)
-        yield Store("sqlite", url, engine, engine)
-        engine.dispose()
+        try:
+            yield Store("sqlite", url, engine, engine)
+        finally:
+            engine.dispose()
         return
     if not (PG_OWNER and PG_APP):
         pytest.skip("PostgreSQL not configured: run `make test` (sets LEDGER_TEST_PG_*_URL)")
@@ -90,14 +95,22 @@ def store(request, tmp_path):
     upgrade(owner, app_role="ledger_app")
     url = _with_search_path(PG_APP, schema)
     engine = make_engine(url)
-    yield Store("postgresql", url, engine, owner)
-    engine.dispose()
-    owner.dispose()
-    with admin.begin() as conn:
-        # A test that leaked an open transaction must fail, not hang the suite.
-        conn.execute(text("SET LOCAL lock_timeout = '20s'"))
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield Store("postgresql", url, engine, owner)
+    finally:
+        engine.dispose()
+        owner.dispose()
+        with admin.begin() as conn:
+            # A test that leaked an open transaction must fail, not hang the suite.
+            conn.execute(text("SET LOCAL lock_timeout = '20s'"))
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    with open_store(request.param, tmp_path) as s:
+        yield s
 
 
 @dataclass

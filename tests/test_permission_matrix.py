@@ -35,7 +35,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from graphql import (
@@ -52,8 +51,6 @@ from ledger.api.context import AppState, Limits
 from ledger.api.schema import build_schema
 from ledger.domain.vault import Vault
 from ledger.log import publish
-from ledger.store.engine import make_engine
-from ledger.store.migrate import upgrade
 from tests.api_support import Api, make_api
 from tests.conftest import (
     BAOTOU,
@@ -64,15 +61,13 @@ from tests.conftest import (
     ORIGIN,
     PERSON,
     PERSON_2,
-    PG_APP,
-    PG_OWNER,
     REGIONAL,
     DomainLedger,
     FixedClock,
     Store,
-    _with_search_path,
     bootstrap,
     make_keyring,
+    open_store,
     register_programmes,
 )
 
@@ -651,31 +646,8 @@ def build_world(store: Store) -> World:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("matrix")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp}/ledger.db"
-        engine = make_engine(url)
-        upgrade(engine)
-        yield build_world(Store("sqlite", url, engine, engine))
-        engine.dispose()
-        return
-    if not (PG_OWNER and PG_APP):
-        pytest.skip("PostgreSQL not configured: run `make test` (sets LEDGER_TEST_PG_*_URL)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_OWNER)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    owner = make_engine(_with_search_path(PG_OWNER, schema))
-    upgrade(owner, app_role="ledger_app")
-    url = _with_search_path(PG_APP, schema)
-    engine = make_engine(url)
-    yield build_world(Store("postgresql", url, engine, owner))
-    engine.dispose()
-    owner.dispose()
-    with admin.begin() as conn:
-        conn.execute(text("SET LOCAL lock_timeout = '20s'"))
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with open_store(request.param, tmp_path_factory.mktemp("matrix")) as store:
+        yield build_world(store)
 
 
 # --- 5. The cases --------------------------------------------------------------------------

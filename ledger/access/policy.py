@@ -6,7 +6,8 @@ jurisdiction and case checks below narrow it further:
 
 - ``recorder``: appends records for its own authority, only when every region
   the record touches (the body's region, a sanction's scope, the regions of
-  the entries it acts on) lies in its region subtree (GB/T 2260 prefix);
+  the entries it acts on) lies in its region subtree (GB/T 2260 prefix),
+  judged in the append path under the lock (docs/authorities.md);
 - ``programme_officer``: eligibility checks and subject status anywhere (a bar
   imposed elsewhere still bars, Art. 66); records eligibility checks in its own
   region subtree;
@@ -34,7 +35,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
-from ledger.domain.regions import covers
 from ledger.errors import Forbidden
 
 
@@ -174,23 +174,3 @@ def require_export_download(p: Principal, case: str, subjects: Collection[str]) 
     """``may_download_export`` or ``Forbidden``."""
     if not may_download_export(p, case, subjects):
         raise Forbidden("this export holds subjects outside this token's case")
-
-
-def require_regions(p: Principal, regions: set[str] | list[str] | tuple[str, ...]) -> None:
-    """A write touching ``regions``: each must lie in the principal's subtree."""
-    if p.region is None:
-        raise Forbidden(f"role {p.role.value} token has no region")
-    outside = sorted(r for r in regions if not covers(p.region, r))
-    if outside:
-        raise Forbidden(f"region {', '.join(outside)} is outside this token's jurisdiction {p.region}")
-
-
-def regions_touched(body: dict, ref_regions: list[str]) -> set[str]:
-    """Every region a record acts in: its own, its scope's, and its targets'."""
-    out = set(ref_regions)
-    if isinstance(body.get("region"), str):
-        out.add(body["region"])
-    scope = body.get("scope")
-    if isinstance(scope, dict) and isinstance(scope.get("regions"), list):
-        out.update(r for r in scope["regions"] if isinstance(r, str))
-    return out
