@@ -393,9 +393,12 @@ def questions(engine) -> tuple[list[dict], list[str]]:
 
 def issue(engine, role: str, label: str) -> str:
     from ledger.access import tokens
+    from ledger.config import Settings
+    from ledger.log.operator import load_keyring
 
     scope = {"authority_id": "nmg-talent-office", "region": "150000"} if role == "programme_officer" else {}
-    text, _ = tokens.issue(engine, role, utc_now, label=label, expires_at=utc_now() + timedelta(days=1), **scope)
+    text, _ = tokens.issue(engine, load_keyring(engine, Settings.from_env()), role, utc_now, actor="operator:bench",
+                           label=label, expires_at=utc_now() + timedelta(days=1), **scope)
     return text
 
 

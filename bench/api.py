@@ -688,6 +688,7 @@ def main() -> None:
 
     from ledger.access import tokens
     from ledger.config import Settings
+    from ledger.log.operator import load_keyring
     from ledger.store.engine import make_engine
 
     quick = args.quick
@@ -727,8 +728,9 @@ def main() -> None:
         engine = make_engine(settings.database_url)
         stack.callback(engine.dispose)
         vault = settings.vault()
-        token, _ = tokens.issue(engine, "programme_officer", utc_now, authority_id="nmg-talent-office",
-                                region="150000", label="bench/api.py", expires_at=utc_now() + timedelta(days=1))
+        token, _ = tokens.issue(engine, load_keyring(engine, settings), "programme_officer", utc_now,
+                                actor="operator:bench", authority_id="nmg-talent-office", region="150000",
+                                label="bench/api.py", expires_at=utc_now() + timedelta(days=1))
         rand = random_refs(engine, params["entries"], params["inproc_warmup"] + params["inproc_calls"])
         subjects_file = work / "subjects.json"
         subjects_file.write_text(json.dumps(idents))

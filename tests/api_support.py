@@ -39,7 +39,8 @@ class Api:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def issue(self, name: str, role: str, **kw) -> str:
-        self.tokens[name], _ = tokens.issue(self.ledger.engine, role, self.ledger.clock, label=name, **kw)
+        self.tokens[name], _ = tokens.issue(self.ledger.engine, self.ledger.keyring, role, self.ledger.clock,
+                                            actor="operator:tests", label=name, **kw)
         return self.tokens[name]
 
     def court(self, name: str, subjects: list[str], case_ref: str = "(2026)内01行初7号") -> str:

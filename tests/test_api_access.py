@@ -121,7 +121,7 @@ def test_expired_revoked_and_forged_tokens_are_refused(domain):
 
     token_id = api.tokens["auditor"].split("_")[1]
     assert api.post("auditor", query).status_code == 200
-    tokens.revoke(domain.engine, token_id, domain.clock)
+    tokens.revoke(domain.engine, domain.keyring, token_id, domain.clock, actor="operator:tests")
     r = api.post("auditor", query)
     assert r.status_code == 401 and "revoked" in r.json()["errors"][0]["message"]
 
@@ -151,7 +151,7 @@ def test_tokens_are_stored_hashed_and_revocation_through_the_api(domain):
     api.gql("admin", 'mutation($t: String!) { revoke_token(token_id: $t) { ... on TokenInfo { revoked_at } } }', t=token_id)
     assert api.post("new", "{ me { role } }").status_code == 401
     bad = api.gql("admin", "mutation { issue_token(role: recorder) { ... on ValidationFailed { problems { field } } } }")
-    assert {p["field"] for p in bad["issue_token"]["problems"]} == {"authority", "region"}
+    assert {p["field"] for p in bad["issue_token"]["problems"]} == {"authority"}
     court = api.gql("admin", "mutation { issue_token(role: court, case_ref: \"(2026)1号\") { __typename } }")
     assert court["issue_token"]["__typename"] == "ValidationFailed"
 

@@ -220,3 +220,25 @@ def test_export_and_verify_bundle_commands(env, tmp_path):
             dst.writestr(name, data + b" " if name == "VERIFY.md" else data)  # one byte added
     bad = CliRunner().invoke(main, ["verify-bundle", str(tmp_path / "bad.zip"), "--json"])
     assert bad.exit_code == 1 and json.loads(bad.stdout)["file"] == "VERIFY.md"
+
+
+def test_tokens_on_the_cli_are_bound_and_on_the_record(env):
+    """Art. 68: `ledger tokens issue/revoke` leave entries naming the operator; a
+    recorder token is for a registered authority in its registered region."""
+    run("demo", "--entries", "1")
+    issued = json.loads(run("tokens", "issue", "--role", "recorder", "--authority", "hrss-150200",
+                            "--actor", "operator:王管理员", "--label", "包头 李科员", "--json"))
+    assert issued["region"] == "150200" and issued["token"].startswith("il_")
+    wrong = CliRunner().invoke(main, ["tokens", "issue", "--role", "recorder", "--authority", "hrss-150200",
+                                      "--region", "150100", "--json"])
+    assert wrong.exit_code == 2 and json.loads(wrong.stdout)["problems"][0]["field"] == "body.region"
+    nobody = CliRunner().invoke(main, ["tokens", "issue", "--role", "recorder", "--authority", "hrss-999999",
+                                       "--json"])
+    assert nobody.exit_code == 2
+    run("tokens", "revoke", issued["token_id"], "--actor", "operator:王管理员")
+    size = json.loads(run("summary", "--json"))["size"]
+    last_two = [json.loads(run("entry", str(seq), "--raw")) for seq in (size - 2, size - 1)]
+    assert [e["type"] for e in last_two] == ["token.issued", "token.revoked"]
+    assert {e["actor"] for e in last_two} == {"operator:王管理员"}
+    assert "李科员" not in json.dumps(last_two, ensure_ascii=False)
+    assert issued["token"].split("_")[2] not in json.dumps(last_two)

@@ -506,7 +506,8 @@ def _conflict(w: World, role: str, scope: str) -> Route:
 
 
 def _revoke_token(w: World, role: str, scope: str) -> Route:
-    _, info = tokens.issue(w.ledger.engine, "auditor", w.ledger.clock, label="矩阵-待撤销")
+    _, info = tokens.issue(w.ledger.engine, w.ledger.keyring, "auditor", w.ledger.clock, actor="operator:matrix",
+                           label="矩阵-待撤销")
     return Route(call("revoke_token", token_id=info.token_id), "TokenInfo", mutation=True)
 
 

@@ -1,5 +1,10 @@
 """API bearer tokens: issue, list, revoke, authenticate.
 
+Issuing and revoking are log entries (``token.issued``, ``token.revoked``,
+signed by the log key, naming who did it), written with the token's row in one
+transaction: Art. 68 holds administrators to account, and an entry in a
+witnessed log cannot be quietly dropped.
+
 A token reads ``il_<id>_<secret>``: the id is public (listings, entries'
 ``actor``), the secret is 32 random bytes (hex) shown once at issue. Only
 SHA-256(secret) is stored: the secret has 256 bits of entropy, so a slow
@@ -14,16 +19,21 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from ledger.access.policy import WRITERS, Principal, Role
-from ledger.errors import NotFound, Problem, Unauthenticated, ValidationError
+from ledger.errors import NotFound, Problem, RequestConflict, Unauthenticated, ValidationError
+from ledger.log.append import append_entries
 from ledger.log.body_schema import region_code, text
-from ledger.log.entry import format_time
+from ledger.log.entry import Draft, Entry, format_time
+from ledger.log.operator import OPERATOR
+from ledger.log.projection import default_projections
+from ledger.signing.keyring import Keyring
+from ledger.store import log_store
 from ledger.store.schema import api_tokens
 
 PREFIX = "il_"
@@ -51,10 +61,19 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None = None, region: str | None = None,
-          case_ref: str | None = None, subjects: list[str] | None = None, label: str = "",
-          expires_at: datetime | None = None, rand: Callable[[int], bytes] = secrets.token_bytes) -> tuple[str, TokenInfo]:
-    """Store a new token; return (the token text, shown once; its record)."""
+def issue(engine: Engine, keyring: Keyring, role: str, clock: Clock, *, actor: str, authority_id: str | None = None,
+          region: str | None = None, case_ref: str | None = None, subjects: list[str] | None = None,
+          label: str = "", expires_at: datetime | None = None,
+          rand: Callable[[int], bytes] = secrets.token_bytes) -> tuple[str, TokenInfo]:
+    """Issue a token; return (the token text, shown once; its record).
+
+    The issuance is a ``token.issued`` entry signed by the log key, with ``actor``
+    as who issued it (Art. 68: who gave whom which access is on the record), and
+    the token's row is written in the same append transaction, so a token never
+    exists without its entry. A writer role's token must name a registered
+    authority with its registered region (judged under the append lock,
+    ``AuthorityRegistry.token_problems``); its region defaults to that one.
+    """
     subjects = sorted(set(subjects or []))
     problems = []
     try:
@@ -64,8 +83,14 @@ def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None =
         r = None
     if r in WRITERS and not authority_id:
         problems.append(Problem("authority", f"is required for role {role}"))
-    if r in WRITERS and not region:
-        problems.append(Problem("region", f"is required for role {role}"))
+    if r in WRITERS and authority_id and not region:
+        region = _registered_region(engine, authority_id)
+        if region is None:
+            problems.append(Problem("authority", f"{authority_id} is not a registered authority "
+                                                 "(`ledger authorities register`)"))
+    if r is not None and r not in WRITERS and (authority_id or region):
+        problems.append(Problem("authority", f"only {' and '.join(sorted(w.value for w in WRITERS))} tokens "
+                                             "name an authority and a region"))
     if region is not None and (region_rule := region_code(region)):
         problems.append(Problem("region", region_rule))
     if r is Role.court and (not case_ref or not subjects):
@@ -78,9 +103,10 @@ def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None =
             if rule:
                 problems.append(Problem(name, rule))
     now = clock()
+    expires = None
     if expires_at is not None:
         try:
-            format_time(expires_at)
+            expires = format_time(expires_at)
             if expires_at <= now:
                 problems.append(Problem("expires", "must be in the future"))
         except (OverflowError, ValueError):
@@ -90,22 +116,107 @@ def issue(engine: Engine, role: str, clock: Clock, *, authority_id: str | None =
     assert r is not None  # an unknown role is a problem above
     token_id = rand(6).hex()
     secret = rand(32).hex()  # hex: never contains the "_" separator
-    row = dict(token_id=token_id, secret_sha256=_digest(secret), role=r.value, authority_id=authority_id,
-               region=region, case_ref=case_ref, subjects=json.dumps(subjects), label=label,
-               created_at=format_time(now), expires_at=format_time(expires_at) if expires_at else None,
-               revoked_at=None)
-    with engine.begin() as conn:
-        conn.execute(api_tokens.insert().values(**row))
-    return f"{PREFIX}{token_id}_{secret}", _info(row)
+    body: dict = {"token_id": token_id, "role": r.value}
+    body.update({k: v for k, v in (("authority_id", authority_id), ("region", region), ("case_ref", case_ref),
+                                   ("subjects", subjects or None), ("expires_at", expires)) if v})
+    draft = Draft("token.issued", OPERATOR, actor, None, (), f"token.issued:{token_id}", body)
+    rows = TokenRows(secrets={token_id: (_digest(secret), label)})
+    # One transaction: the entry and the row commit together or not at all. A crash
+    # before the commit leaves neither; the secret was never shown.
+    append_entries(engine, [draft], keyring, clock, projections=[*default_projections(), rows])
+    return f"{PREFIX}{token_id}_{secret}", _get(engine, token_id)
 
 
-def revoke(engine: Engine, token_id: str, clock: Clock) -> TokenInfo:
-    """Revoke now. Idempotent: a revoked token keeps its first revocation time."""
+def revoke(engine: Engine, keyring: Keyring, token_id: str, clock: Clock, *, actor: str) -> TokenInfo:
+    """Revoke now, recording ``token.revoked`` (actor: who revoked it). Idempotent: a
+    revoked token keeps its first revocation, and revoking it again writes nothing."""
     if not re.fullmatch(r"[0-9a-f]{12}", token_id):
         raise NotFound(f"token: no token {token_id!r}")
-    with engine.begin() as conn:
-        conn.execute(update(api_tokens).where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
-                     .values(revoked_at=format_time(clock())))
+    info = _get(engine, token_id)
+    if info.revoked_at is not None:
+        return info
+    with engine.connect() as conn:
+        issued = log_store.by_request(conn, [(OPERATOR.id, f"token.issued:{token_id}")])
+    refs = tuple(e.seq for e in issued.values())  # none for tokens issued before issuance was logged
+    draft = Draft("token.revoked", OPERATOR, actor, None, refs, f"token.revoked:{token_id}", {"token_id": token_id})
+    try:
+        append_entries(engine, [draft], keyring, clock, projections=[*default_projections(), TokenRows()])
+    except (RequestConflict, ValidationError):
+        # Revoked meanwhile by someone else (under the lock): the first revocation stands.
+        info = _get(engine, token_id)
+        if info.revoked_at is None:
+            raise
+        return info
+    return _get(engine, token_id)
+
+
+class TokenRows:
+    """The ``api_tokens`` rows, written in the append transaction of their
+    ``token.issued`` / ``token.revoked`` entries (a ``Projection``). Not rebuilt by
+    ``ledger reindex``: the secrets' hashes and the labels are not in the log."""
+
+    def __init__(self, secrets: dict[str, tuple[str, str]] | None = None) -> None:
+        self._secrets = dict(secrets or {})  # token_id -> (SHA-256 of the secret, label)
+        self._known: dict[str, str | None] = {}  # token_id -> revoked_at, for the tokens drafts name
+        self._new: list[dict] = []
+        self._revoked: dict[str, str] = {}
+
+    def load(self, conn: Connection, drafts: Sequence[Draft], ref_entries: dict[int, Entry],
+             recorded_at: str) -> None:
+        ids = [d.body.get("token_id") for d in drafts if d.type in ("token.issued", "token.revoked")]
+        rows = conn.execute(select(api_tokens.c.token_id, api_tokens.c.revoked_at)
+                            .where(api_tokens.c.token_id.in_([i for i in ids if isinstance(i, str)])))
+        self._known = {row.token_id: row.revoked_at for row in rows}
+        self._new, self._revoked = [], {}
+
+    def check(self, draft: Draft, seq: int, ref_entries: dict[int, Entry]) -> list[Problem]:
+        token_id = draft.body.get("token_id")
+        if draft.type == "token.issued":
+            if token_id in self._known:
+                return [Problem("body.token_id", f"token {token_id} already exists")]
+            if token_id not in self._secrets:
+                return [Problem("body.token_id", "a token is issued with its secret (ledger.access.tokens.issue)")]
+        elif draft.type == "token.revoked":
+            if token_id not in self._known:
+                return [Problem("body.token_id", f"no token {token_id}")]
+            if self._known[token_id] is not None:
+                return [Problem("body.token_id", f"token {token_id} was revoked at {self._known[token_id]}")]
+        return []
+
+    def apply(self, e: Entry) -> None:
+        b = e.body
+        if e.type == "token.issued":
+            digest, label = self._secrets[b["token_id"]]
+            self._new.append(dict(token_id=b["token_id"], secret_sha256=digest, role=b["role"],
+                                  authority_id=b.get("authority_id"), region=b.get("region"),
+                                  case_ref=b.get("case_ref"), subjects=json.dumps(b.get("subjects", [])),
+                                  label=label, created_at=e.recorded_at, expires_at=b.get("expires_at"),
+                                  revoked_at=None))
+            self._known[b["token_id"]] = None
+        elif e.type == "token.revoked":
+            self._revoked[b["token_id"]] = self._known[b["token_id"]] = e.recorded_at
+
+    def flush(self, conn: Connection) -> None:
+        for row in self._new:
+            conn.execute(api_tokens.insert().values(**row))
+        for token_id, at in self._revoked.items():
+            conn.execute(update(api_tokens).where(api_tokens.c.token_id == token_id).values(revoked_at=at))
+        self._new, self._revoked = [], {}
+
+    def clear(self, conn: Connection) -> None:
+        """Nothing: ``reindex`` cannot rebuild secrets' hashes from the log."""
+
+
+def _registered_region(engine: Engine, authority_id: str) -> str | None:
+    from ledger.domain.facts import authority_registry
+
+    with engine.connect() as conn:
+        rec = authority_registry(conn, log_store.size(conn)).get(authority_id)
+    return rec.region if rec else None
+
+
+def _get(engine: Engine, token_id: str) -> TokenInfo:
+    with engine.connect() as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.token_id == token_id)).first()
     if row is None:
         raise NotFound(f"token: no token {token_id!r}")

@@ -85,11 +85,11 @@ RecordResult = Annotated[Recorded | ValidationFailed | Barred | NotFound | Confl
                          strawberry.union("RecordResult")]
 SubjectAddedResult = Annotated[SubjectAdded | ValidationFailed | Forbidden | Unavailable,
                                strawberry.union("SubjectAddedResult")]
-TokenIssuedResult = Annotated[TokenIssued | ValidationFailed | NotFound | Forbidden,
+TokenIssuedResult = Annotated[TokenIssued | ValidationFailed | NotFound | Forbidden | Unavailable,
                               strawberry.union("TokenIssuedResult")]
 ExportResult = Annotated[ExportReady | ValidationFailed | NotFound | Forbidden | Unavailable,
                          strawberry.union("ExportResult")]
-TokenResult = Annotated[TokenInfo | NotFound | Forbidden, strawberry.union("TokenResult")]
+TokenResult = Annotated[TokenInfo | NotFound | Forbidden | Unavailable, strawberry.union("TokenResult")]
 
 
 def _unavailable(fn):
@@ -212,32 +212,37 @@ class RecordMutation:
                                  ctx.state.clock)
         return SubjectAdded(ref=ref, created=created)
 
-    @strawberry.mutation(description="Issue a bearer token (admin). The token text is returned once.")
+    @strawberry.mutation(description="Issue a bearer token (admin). The token text is returned once; the issuance is "
+                                     "recorded in the log (`token.issued`, naming this admin token as actor). A "
+                                     "recorder or programme officer token names a registered authority and, if "
+                                     "given, its registered region.")
     @union_result
+    @_unavailable
     async def issue_token(self, info: Ctx, role: RoleName, authority_id: str | None = None,
                           region: str | None = None, case_ref: str | None = None,
                           subjects_: Annotated[list[str] | None, strawberry.argument(name="subjects")] = None,
                           label: str = "", expires_at: datetime | None = None) -> TokenIssuedResult:
         ctx = info.context
-        require(ctx.principal, Action.manage_tokens)
+        st = _writable(ctx, Action.manage_tokens)  # the issuance is a log entry: it needs the log key
         if expires_at is not None and expires_at.tzinfo is None:
             raise ValidationError([Problem("expires_at", "must carry a time zone")])
 
         def write():
             refs = [resolve_ref(ctx.state, s, f"subjects.{i}") for i, s in enumerate(subjects_ or [])]
-            return tokens.issue(ctx.state.engine, role.value, ctx.state.clock, authority_id=authority_id,
-                                region=region, case_ref=case_ref, subjects=refs, label=label, expires_at=expires_at)
+            return tokens.issue(st.engine, st.keyring, role.value, st.clock, actor=ctx.principal.actor,
+                                authority_id=authority_id, region=region, case_ref=case_ref, subjects=refs,
+                                label=label, expires_at=expires_at)
 
         text, t = await run(write)
         return TokenIssued(token=text, info=t)
 
-    @strawberry.mutation(description="Revoke a token now (admin).")
+    @strawberry.mutation(description="Revoke a token now (admin), recorded in the log (`token.revoked`).")
     @union_result
+    @_unavailable
     async def revoke_token(self, info: Ctx, token_id: str) -> TokenResult:
         ctx = info.context
-        require(ctx.principal, Action.manage_tokens)
-        t = await run(tokens.revoke, ctx.state.engine, token_id, ctx.state.clock)
-        return t
+        st = _writable(ctx, Action.manage_tokens)
+        return await run(lambda: tokens.revoke(st.engine, st.keyring, token_id, st.clock, actor=ctx.principal.actor))
 
     @strawberry.mutation(description="Destroy a subject's vault record (PIPL Art. 47; admin). The log keeps "
                                      "only the reference; a `subject.erased` entry signed by the log key records it.")

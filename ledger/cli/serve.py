@@ -7,6 +7,7 @@ import click
 
 from ledger.cli.edge import db_option, edge, err, now, settings_for
 from ledger.cli.root import main
+from ledger.errors import ConfigError
 
 
 @main.command("serve")
@@ -34,7 +35,10 @@ def serve(host, port, introspection, demo_tokens, db_url):
         from ledger.demo.region import demo_tokens as issue_demo
 
         click.echo(f"GraphQL API: {url}   (POST, header 'Authorization: Bearer <token>')")
-        issued = issue_demo(state.engine, now)
+        if state.keyring is None:
+            raise ConfigError("--demo-tokens records each issuance in the log, which needs the log key: "
+                              "set LEDGER_KEY_PASSPHRASE_FILE (make run does)")
+        issued = issue_demo(state.engine, state.keyring, now)
         for role, scope, text in issued:
             click.echo(f"  {role:<18} {scope}\n    {text}")
         officer = next(t for r, _, t in issued if r == "programme_officer")

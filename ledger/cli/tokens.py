@@ -16,6 +16,20 @@ def tokens() -> None:
     """Bearer tokens for the GraphQL API (stored hashed; shown once)."""
 
 
+def _operator() -> str:
+    """Who runs this command, for the entry's actor (Art. 68): the host login."""
+    import getpass
+
+    try:
+        return f"operator:{getpass.getuser()}"[:128]
+    except (KeyError, OSError):  # no login name (some containers)
+        return "operator"
+
+
+actor_option = click.option("--actor", default=_operator, show_default="operator:<login>",
+                            help="Who does this, as the log entry records it (Art. 68).")
+
+
 def _expiry(value: str | None):
     """``30d``, ``12h`` or an RFC 3339 moment."""
     from datetime import timedelta
@@ -36,18 +50,21 @@ def _expiry(value: str | None):
 @click.option("--subject", "subjects_", multiple=True, help="Court: a subject of the case (scheme:number or reference; repeatable).")
 @click.option("--label", default="", help="Who holds it, for listings.")
 @click.option("--expires", default=None, help="30d, 12h or an RFC 3339 time (default: never).")
+@actor_option
 @db_option
 @json_option
 @edge
-def tokens_issue(role, authority_id, region, case_ref, subjects_, label, expires, db_url, as_json):
-    """Issue a token. The token text is printed once and never stored."""
+def tokens_issue(role, authority_id, region, case_ref, subjects_, label, expires, actor, db_url, as_json):
+    """Issue a token, recorded in the log as token.issued (signed by the log key). The token
+    text is printed once and never stored."""
     from ledger.access.tokens import issue
+    from ledger.log.operator import load_keyring
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
     refs = [subject_ref(s, engine, x) for x in subjects_]
-    text, info = issue(engine, role, now, authority_id=authority_id, region=region, case_ref=case_ref,
-                       subjects=refs, label=label, expires_at=_expiry(expires))
+    text, info = issue(engine, load_keyring(engine, s), role, now, actor=actor, authority_id=authority_id,
+                       region=region, case_ref=case_ref, subjects=refs, label=label, expires_at=_expiry(expires))
     if as_json:
         click.echo(json.dumps({"token": text, **info.to_json()}, ensure_ascii=False))
     else:
@@ -58,14 +75,18 @@ def tokens_issue(role, authority_id, region, case_ref, subjects_, label, expires
 
 @tokens.command("revoke")
 @click.argument("token_id")
+@actor_option
 @db_option
 @json_option
 @edge
-def tokens_revoke(token_id, db_url, as_json):
-    """Revoke a token (by its id, the part after il_) at once."""
+def tokens_revoke(token_id, actor, db_url, as_json):
+    """Revoke a token (by its id, the part after il_) at once, recorded as token.revoked."""
     from ledger.access.tokens import revoke
+    from ledger.log.operator import load_keyring
 
-    info = revoke(engine_for(db_url), token_id.removeprefix("il_").split("_")[0], now)
+    s = settings_for(db_url)
+    engine = make_engine(s.database_url)
+    info = revoke(engine, load_keyring(engine, s), token_id.removeprefix("il_").split("_")[0], now, actor=actor)
     click.echo(json.dumps(info.to_json(), ensure_ascii=False) if as_json else f"token {info.token_id} revoked at {info.revoked_at}")
 
 

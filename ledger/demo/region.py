@@ -34,6 +34,7 @@ from ledger.log.entry import Authority, Draft, Entry
 from ledger.log.operator import init_log, load_keyring, register_authority, register_key
 from ledger.log.projection import load_registry
 from ledger.signing import keystore
+from ledger.signing.keyring import Keyring
 from ledger.store import log_store
 
 OFFICE = Authority("nmg-talent-office", REGION)  # the region's talent office: its jurisdiction is the region
@@ -269,8 +270,9 @@ class _Scope(TypedDict, total=False):
     subjects: list[str]
 
 
-def demo_tokens(engine: Engine, clock: Clock, *, days: int = 7) -> list[tuple[str, str, str]]:
-    """One short-lived token per role for the demo server: (role, scope, token).
+def demo_tokens(engine: Engine, keyring: Keyring, clock: Clock, *, days: int = 7) -> list[tuple[str, str, str]]:
+    """One short-lived token per role for the demo server: (role, scope, token), each
+    issuance recorded in the log (``token.issued``, actor ``operator:demo``).
     The court's case names the first subject with a sanction in force."""
     from datetime import timedelta
 
@@ -293,6 +295,7 @@ def demo_tokens(engine: Engine, clock: Clock, *, days: int = 7) -> list[tuple[st
         plans.append(("court", _Scope(case_ref="(2026)内01行初1号", subjects=[sanctioned]), f"case (2026)内01行初1号: {sanctioned[:12]}…"))
     out = []
     for role, kw, scope in plans:
-        text, _ = issue(engine, role, clock, label=f"demo {role}", expires_at=until, **kw)
+        text, _ = issue(engine, keyring, role, clock, actor="operator:demo", label=f"demo {role}", expires_at=until,
+                        **kw)
         out.append((role, scope, text))
     return out

@@ -16,6 +16,9 @@ from ledger.domain.regions import covers, retired
 from ledger.errors import Problem
 from ledger.log.entry import Authority, Entry
 
+# Token roles that write entries as an authority (ledger.access.policy.WRITERS).
+WRITER_ROLES = frozenset({"recorder", "programme_officer"})
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -74,6 +77,20 @@ class AuthorityRegistry:
         if rec.region != authority.region:
             return [Problem("authority.region", f"is {authority.region}; {authority.id} is registered for "
                                                 f"{rec.region}")]
+        return []
+
+    def token_problems(self, body: Mapping[str, Any]) -> list[Problem]:
+        """A token for a writer role records as a registered authority, for its registered
+        region: the jurisdiction its entries are judged against is the registered one
+        (docs/authorities.md, Tokens)."""
+        if body["role"] not in WRITER_ROLES:
+            return []
+        rec = self.records.get(body.get("authority_id") or "")
+        if rec is None:
+            return [Problem("body.authority_id", f"{body.get('authority_id')} is not a registered authority: a "
+                                                 f"{body['role']} token records for one")]
+        if body.get("region") != rec.region:
+            return [Problem("body.region", f"is {body.get('region')}; {rec.id} is registered for {rec.region}")]
         return []
 
     def key_problems(self, body: Mapping[str, Any]) -> list[Problem]:

@@ -108,6 +108,8 @@ class DomainProjection:
             return self.authorities.registration_problems(d.body)
         if d.type == "key.registered":
             return self.authorities.key_problems(d.body)
+        if d.type == "token.issued":
+            return self.authorities.token_problems(d.body)
         if entry_types.get(d.type).signed_by == "authority":
             signer = self.authorities.signer_problems(d.authority)
             if signer:

@@ -255,7 +255,10 @@ ARTICLES: dict[str, tuple[Article, ...]] = {
     "sanction.ended": (_BAR_66,),
     "exemption.granted": (_EXEMPT_52,),
     "entry.corrected": (_OFFICIALS_68,),  # the wrong entry stays, attributed; the correction is attributed too
-    "eligibility.checked": (_BAR_66, _OFFICIALS_68),  # applies the bar; records who checked and what was decided
+    "eligibility.checked": (_BAR_66, _OFFICIALS_68),
+    # Who gave whom which access, and who took it back (ledger.access.tokens).
+    "token.issued": (_OFFICIALS_68,),
+    "token.revoked": (_OFFICIALS_68,),  # applies the bar; records who checked and what was decided
     "subject.linked": (_EMPLOYERS_66,),  # an employer's bar flags the people linked to it
     "programme.registered": (Article(58, "设立人才发展专项资金"), _BAR_66),  # the programmes funded and barred from
 }

@@ -43,6 +43,7 @@ _LOG_TYPES = frozenset(t.name for t in (entry_types.LOG_INITIALIZED, entry_types
 _LOG_REFS = {
     entry_types.KEY_REVOKED.name: "the `key.registered` entry of the key named by `name`",
     entry_types.NOTE_RECORDED.name: "any earlier entries",
+    entry_types.TOKEN_REVOKED.name: "the `token.issued` entry of the token, when the log has one",
 }
 _SUBJECT = {"required": "required", "forbidden": "none", "optional": "optional"}
 _SIGNER = {"authority": "an authority key", "log": "the log key"}

@@ -97,6 +97,13 @@ def append_entries(
                 if problems:
                     raise ValidationError(problems, index=i if batch else None)
                 key = keys.registry if types[i].signed_by == "authority" else None
+                if key is None and keys.registry.log_key is not None \
+                        and keys.registry.log_key.vkey() != keyring.log.verifier.vkey():
+                    # A host configured with another log key would write entries no
+                    # verifier accepts (docs/contracts.md §2.1): refuse, nothing written.
+                    raise ValidationError([Problem("signer", f"{keyring.log.name} is not this log's key "
+                                                             f"({keys.registry.log_key.name})")],
+                                          index=i if batch else None)
                 e = _seal(d, seq, prev, recorded_at, keyring, key, index=i if batch else None)
                 for p in projections:
                     p.apply(e)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from ledger.errors import Problem, UnknownEntryType, ValidationError
 from ledger.log import canonical
-from ledger.log.body_schema import Field, hex64, region_code, text, validate_body
+from ledger.log.body_schema import Field, hex64, list_of, one_of, pattern, region_code, text, validate_body
 from ledger.log.entry import Draft
 
 MAX_BODY_BYTES = 16 * 1024  # one decision record; larger documents are referenced by hash
@@ -138,6 +138,27 @@ KEY_REVOKED = register(EntryType(
      Field("reason", text(max_len=500))),
     min_refs=1, max_refs=1, signed_by="log",
     doc="The key refs'd (its key.registered) signs nothing after this entry.",
+))
+
+TOKEN_ISSUED = register(EntryType(
+    "token.issued",
+    (Field("token_id", pattern(r"[0-9a-f]{12}", "12 lowercase hex digits"), doc="the token's public id (never its secret)"),
+     Field("role", one_of("recorder", "programme_officer", "auditor", "court", "admin"), doc="what it may do (README, roles)"),
+     Field("authority_id", _identifier, required=False, doc="writer roles: the registered authority it records for"),
+     Field("region", region_code, required=False, doc="writer roles: that authority's registered region"),
+     Field("case_ref", text(max_len=200), required=False, doc="court tokens: the case"),
+     Field("subjects", list_of(hex64, 1, 100), required=False, doc="court tokens: the case's subject references"),
+     Field("expires_at", text(max_len=40), required=False, doc="RFC 3339; absent: until revoked")),
+    signed_by="log",
+    doc="An API bearer token was issued; the entry's actor is who issued it (Art. 68 accountability). "
+        "The holder's label stays in the token table: it may name a person.",
+))
+
+TOKEN_REVOKED = register(EntryType(
+    "token.revoked",
+    (Field("token_id", pattern(r"[0-9a-f]{12}", "12 lowercase hex digits")),),
+    max_refs=1, signed_by="log",
+    doc="An API bearer token was revoked; refs its token.issued when the log has one. The actor is who revoked it.",
 ))
 
 NOTE_RECORDED = register(EntryType(
