@@ -82,11 +82,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_serve(env: dict[str, str], timeout: float = 60) -> tuple[str, subprocess.Popen]:
-    """``ledger serve`` on a free loopback port with ``env``; returns its base URL
-    and process once ``/healthz`` answers (the caller terminates it)."""
+def start_serve(env: dict[str, str], timeout: float = 60, args: tuple[str, ...] = ()) -> tuple[str, subprocess.Popen]:
+    """``ledger serve`` on a free loopback port with ``env`` (and ``args``); returns its
+    base URL and process once ``/healthz`` answers (the caller terminates it)."""
     port = free_port()
-    proc = subprocess.Popen([LEDGER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([LEDGER, "serve", "--port", str(port), *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

@@ -205,3 +205,47 @@ def test_two_operations_need_an_operation_name_over_http(server):
     assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "operation_name_required"
     r = httpx.post(server["url"], json={"query": document, "operationName": "A"}, headers=headers, timeout=30)
     assert r.json() == {"data": {"me": {"role": "auditor"}}}
+
+
+def test_limits_are_set_on_the_command_line(server):
+    """docs/limits.md: an operator tightens (or switches off) a limit for one process;
+    a combination that could never admit an operation is refused before serving."""
+    bad = subprocess.run([LEDGER, "serve", "--max-cost", "100", "--cost-burst", "50"], capture_output=True,
+                         text=True, env=server["env"], timeout=60)
+    assert bad.returncode == 2 and "cost_burst 50 is below max_cost 100" in bad.stderr
+    junk = subprocess.run([LEDGER, "serve", "--max-in-flight", "many"], capture_output=True, text=True,
+                          env=server["env"], timeout=60)
+    assert junk.returncode == 2 and "not a number or 'off'" in junk.stderr
+    base, proc = start_serve(server["env"], timeout=30, args=("--max-cost", "60", "--max-page", "4"))
+    try:
+        auditor = {"Authorization": f"Bearer {server['tokens']['auditor']}"}
+        page = "{ entries(first: N) { ... on EntryConnection { edges { node { seq } } } "
+        page += "... on ValidationFailed { problems { field rule } } } }"
+        # A page of 4 costs 46 (each edge and node an object), within 60: answered.
+        r = httpx.post(f"{base}/graphql", json={"query": page.replace("N", "4")}, headers=auditor, timeout=30)
+        assert len(r.json()["data"]["entries"]["edges"]) == 4, r.text
+        # 5 are over this process's page cap (the default is 100), and priced at the cap.
+        r = httpx.post(f"{base}/graphql", json={"query": page.replace("N", "5")}, headers=auditor, timeout=30)
+        assert r.json()["data"]["entries"]["problems"][0]["field"] == "first", r.text
+        # Two aliases of 4 cost 92: refused before running.
+        two = "{ a: " + page.replace("N", "4")[2:-2] + " b: " + page.replace("N", "4")[2:-2] + " }"
+        r = httpx.post(f"{base}/graphql", json={"query": two}, headers=auditor, timeout=30)
+        assert r.json()["errors"][0]["extensions"]["code"] == "cost_exceeded", r.text
+        small = httpx.post(f"{base}/graphql", json={"query": "{ me { role } }"},
+                           headers={"Authorization": f"Bearer {server['tokens']['auditor']}"}, timeout=30)
+        assert small.json() == {"data": {"me": {"role": "auditor"}}}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_limit_option_reads_a_number_or_off():
+    import click
+
+    from ledger.cli.serve import _Limit
+
+    assert _Limit(int).convert("off", None, None) is None and _Limit(int).convert(" OFF ", None, None) is None
+    assert _Limit(float).convert("2.5", None, None) == 2.5 and _Limit(int).convert("7", None, None) == 7
+    for bad in ("0", "-3", "1.5x"):
+        with pytest.raises(click.BadParameter):
+            _Limit(int).convert(bad, None, None)

@@ -10,15 +10,70 @@ from ledger.cli.root import main
 from ledger.errors import ConfigError
 
 
+class _Limit(click.ParamType):
+    """A number, or ``off`` (``None`` in ``Limits``: the limit switched off)."""
+
+    name = "N|off"
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, (int, float)):
+            return value
+        if str(value).strip().lower() == "off":
+            return None
+        try:
+            n = self.kind(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number or 'off'", param, ctx)
+        if n <= 0:
+            self.fail(f"{value!r} must be above 0 (or 'off')", param, ctx)
+        return n
+
+
+def _default(name: str):
+    from ledger.api.context import Limits
+
+    return getattr(Limits(), name)
+
+
+# docs/limits.md gives each number's reason; these only change them for one process.
+_LIMIT_OPTIONS = [
+    ("--max-cost", "max_cost", int, True, "Estimated cost one operation may have (docs/limits.md)."),
+    ("--cost-per-second", "cost_per_second", float, True, "Rate at which a token's cost bucket refills."),
+    ("--cost-burst", "cost_burst", int, False, "Size of a token's cost bucket (at least --max-cost)."),
+    ("--max-in-flight", "max_in_flight", int, True, "Requests of one token running at once."),
+    ("--max-queued", "max_queued", int, False, "Requests of one token waiting beyond those (then 429)."),
+    ("--max-response-bytes", "max_response_bytes", int, True, "Largest JSON answer."),
+    ("--max-page", "max_page", int, False, "Largest first:/ids: page."),
+]
+
+
+def _limit_options(f):
+    for flag, name, kind, may_be_off, text in reversed(_LIMIT_OPTIONS):
+        kind_of = _Limit(kind) if may_be_off else click.IntRange(min=0 if name == "max_queued" else 1)
+        f = click.option(flag, name, type=kind_of, default=None, show_default=str(_default(name)),
+                         help=text + (" 'off' switches it off." if may_be_off else ""))(f)
+    return f
+
+
+def _given(name: str) -> bool:
+    """Whether ``--NAME`` was on the command line (``off`` arrives as None too)."""
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--introspection/--no-introspection", default=None,
               help="Allow schema introspection (default: LEDGER_API_INTROSPECTION, else off).")
 @click.option("--demo-tokens", is_flag=True, help="Issue and print a 7-day demo token per role first.")
+@_limit_options
 @db_option
 @edge
-def serve(host, port, introspection, demo_tokens, db_url):
+def serve(host, port, introspection, demo_tokens, db_url, **limits):
     """Serve the GraphQL API on uvicorn (POST /graphql, bearer tokens; GET /healthz) and the web console (/console/)."""
     import os
 
@@ -29,7 +84,12 @@ def serve(host, port, introspection, demo_tokens, db_url):
 
     if introspection is None:
         introspection = os.environ.get("LEDGER_API_INTROSPECTION", "") in ("1", "true", "yes")
-    state = state_from_settings(settings_for(db_url), Limits(introspection=introspection))
+    chosen = {k: v for k, v in limits.items() if v is not None or _given(k)}
+    try:
+        bounds = Limits(introspection=introspection, **chosen)
+    except ValueError as e:  # e.g. a burst below the cost limit
+        raise click.BadParameter(str(e)) from e
+    state = state_from_settings(settings_for(db_url), bounds)
     url = f"http://{host}:{port}/graphql"
     if demo_tokens:
         from ledger.demo.region import demo_tokens as issue_demo
