@@ -344,6 +344,19 @@ def test_timeline_groups_entries_and_draws_the_sanction_period(page, served):
     expect(page.locator("#timeline")).to_be_hidden()
 
 
+def test_timeline_for_a_programme_officer_shows_the_standing_without_entries(page, served):
+    """history is null for an officer (docs/api.md): the page shows the standing and
+    says why the entries are missing, instead of breaking."""
+    login(page, served, "officer", "check")
+    page.goto(f"{served.base}/console/timeline?subject={served.refs['barred']}")
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator("#timeline")).to_be_visible()
+    expect(page.locator("#group-sanction")).to_contain_text("生效中")
+    expect(page.locator("#group-grant")).to_contain_text("¥300,000.00")
+    expect(page.locator("#timeline-meta")).to_contain_text("不能查看原始条目")
+    expect(page.locator("#all-entries tbody tr")).to_have_count(0)
+
+
 def test_ledger_text_is_shown_as_text_never_as_markup(page, served):
     ref = json.loads(served.cli("subject", "add", f"cn-rid:{MARKUP}", "--name", "王五", "--json"))["subject"]
     draft = {"type": "sanction.imposed", "authority": HOHHOT, "actor": "officer-07@hrss-150100", "subject": ref,

@@ -1,13 +1,13 @@
 // The subject timeline (docs/console.md, Subject timeline): every entry about a subject in seq order,
 // grouped by honour, grant, clawback and sanction, with the projections'
 // amounts outstanding and sanction periods drawn on a time axis (SVG).
-import { gql, isError } from "./api.js";
+import { gql, isError, session } from "./api.js";
 import { $, clear, h, table, yuan } from "./dom.js";
 import { asApiText, checkIdentifier } from "./ids.js";
 import { has, join, say, t } from "./i18n.js";
 import { frame } from "./layout.js";
 
-const QUERY = `query ConsoleTimeline($id: String!, $first: Int!, $after: String) {
+const QUERY = `query ConsoleTimeline($id: String!, $first: Int!, $after: String, $entries: Boolean!) {
   subject(id: $id) {
     __typename
     ... on Subject { ref tree_size on
@@ -16,12 +16,13 @@ const QUERY = `query ConsoleTimeline($id: String!, $first: Int!, $after: String)
       honors { seq title level programme decision_date region status }
       grants { seq grant_ref programme kind amount_fen decision_date region status clawed_back_fen recovered_fen outstanding_fen }
       clawbacks { seq grant_seqs amount_fen recovered_fen waived_fen outstanding_fen deadline overdue voided_seq exempted_seq }
-      history(first: $first, after: $after) { tree_size page_info { has_next_page end_cursor }
+      history(first: $first, after: $after) @include(if: $entries) { tree_size page_info { has_next_page end_cursor }
         edges { node { seq type recorded_at authority { id region } refs body leaf_hash } } } }
     ... on Error { code message }
   }
 }`;
 const PAGE = 100; // the API's page cap
+const READS_ENTRIES = new Set(["recorder", "auditor", "court"]); // Action.read_entries (ledger/access/policy.py)
 const REF = /^[0-9a-f]{64}$/; // a subject reference: SHA-256(salt || scheme:id), never the number itself
 const GROUPS = { honor: ["honor.granted", "honor.revoked"], grant: ["subsidy.granted"],
   clawback: ["clawback.ordered", "clawback.recovered", "clawback.waived"],
@@ -33,10 +34,14 @@ frame("title.timeline");
 async function load(id) {
   let after = null, first = null;
   const entries = [];
+  // A programme officer reads standings, not entries (docs/api.md, Reading entries):
+  // ask for the standing only, and say why the entries are missing.
+  const readsEntries = READS_ENTRIES.has(session.me()?.role);
   do {
-    const s = (await gql(QUERY, { id, first: PAGE, after })).subject;
+    const s = (await gql(QUERY, { id, first: PAGE, after, entries: readsEntries })).subject;
     if (isError(s)) return s;
     first ??= s;
+    if (!readsEntries) return { ...first, entries: null };
     entries.push(...s.history.edges.map((e) => e.node));
     after = s.history.page_info.has_next_page ? s.history.page_info.end_cursor : null;
   } while (after);
@@ -161,11 +166,14 @@ function axis(s) {
 let shown = null; // the subject on screen, re-rendered on a language switch
 function render(s) {
   shown = s;
-  say($("#timeline-meta"), "timeline.entries", { n: s.entries.length, size: s.tree_size });
+  const withheld = s.entries === null;
+  if (withheld) say($("#timeline-meta"), "timeline.withheld", { size: s.tree_size });
+  else say($("#timeline-meta"), "timeline.entries", { n: s.entries.length, size: s.tree_size });
   clear($("#axis")).append(axis(s));
-  const bySeq = new Map(s.entries.map((e) => [e.seq, e]));
+  const entries_ = s.entries ?? [];
+  const bySeq = new Map(entries_.map((e) => [e.seq, e]));
   const grouped = { honor: [], grant: [], clawback: [], sanction: [], other: [] };
-  for (const e of s.entries) grouped[groupOf(e, bySeq)].push(e);
+  for (const e of entries_) grouped[groupOf(e, bySeq)].push(e);
   const groups = clear($("#groups"));
   for (const [g, entries] of Object.entries(grouped)) {
     const state = g === "other" ? null : stateTable(g, s);
@@ -173,7 +181,8 @@ function render(s) {
     groups.append(h("section", { class: "card", id: `group-${g}` }, h("h2", { "data-i18n": `group.${g}` }, t(`group.${g}`)),
       state, entries.length ? entriesTable(entries) : null));
   }
-  clear($("#all-entries")).append(entriesTable(s.entries));
+  clear($("#all-entries")).append(withheld ? h("p", { class: "hint", "data-i18n": "timeline.withheld_short" },
+    t("timeline.withheld_short")) : entriesTable(entries_));
   $("#timeline").hidden = false;
 }
 
