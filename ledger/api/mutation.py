@@ -46,6 +46,7 @@ from ledger.errors import NotFound as NotFoundError
 from ledger.evidence import export as evidence
 from ledger.log.entry import Entry as LedgerEntry
 from ledger.log.operator import OPERATOR
+from ledger.signing.private_files import private_dir, write_private
 
 
 @strawberry.type(description="The entry as recorded (or as first recorded, for a retried request_id).")
@@ -255,8 +256,10 @@ class RecordMutation:
 
         def write():
             ref = resolve_ref(st, subject)
+            # With the vault: the erasure is completed at once (epoch rotation and this
+            # host's bundles that disclose the subject deleted; docs/erasure.md).
             return subjects.erase_subject(st.engine, st.keyring, ref, reason, legal_basis, ctx.principal.actor,
-                                          OPERATOR, st.clock)
+                                          OPERATOR, st.clock, vault=st.vault, export_dir=st.export_dir)
 
         e = await run(write)
         return Recorded(entry=Entry.of(e), tree_size=e.seq + 1)
@@ -274,10 +277,10 @@ def _export(state, principal, subjects: list[str]) -> ExportReady:
                         requested_by=f"{principal.actor} ({principal.case_ref})", subjects=refs, seqs=[],
                         clock=state.clock)
     export_id = hashlib.sha256(b.data).hexdigest()
-    state.export_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state.export_dir)  # names and identity numbers: 0700, whatever the umask
     evidence.write(b, state.export_dir / f"{export_id}.zip")
-    (state.export_dir / f"{export_id}.json").write_text(json.dumps({"case": principal.case_ref,
-                                                                    "custody_seq": b.custody.seq}))
+    write_private(state.export_dir / f"{export_id}.json", json.dumps({"case": principal.case_ref,
+                                                                      "custody_seq": b.custody.seq}))
     return ExportReady(export_id=export_id, download_path=f"/exports/{export_id}.zip", custody_seq=b.custody.seq,
                        tree_size=b.manifest["tree_size"],
                        entries=sum(1 for f in b.manifest["files"] if f.startswith("entries/")))

@@ -1,4 +1,5 @@
-"""Subjects: ``ledger subject add`` and ``ledger subject erase`` (the vault),
+"""Subjects: ``ledger subject add`` and ``ledger subject erase`` (the vault; its key
+rotation is ``ledger vault``),
 ``ledger status`` (standing and eligibility on a date) and ``ledger history``,
 with their JSON shapes."""
 
@@ -15,11 +16,11 @@ from ledger.cli.edge import (
     now,
     parse_date,
     parse_moment,
-    print_entry_ack,
     settings_for,
     subject_ref,
 )
 from ledger.cli.root import main
+from ledger.cli.vault import exports_of
 from ledger.errors import Problem, ValidationError
 from ledger.store.engine import make_engine
 
@@ -62,15 +63,34 @@ def subject_add(identifier, name, db_url, as_json):
 @json_option
 @edge
 def subject_erase(identifier, reason, legal_basis, actor, db_url, as_json):
-    """Append subject.erased, then destroy the subject's salt and keys (PIPL Art. 47)."""
-    from ledger.domain.subjects import erase_subject
+    """Append subject.erased, destroy the subject's vault row, rotate the vault key so no
+    copy of the row opens, and delete local evidence bundles that disclose it (PIPL Art. 47;
+    docs/erasure.md)."""
+    from ledger.domain.subjects import erase, resolve
     from ledger.log.operator import OPERATOR, load_keyring
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
-    ref = subject_ref(s, engine, identifier)
-    e = erase_subject(engine, load_keyring(engine, s), ref, reason, legal_basis, actor, OPERATOR, now)
-    print_entry_ack(e, as_json)
+    vault = s.vault()
+    ref = resolve(engine, vault, identifier)
+    r = erase(engine, load_keyring(engine, s), ref, reason, legal_basis, actor, OPERATOR, now,
+              vault=vault, export_dir=exports_of(s))
+    e, rot = r.entry, r.rotation
+    out = {"seq": e.seq, "type": e.type, "leaf_hash": e.leaf_hash.hex(),
+           "vault_epoch": rot.to_epoch if rot else None, "subjects_rewrapped": rot.subjects if rot else None,
+           "removed_exports": [str(p) for p in r.removed], "custody_seqs": list(r.custody)}
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(f"seq {e.seq} {e.type} leaf {e.leaf_hash.hex()}")
+    if rot:
+        click.echo(f"vault key rotated to epoch {rot.to_epoch} ({rot.subjects} live subjects re-wrapped); "
+                   "earlier copies of the record open nothing")
+    for p in r.removed:
+        click.echo(f"deleted evidence bundle {p}")
+    if r.custody:
+        click.echo(f"released before in evidence exports at seq {', '.join(map(str, r.custody))}: "
+                   "copies outside this host are not touched (docs/erasure.md)")
 
 
 @main.command("status")

@@ -406,7 +406,9 @@ class DomainProjection:
 
     def _write_subject_erased(self, e: Entry) -> None:
         # PIPL Art. 47: in the same transaction as the entry; a crash before commit
-        # leaves both the entry and the personal data, a commit removes the data for good.
+        # leaves both the entry and the personal data. The commit removes the row's
+        # data; copies of it (WAL, free pages, heap, backups) open nothing only after
+        # the epoch rotation that follows (ledger.domain.vault_rotation, docs/erasure.md).
         vault_store.erase(self._conn, _subject(e), e.seq)
 
 

@@ -96,6 +96,20 @@ subjects = Table(
     Column("payload", LargeBinary, nullable=True),  # sealed name, id, salt; NULL once erased
     Column("created_at", String(27), nullable=False),
     Column("erased_seq", BigInteger, nullable=True),
+    # The key epoch that wrapped wrapped_key and keyed blind_index (docs/erasure.md);
+    # every live row is at vault_meta.epoch once a rotation commits.
+    Column("key_epoch", BigInteger, nullable=False, server_default="0"),
+)
+
+# One row (id = 1): the vault's current key epoch. The epoch's secret is outside
+# the database (LEDGER_VAULT_KEY_FILE); a rotation changes both (ledger.domain.vault_rotation).
+vault_meta = Table(
+    "vault_meta",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("erased_through", BigInteger, nullable=True),  # erasures up to this seq are covered by the epoch
+    Column("rotated_at", String(27), nullable=True),
 )
 
 # --- Domain projections. Insert-only: every row carries the seq that made it
