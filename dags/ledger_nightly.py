@@ -27,7 +27,7 @@ from airflow.sdk import Connection, Variable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from ledger.config import Settings
-from ledger.errors import IntegrityError
+from ledger.errors import IntegrityError, ValidationError
 from ledger.finance import tasks as nightly
 
 DEFAULTS = {"retries": 2, "retry_delay": timedelta(minutes=5)}
@@ -68,12 +68,20 @@ def ledger_nightly():
     @task
     def extract(verified: dict) -> dict:
         spec, table = _funding()
-        return nightly.extract(spec, table, _as_of(), _report_dir())
+        try:
+            return nightly.extract(spec, table, _as_of(), _report_dir())
+        except ValidationError as e:
+            # A file in the wrong encoding, a missing column: retrying reads the same
+            # bytes. Fail at once, with the fix in the message (docs/reconciliation.md).
+            raise AirflowFailException(f"funding input refused: {e}") from e
 
     @task
     def reconcile(snapshot: dict) -> dict:
         days = int(Variable.get("ledger_unpaid_days", default="90"))
-        return nightly.reconcile_snapshot(Settings.from_env(), snapshot["path"], _as_of(), _report_dir(), days)
+        try:
+            return nightly.reconcile_snapshot(Settings.from_env(), snapshot["path"], _as_of(), _report_dir(), days)
+        except ValidationError as e:
+            raise AirflowFailException(f"funding input refused: {e}") from e
 
     @task
     def anchor(produced: dict) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.edge import db_option, edge, json_option, now, parse_date, progress_bar, settings_for
+from ledger.cli.edge import db_option, echo_json, edge, json_option, now, parse_date, progress_bar, settings_for
 from ledger.cli.root import main
 from ledger.store.engine import make_engine
 
@@ -29,7 +29,8 @@ class _Counted:
 
 
 @main.command("reconcile")
-@click.option("--funding", "funding", required=True, help="A CSV file (docs/contracts.md §2.5) or an SQLAlchemy URL.")
+@click.option("--funding", "funding", required=True,
+              help="A CSV file (UTF-8; docs/contracts.md §2.5) or an SQLAlchemy URL. See docs/reconciliation.md.")
 @click.option("--funding-table", default=None, help="With a URL: the table or view (default funding_transactions).")
 @click.option("--as-of", "as_of", default=None, help="Business date to reconcile (default: today, UTC).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("var/reports"), show_default=True)
@@ -79,15 +80,16 @@ def demo_funding(as_of, out_dir, seed, per_kind, unpaid_days, db_url, as_json):
     with seeded discrepancies of every kind, and the ground truth (ground-truth.json)."""
     from ledger.demo.funding import simulate
     from ledger.finance.sources import write_csv
+    from ledger.signing.private_files import private_dir, write_private
 
     s = settings_for(db_url)
     day = parse_date(as_of) if as_of else now().date()
     sim = simulate(make_engine(s.database_url), s.vault(), day, seed=seed, per_kind=per_kind, unpaid_days=unpaid_days)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     write_csv(out_dir / "funding.csv", sim.txns)
-    (out_dir / "ground-truth.json").write_text(json.dumps({"as_of": day.isoformat(), "seed": seed,
-                                                           "unpaid_days": unpaid_days, "findings": sim.truth},
-                                                          ensure_ascii=False, indent=1))
+    write_private(out_dir / "ground-truth.json", json.dumps({"as_of": day.isoformat(), "seed": seed,
+                                                             "unpaid_days": unpaid_days, "findings": sim.truth},
+                                                            ensure_ascii=False, indent=1))
     if as_json:
         click.echo(json.dumps({"rows": len(sim.txns), "expected": len(sim.truth), "directory": str(out_dir)}))
     else:
@@ -104,15 +106,41 @@ def score_findings(report, truth, as_json):
     (from demo-funding). Exit 1 unless both are 1.0."""
     from ledger.demo.funding import score
 
-    result = score(json.loads(report.read_text()), json.loads(truth.read_text())["findings"])
+    result = score({"findings": _findings(report, "report")}, _findings(truth, "truth"))
+    summary = (f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  "
+               f"({result['found']} found, {result['expected']} expected)")
+    below = result["precision"] < 1 or result["recall"] < 1
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
+        # Below 1.0 is a failed check (exit 1): one JSON error object, the score in it.
+        echo_json({"ok": False, "error": "ScoreBelowOne", "message": summary, "exit_code": 1, **result}
+                  if below else result)
     else:
-        click.echo(f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  "
-                   f"({result['found']} found, {result['expected']} expected)")
+        click.echo(summary)
         for k, t, g in result["missing"]:
             click.echo(f"  missing     {k} txn={t} grant={g}")
         for k, t, g in result["unexpected"]:
             click.echo(f"  unexpected  {k} txn={t} grant={g}")
-    if result["precision"] < 1 or result["recall"] < 1:
+    if below:
         sys.exit(1)
+
+
+def _findings(path: Path, what: str) -> list[dict]:
+    """The ``findings`` of a report or ground-truth file, each with text (or null)
+    ``kind``, ``txn_id`` and ``grant_ref``; else a ValidationError naming the file."""
+    from ledger.errors import Problem, ValidationError
+
+    def refuse(rule: str) -> ValidationError:
+        return ValidationError([Problem(what, f"{path}: {rule}")])
+
+    try:
+        doc = json.loads(path.read_bytes())
+    except (ValueError, OSError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise refuse(f"is not a JSON file ({e})") from e
+    findings = doc.get("findings") if isinstance(doc, dict) else None
+    if not isinstance(findings, list):
+        raise refuse("has no \"findings\" list (a report.json, or demo-funding's ground-truth.json)")
+    for i, f in enumerate(findings):
+        if not (isinstance(f, dict) and isinstance(f.get("kind"), str)
+                and all(f.get(k) is None or isinstance(f.get(k), str) for k in ("txn_id", "grant_ref"))):
+            raise refuse(f"finding {i} is not an object with text kind, txn_id and grant_ref")
+    return findings

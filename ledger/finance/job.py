@@ -19,7 +19,6 @@ import html
 import io
 import json
 import multiprocessing
-import os
 import pickle
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -30,13 +29,16 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from ledger.domain import vault_store
 from ledger.domain.eligibility import Facts, Query, decide
 from ledger.domain.facts import assemble_sanctions
 from ledger.domain.identifiers import Identifier, normalise
 from ledger.domain.vault import Vault
-from ledger.errors import AnchorMismatch, LedgerError, RequestConflict
+from ledger.errors import AnchorMismatch, ConfigError, LedgerError, Problem, RequestConflict, ValidationError
+from ledger.finance import csv_cells
 from ledger.finance.reconciliation import Book, ClawbackFact, GrantFact, Result, Scan, reconcile, scan
 from ledger.finance.sources import CsvSource
+from ledger.finance.staged_directory import staged, write_file
 from ledger.finance.transactions import Source
 from ledger.log import canonical
 from ledger.log.append import Clock, append_entries
@@ -59,6 +61,8 @@ class Outcome:
 
 
 def _end_of(day: date) -> str:
+    if day == date.max:
+        return "9999-12-32"  # after every recorded_at of 9999-12-31
     return f"{(day + timedelta(days=1)).isoformat()}T"  # recorded_at < this: recorded on or before `day`
 
 
@@ -122,6 +126,10 @@ class Lookups:
 
     def __init__(self, conn, vault: Vault | None, size: int, sanctioned: frozenset[str] = frozenset()):
         self.vault, self.size = vault, size
+        # The index key of the database's current epoch, read in this connection: a
+        # process that loaded its key before a rotation would otherwise match no payee
+        # (docs/erasure.md).
+        self._keys = vault_store.keys(conn, vault) if vault else None
         self.index = {r.blind_index: r.ref for r in conn.execute(
             select(subjects.c.blind_index, subjects.c.ref).where(subjects.c.blind_index.is_not(None)))} if vault else {}
         self._refs: dict[tuple[str, str], str | None] = {}
@@ -143,16 +151,16 @@ class Lookups:
         self._cache: dict[tuple[str, int], list] = {}
 
     def payee_ref(self, scheme: str, number: str) -> str | None:
-        if self.vault is None:
+        if self._keys is None:
             return None
         key = (scheme, number)
         if key not in self._refs:
             # Fast path: the identifier as normalised forms are written (no checksum
             # work); validate and normalise (15-digit upgrade, spacing) only on a miss.
-            ref = self.index.get(self.vault.blind_index(Identifier(scheme.strip().lower(), number.strip().upper())))
+            ref = self.index.get(self._keys.blind_index(Identifier(scheme.strip().lower(), number.strip().upper())))
             if ref is None:
                 try:
-                    ref = self.index.get(self.vault.blind_index(normalise(scheme.strip().lower(), number)))
+                    ref = self.index.get(self._keys.blind_index(normalise(scheme.strip().lower(), number)))
                 except LedgerError:
                     ref = None
             self._refs[key] = ref
@@ -183,21 +191,24 @@ def build_report(result: Result, book: Book, source: Source, unpaid_days: int) -
 
 
 def write_reports(directory: Path, report: dict, report_bytes: bytes) -> None:
-    """report.json (the anchored bytes), findings.csv, summary.html. Each file is
-    written to a temporary name and renamed: a crash leaves the old file or the
-    new one, never half of one."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """report.json (the anchored bytes), findings.csv, summary.html, as one
+    directory: written beside it and renamed into place (``staged_directory``),
+    so a crash or a refused write leaves the old complete set or none, never a
+    mix. findings.csv is for people: every cell is spreadsheet-safe (``csv_cells``)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["kind", "txn_id", "grant_ref", "subject", "seqs", "amounts", "message"])
     for f in report["findings"]:
-        w.writerow([f["kind"], f["txn_id"] or "", f["grant_ref"] or "", f["subject"] or "",
-                    " ".join(map(str, f["seqs"])), json.dumps(f["amounts"], sort_keys=True), f["message"]])
-    for name, data in (("report.json", report_bytes), ("findings.csv", buf.getvalue().encode()),
-                       ("summary.html", _html(report).encode())):
-        tmp = directory / f".{name}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, directory / name)
+        w.writerow(csv_cells.escape_row([f["kind"], f["txn_id"], f["grant_ref"], f["subject"],
+                                         " ".join(map(str, f["seqs"])), json.dumps(f["amounts"], sort_keys=True),
+                                         f["message"]]))
+    try:
+        with staged(directory) as stage:
+            for name, data in (("report.json", report_bytes), ("findings.csv", buf.getvalue().encode()),
+                               ("summary.html", _html(report).encode())):
+                write_file(stage / name, data)
+    except OSError as e:
+        raise ConfigError(f"out: cannot write the reports to {directory}: {e.strerror or e}") from e
 
 
 def _html(report: dict) -> str:
@@ -228,7 +239,10 @@ class Produced:
 
 def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, out_dir: Path, *,
             unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Produced:
-    """Reconcile ``source`` as of ``as_of`` and write the reports (nothing is appended)."""
+    """Reconcile ``source`` as of ``as_of`` and write the reports (nothing is appended).
+    A night already anchored with another report is refused before anything is
+    written: the anchored report stays on disk."""
+    check_window(as_of, unpaid_days)
     say = progress or (lambda _: None)
     with engine.connect() as conn:
         previous = anchored(conn, as_of, source.label)
@@ -243,11 +257,22 @@ def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, ou
                            unpaid_days=unpaid_days, scanned=_finish_scan(pass_one))
     report = build_report(result, book, source, unpaid_days)
     report_bytes = canonical.encode(report)
+    digest = hashlib.sha256(report_bytes).hexdigest()
+    if previous is not None and previous.body["report_sha256"] != digest:
+        raise _mismatch(report, previous.seq, previous.body["report_sha256"], digest)
     directory = out_dir / f"reconciliation-{as_of.isoformat()}"
     # Reports first. A crash before the anchor leaves reports and no anchor; the
     # re-run rewrites the same bytes and anchors them.
     write_reports(directory, report, report_bytes)
-    return Produced(result, report, hashlib.sha256(report_bytes).hexdigest(), directory)
+    return Produced(result, report, digest, directory)
+
+
+def check_window(as_of: date, unpaid_days: int) -> None:
+    """The dates the run computes with exist (``date`` ends at 9999-12-31)."""
+    if not 0 <= unpaid_days <= 36_600:
+        raise ValidationError([Problem("unpaid_days", "must be a number of days from 0 to 36600")])
+    if as_of < date.min + timedelta(days=unpaid_days):
+        raise ValidationError([Problem("as_of", f"must be at least {unpaid_days} days after {date.min}")])
 
 
 # Below this a process start (~0.5 s of imports) costs more than pass 1 saves.
@@ -259,8 +284,11 @@ def _start_scan(source: Source, as_of: date) -> Future | None:
     None to run it in line. It reads only the file, so it overlaps loading the
     book (bench/reconcile.py: ~2.5 s of 1M rows x 200k grants)."""
     inner = getattr(source, "source", source)  # under a progress wrapper (cli), the file itself
-    if not isinstance(inner, CsvSource) or inner.path.stat().st_size < PARALLEL_SCAN_BYTES:
-        return None
+    try:
+        if not isinstance(inner, CsvSource) or inner.path.stat().st_size < PARALLEL_SCAN_BYTES:
+            return None
+    except OSError:
+        return None  # gone since it was opened: pass 1 in line says so as a typed error
     try:
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         job = pool.submit(scan, inner.rows, as_of)
@@ -277,6 +305,8 @@ def _finish_scan(job: Future | None) -> Scan | None:
         return job.result()
     except (BrokenProcessPool, OSError):
         return None  # the worker died: reconcile() runs pass 1 itself, same result
+    except LedgerError:
+        return None  # a bad input: pass 1 in line raises it again, here, with its message intact
 
 
 def anchor(engine: Engine, keyring: Keyring, directory: Path, clock: Clock) -> Entry:
@@ -296,11 +326,14 @@ def anchor(engine: Engine, keyring: Keyring, directory: Path, clock: Clock) -> E
     except RequestConflict as e:
         with engine.connect() as conn:
             previous = anchored(conn, as_of, report["source"])
-        raise AnchorMismatch(
-            f"as_of: the reconciliation of {report['source']} for {as_of} was anchored at seq {e.seq} with report "
-            f"{previous.body['report_sha256'] if previous else '?'}; this run's report is {digest} (input "
-            f"{report['input']['fingerprint']}). The input or the ledger's side changed: investigate, "
-            "do not re-anchor.") from e
+        raise _mismatch(report, e.seq, previous.body["report_sha256"] if previous else "?", digest) from e
+
+
+def _mismatch(report: dict, seq: int, anchored_sha256: str, digest: str) -> AnchorMismatch:
+    return AnchorMismatch(
+        f"as_of: the reconciliation of {report['source']} for {report['as_of']} was anchored at seq {seq} with "
+        f"report {anchored_sha256}; this run's report is {digest} (input {report['input']['fingerprint']}). The "
+        "input or the ledger's side changed: investigate, do not re-anchor.")
 
 
 def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, as_of: date, out_dir: Path,

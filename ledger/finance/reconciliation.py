@@ -28,16 +28,18 @@ Finding kinds (docs/reconciliation.md):
 
 from __future__ import annotations
 
-import hashlib
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import cast
 
 from ledger.domain.records import RECONCILIATION_KINDS
-from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, txn_id_of
+from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, row_digest, txn_id_of
 
 KINDS = RECONCILIATION_KINDS
+# RFC 8785 §3.2.2.3 (I-JSON): the report's integers are exact only up to 2^53 - 1.
+MAX_REPORT_INT = 2**53 - 1
 
 
 def normalise_ref(ref: str) -> str:
@@ -91,8 +93,12 @@ class Finding:
         return (self.kind, self.grant_ref or "", self.txn_id or "", self.seqs)
 
     def to_json(self) -> dict:
+        """As report.json holds it. An amount beyond ±(2^53 - 1) (a sum over
+        hundreds of rows at the per-row maximum: only a broken or hostile input
+        gets there) is written at that bound; the message has the exact figure."""
+        amounts = {k: max(-MAX_REPORT_INT, min(v, MAX_REPORT_INT)) for k, v in self.amounts.items()}
         return {"kind": self.kind, "txn_id": self.txn_id, "grant_ref": self.grant_ref, "subject": self.subject,
-                "seqs": list(self.seqs), "amounts": dict(self.amounts), "message": self.message}
+                "seqs": list(self.seqs), "amounts": amounts, "message": self.message}
 
 
 @dataclass
@@ -116,22 +122,11 @@ Add = Callable[[Finding], None]  # where findings go
 PaymentKey = tuple[int, int, int, int]  # (grant seq, payee key, amount, day ordinal)
 
 
-def row_digest(rec: Record) -> int:
-    """SHA-256 of the record's values joined by U+001F (None as empty), as an
-    integer. The input fingerprint, and so the anchor entries of earlier
-    nights, depend on exactly this definition."""
-    try:
-        text = "\x1f".join(rec)  # the common case: every value is text (a CSV)
-    except TypeError:
-        text = "\x1f".join("" if v is None else str(v) for v in rec)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
-
-
 def _records(rows: Iterable[Record | Mapping[str, object]]) -> Iterator[Record]:
     for row in rows:
-        # A source yields plain tuples; anything else is a mapping row. (The exact-type
-        # test is the cheap one, run once a row; mypy cannot narrow by it, hence the cast.)
-        yield row if type(row) is tuple else record_of(cast("Mapping[str, object]", row))
+        # A source yields plain tuples (or an ``Unreadable``, a tuple too); anything else is a
+        # mapping row. (The exact-type test is the cheap one, run once a row.)
+        yield row if type(row) is tuple or isinstance(row, tuple) else record_of(row)
 
 
 @dataclass(frozen=True)
@@ -256,8 +251,9 @@ class _Booking:
         g = self.book.grants.get(normalise_ref(t.grant_ref))
         if g is None:
             self.add(Finding("unknown_grant", f"{t.kind} {t.txn_id} is booked against grant_ref {t.grant_ref!r}, "
-                                              "which no grant in the ledger has", txn_id=t.txn_id,
-                             grant_ref=normalise_ref(t.grant_ref) or None, amounts={"amount_fen": t.amount_fen}))
+                                              "which no grant in the ledger has" + _not_nfc(t.grant_ref),
+                             txn_id=t.txn_id, grant_ref=normalise_ref(t.grant_ref) or None,
+                             amounts={"amount_fen": t.amount_fen}))
         elif t.kind == "recovery":
             self._book_recovery(t, g)
         else:
@@ -304,6 +300,15 @@ class _Booking:
         ref_of = {k: self.payee_refs[i] for i, k in enumerate(self.payee_key)}
         for (seq, payee, amount, day), txn_id in self.kept.items():
             yield txn_id, self.by_seq[seq], date.fromordinal(day), ref_of[payee], amount
+
+
+def _not_nfc(ref: str) -> str:
+    # Grant references match by code points after trimming and case folding, as the
+    # ledger keeps them (ledger.domain.facts.normalise_grant_ref): no silent Unicode
+    # normalisation on one side only. Say so when that is likely why nothing matched.
+    if unicodedata.is_normalized("NFC", ref):
+        return ""
+    return " (it is not in Unicode NFC form: the funding system may have decomposed accents or used compatibility characters)"
 
 
 def _report_orphan_reversals(reversed_by: dict[str, str], found_reversed: set[str], as_of: date, add: Add) -> None:

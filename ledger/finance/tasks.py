@@ -8,19 +8,21 @@ logs and XComs.
 
 from __future__ import annotations
 
-import csv
-import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ledger.config import Settings
+from ledger.errors import ConfigError, Problem, ValidationError
 from ledger.finance import job as reconcile
-from ledger.finance.sources import CsvSource, open_source
-from ledger.finance.transactions import COLUMNS
+from ledger.finance import snapshot
+from ledger.finance.snapshot import SnapshotSource
+from ledger.finance.sources import open_source
+from ledger.finance.staged_directory import staged, write_file
 from ledger.log import publish
 from ledger.log.operator import load_keyring, require_log_signer
 from ledger.log.verify import VerifierState, verify_log
 from ledger.signing import keystore
+from ledger.signing.private_files import private_writer
 from ledger.store.engine import make_engine
 
 
@@ -52,36 +54,33 @@ def verify_incremental(settings: Settings) -> dict:
 
 def extract(source_spec: str, table: str | None, as_of: date, out_dir: Path) -> dict:
     """Snapshot the funding system's rows into ``out_dir/extract-<as_of>/funding.csv``
-    so that reconciling and any re-run read exactly the same input. Written to a
-    temporary file and renamed: a crash leaves no half snapshot."""
+    (``ledger.finance.snapshot``: spreadsheet-safe, and read back exactly) so that
+    reconciling and any re-run read exactly the same input. The directory is
+    written beside its place and renamed into it: a crash or a refused source
+    leaves the previous snapshot or none, never half of one."""
     source = open_source(source_spec, table)
     target = out_dir / f"extract-{as_of.isoformat()}"
-    target.mkdir(parents=True, exist_ok=True)
-    tmp, rows = target / ".funding.csv.tmp", 0
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(COLUMNS)
-        for row in source.rows():
-            w.writerow(["" if v is None else str(v) for v in row])
-            rows += 1
-    os.replace(tmp, target / "funding.csv")
-    (target / "source.txt").write_text(source.label + "\n")
+    try:
+        with staged(target) as stage:
+            with private_writer(stage / "funding.csv", text=True, newline="") as f:
+                rows = snapshot.write(f, source.rows())
+            write_file(stage / "source.txt", (source.label + "\n").encode())
+    except OSError as e:
+        raise ConfigError(f"ledger_report_dir: cannot write the snapshot to {target}: {e.strerror or e}") from e
     return {"path": str(target / "funding.csv"), "rows": rows, "source": source.label}
 
 
-class _Labelled(CsvSource):
-    """The snapshot, reported under the original source's label (the anchor names it)."""
-
-    def __init__(self, path: Path, label: str):
-        super().__init__(path)
-        self.label = label
-
-
-def reconcile_snapshot(settings: Settings, snapshot: str, as_of: date, out_dir: Path, unpaid_days: int = 90) -> dict:
-    label = (Path(snapshot).parent / "source.txt").read_text().strip()
+def reconcile_snapshot(settings: Settings, snapshot_path: str, as_of: date, out_dir: Path,
+                       unpaid_days: int = 90) -> dict:
+    """Reconcile the snapshot ``extract`` wrote (under the original source's label)."""
+    try:
+        label = (Path(snapshot_path).parent / "source.txt").read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ValidationError([Problem("snapshot", f"no source.txt beside {snapshot_path}: run the extract again")]) from e
     engine = make_engine(settings.database_url)
     vault = settings.vault() if settings.vault_key_file.exists() else None
-    p = reconcile.produce(engine, vault, _Labelled(Path(snapshot), label), as_of, out_dir, unpaid_days=unpaid_days)
+    p = reconcile.produce(engine, vault, SnapshotSource(Path(snapshot_path), label), as_of, out_dir,
+                          unpaid_days=unpaid_days)
     return {"directory": str(p.directory), "report_sha256": p.report_sha256, "rows": p.result.rows,
             "counts": p.result.counts, "tree_size": p.report["tree_size"]}
 
