@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from ledger.log.append import append_entries
 from ledger.log.entry import Authority, Draft
 from ledger.log.operator import init_log, register_authority, register_key
+from ledger.signing import keystore
 from ledger.signing.keyring import Keyring
 from ledger.signing.keys import Signer
 from ledger.store.engine import make_engine
@@ -36,6 +37,10 @@ os.environ.update({
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
 })
+
+# Tests create keys in many temporary directories: a cheap scrypt cost, written into
+# each key file (so subprocesses open them cheaply too). Keys elsewhere use keystore.STRONG.
+keystore.KDF_COST = keystore.ScryptCost(n=2**10, r=8, p=1)
 
 PG_OWNER = os.environ.get("LEDGER_TEST_PG_OWNER_URL")
 PG_APP = os.environ.get("LEDGER_TEST_PG_APP_URL")

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
@@ -37,9 +39,10 @@ from ledger.api.ratelimit import Refusal
 from ledger.api.request import BadRequest, decode
 from ledger.api.schema import build_schema
 from ledger.config import Settings
-from ledger.console import console_routes
+from ledger.console import console_routes, is_public
 from ledger.errors import Forbidden, Unauthenticated
 from ledger.log.operator import load_keyring
+from ledger.signing.private_files import private_dir
 from ledger.store.engine import make_engine
 
 log = logging.getLogger("ledger.api")
@@ -277,12 +280,48 @@ async def download_export(request: Request):
     return FileResponse(path, media_type="application/zip", filename=f"evidence-{export_id[:12]}.zip")
 
 
+class NoStore:
+    """ASGI wrapper: ``Cache-Control: no-store`` (and ``Pragma: no-cache`` for HTTP/1.0
+    caches) on every response but the console's public pages and assets. GraphQL
+    answers, evidence downloads, errors and the console's data routes name subjects
+    and cases: RFC 9111 §5.2.2.5, no cache, shared or private (a browser's disk
+    cache included), may store them. Set last, over whatever a route said."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or is_public(scope["path"]):
+            return await self.app(scope, receive, send)
+
+        async def send_no_store(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-store"
+                headers["Pragma"] = "no-cache"
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
 def create_app(state: AppState) -> Starlette:
     graphql = Guard(state, LedgerGraphQL(state))
     app = Starlette(routes=[Route("/healthz", healthz), Route("/graphql", graphql),
-                            Route("/exports/{export_id}.zip", download_export), *console_routes()])
+                            Route("/exports/{export_id}.zip", download_export), *console_routes()],
+                    middleware=[Middleware(NoStore)])
     app.state.ledger = state
+    _private_export_dir(state)
     return app
+
+
+def _private_export_dir(state: AppState) -> None:
+    """Exports disclose names, identity numbers and salts: their directory is made
+    0700 before the first one is written (docs/keys-and-files.md). A read-only
+    host that cannot create it serves no exports; it still answers queries."""
+    try:
+        private_dir(state.export_dir)
+    except OSError as e:
+        log.warning("export directory %s not created: %s", state.export_dir, e)
 
 
 def state_from_settings(settings: Settings, limits: Limits | None = None) -> AppState:

@@ -6,6 +6,7 @@ import click
 
 from ledger.cli.edge import db_option, edge, json_option, now, print_entry_ack, settings_for
 from ledger.cli.root import main
+from ledger.errors import Problem, ValidationError
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
 
@@ -15,6 +16,15 @@ def keys() -> None:
     """Ed25519 keys: generate, register in the log, revoke."""
 
 
+def key_file_name(name: str) -> str:
+    """A key NAME that names a file inside its directory: the key files are
+    ``LEDGER_KEY_DIR/NAME.key`` and ``LEDGER_VKEY_DIR/NAME.vkey``, so ``/``, ``\\``,
+    a leading ``.`` or a NUL would write or read outside them (``../x``)."""
+    if "/" in name or "\\" in name or "\0" in name or name.startswith("."):
+        raise ValidationError([Problem("name", "must be a plain file name: no '/', no '\\', no leading '.'")])
+    return name
+
+
 @keys.command("generate")
 @click.argument("name")
 @click.option("--witness", is_flag=True, help="A witness key (C2SP cosignature/v1, vkey type 0x04).")
@@ -22,7 +32,7 @@ def keys() -> None:
 def keys_generate(name, witness):
     """Create key NAME: encrypted private half in LEDGER_KEY_DIR, vkey in keys/NAME.vkey."""
     s = settings_for(None)
-    signer = keystore.generate(name, s.key_dir, s.vkey_dir, s.passphrase, witness=witness)
+    signer = keystore.generate(key_file_name(name), s.key_dir, s.vkey_dir, s.passphrase, witness=witness)
     click.echo(signer.verifier.vkey())
 
 
@@ -39,7 +49,7 @@ def keys_register(name, authority_id, purpose, holder, db_url, as_json):
     from ledger.log.operator import register_key, require_log_signer
 
     s = settings_for(db_url)
-    vkey = keystore.read_vkey(keystore.vkey_path(s.vkey_dir, name))
+    vkey = keystore.read_vkey(keystore.vkey_path(s.vkey_dir, key_file_name(name)))
     e = register_key(make_engine(s.database_url), require_log_signer(s), vkey.vkey(), authority_id, now,
                      purpose=purpose, holder=holder)
     print_entry_ack(e, as_json)

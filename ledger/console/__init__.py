@@ -11,6 +11,6 @@ exactly what the token's role and jurisdiction allow (``ledger/access/policy.py`
 See docs/console.md and docs/decisions/0008-web-console.md.
 """
 
-from ledger.console.site import console_routes
+from ledger.console.site import console_routes, is_public
 
-__all__ = ["console_routes"]
+__all__ = ["console_routes", "is_public"]

@@ -61,6 +61,14 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def is_public(path: str) -> bool:
+    """A response the same for every caller and naming no one: the console's static
+    pages and assets (HTML, JS, CSS). Everything else may carry personal data."""
+    if not path.startswith("/console/"):
+        return False
+    return path.startswith("/console/static/") or path[len("/console"):] in PAGES
+
+
 def _page(filename: str):
     async def endpoint(request: Request) -> FileResponse:
         return FileResponse(STATIC / filename, media_type="text/html; charset=utf-8")

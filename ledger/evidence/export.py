@@ -39,7 +39,7 @@ from ledger.config import Settings
 from ledger.domain import vault_store
 from ledger.domain.vault import Vault
 from ledger.errors import NotFound, Problem, ValidationError
-from ledger.evidence.layout import FORMAT, KEY_TYPES, VERSION, content_digest
+from ledger.evidence.layout import FORMAT, KEY_TYPES, MAX_ENTRIES, VERSION, content_digest
 from ledger.log import canonical, prove, publish
 from ledger.log.append import append_entries
 from ledger.log.entry import Draft, Entry, from_canonical
@@ -48,10 +48,9 @@ from ledger.log.tlog_proof import TlogProof
 from ledger.signing import keystore
 from ledger.signing.keyring import Keyring
 from ledger.signing.note import parse as parse_note
+from ledger.signing.private_files import write_private
 from ledger.store import log_store
 from ledger.store.schema import entries
-
-MAX_ENTRIES = 100_000
 
 
 @dataclass
@@ -187,6 +186,6 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 
 def write(bundle: Bundle, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(bundle.data)
-    tmp.replace(path)
+    """The bundle at ``path``: 0600 whatever the umask (it discloses names, identity
+    numbers and salts), written atomically (docs/keys-and-files.md)."""
+    write_private(path, bundle.data)

@@ -35,6 +35,7 @@ from ledger.log.entry import GENESIS_PREV, Entry, from_canonical
 from ledger.log.merkle_verify import verify_consistency
 from ledger.signing.key_registry import KeyRegistry
 from ledger.signing.keys import VerifierKey
+from ledger.signing.private_files import write_private
 from ledger.store import log_store
 
 Progress = Callable[[int, int], None]
@@ -74,10 +75,8 @@ class VerifierState:
         )
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=1))
-        tmp.replace(path)  # atomic: a crash leaves the old state or the new, never half
+        # 0600, atomic: a crash leaves the old state or the new, never half.
+        write_private(path, json.dumps(self.to_json(), indent=1))
 
     @classmethod
     def load(cls, path: Path) -> VerifierState | None:

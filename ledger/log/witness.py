@@ -22,6 +22,7 @@ from ledger.log.checkpoint import open_checkpoint
 from ledger.log.merkle_verify import verify_consistency
 from ledger.signing import note
 from ledger.signing.keys import Signer, VerifierKey, parse_vkey
+from ledger.signing.private_files import private_dir, write_private
 
 
 @dataclass
@@ -37,10 +38,8 @@ class WitnessState:
         return cls(**json.loads(path.read_text())) if path.exists() else None
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1))
-        tmp.replace(path)  # atomic: after a crash the witness holds the old state or the new
+        # 0600, atomic: after a crash the witness holds the old state or the new.
+        write_private(path, json.dumps(asdict(self), indent=1))
 
 
 def cosign(state_path: Path, witness: Signer, log_key: VerifierKey, signed_checkpoint: str,
@@ -72,7 +71,7 @@ def cosign(state_path: Path, witness: Signer, log_key: VerifierKey, signed_check
 
 
 def write_fork_evidence(directory: Path, state: WitnessState, new_note: str, proof: list[bytes], error: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     new = open_checkpoint(new_note, parse_vkey(state.log_vkey))
     path = directory / f"fork-evidence-{state.size}-{new.size}.json"
     path.write_text(json.dumps({
