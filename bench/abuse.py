@@ -22,7 +22,9 @@ Two servers, one process each (``bench/abuse.py --serve on|off``), each
   in-flight cap and the answer size limit switched off.
 
 They run one after the other, never together, the order alternating between
-runs.
+runs. Every token (the checker's and the abusers') is issued in this process
+by ``ledger.access.tokens.issue`` with the demo's log key, loaded once with
+the demo's passphrase: each is a log-signed ``token.issued`` entry.
 
 The checker (this process): the operation ``graphql/operations/pre_award_check.graphql``
 with a programme-officer token of its own (a fresh one per window), one
@@ -65,8 +67,9 @@ median. The client, the abusers and the server share the machine's cores:
 read the ratios, not the absolute figures.
 
 ``--json OUT`` writes: command, params, env, ledger, queries (their estimated
-costs), runs (every window: latencies, abuser outcomes, server CPU), summary
-(medians per server and workload, ratios), phases_s, elapsed_s.
+costs), limits (each server's), runs (every window: latencies, abuser
+outcomes, server CPU), summary (medians per server and workload, ratios),
+phases_s, elapsed_s.
 
 No assertions on timings: this script measures and reports.
 """
@@ -102,6 +105,7 @@ from server_process import cpu_seconds, stop, wait_healthy  # noqa: E402
 SEED = 1
 LEDGER = str(Path(sys.executable).parent / "ledger")
 CACHE_MARKER = "bench-abuse-ledger.json"
+PASSPHRASE = "bench-abuse"  # the demo's private keys; given to `ledger demo` and the token issuer, never the servers
 TOKEN_ENV = "BENCH_ABUSE_TOKEN"  # how the abuse process gets its bearer token (not on its command line)
 ABUSERS = 4
 ABUSER_ROLE = "auditor"  # reads every field; see the module docstring
@@ -324,7 +328,7 @@ def configure(d: Path) -> dict:
 
 
 def cli(*args: str, passphrase: bool = False) -> str:
-    env = {**os.environ, **({"LEDGER_KEY_PASSPHRASE": "bench-abuse"} if passphrase else {})}
+    env = {**os.environ, **({"LEDGER_KEY_PASSPHRASE": PASSPHRASE} if passphrase else {})}
     out = subprocess.run([LEDGER, *args], capture_output=True, text=True, env=env, cwd=ROOT)
     if out.returncode != 0:
         raise RuntimeError(f"ledger {' '.join(args)} failed: {out.stderr[-2000:]}")
@@ -391,14 +395,24 @@ def questions(engine) -> tuple[list[dict], list[str]]:
     return asked, busiest
 
 
-def issue(engine, role: str, label: str) -> str:
-    from ledger.access import tokens
+def log_keyring(engine):
+    """The demo's log key (and its authority keys), loaded once: issuing a token
+    appends a log-signed ``token.issued`` entry. The passphrase is given here
+    only; the servers stay read-only."""
+    from dataclasses import replace
+
     from ledger.config import Settings
     from ledger.log.operator import load_keyring
 
+    return load_keyring(engine, replace(Settings.from_env(), passphrase_value=PASSPHRASE.encode()))
+
+
+def issue(engine, keyring, role: str, label: str) -> str:
+    from ledger.access import tokens
+
     scope = {"authority_id": "nmg-talent-office", "region": "150000"} if role == "programme_officer" else {}
-    text, _ = tokens.issue(engine, load_keyring(engine, Settings.from_env()), role, utc_now, actor="operator:bench",
-                           label=label, expires_at=utc_now() + timedelta(days=1), **scope)
+    text, _ = tokens.issue(engine, keyring, role, utc_now, actor="operator:bench", label=label,
+                           expires_at=utc_now() + timedelta(days=1), **scope)
     return text
 
 
@@ -443,21 +457,23 @@ class Checker:
         self.client.close()
 
 
-def measure(server: Server, engine, workload: str, asked: list[dict], ids_file: Path, seconds: float) -> dict:
-    checker = Checker(server, issue(engine, "programme_officer", f"bench/abuse.py checker {server.mode} {workload}"),
-                      asked)
+def measure(server: Server, engine, keyring, workload: str, asked: list[dict], ids_file: Path,
+            seconds: float) -> dict:
+    checker = Checker(server, issue(engine, keyring, "programme_officer",
+                                    f"bench/abuse.py checker {server.mode} {workload}"), asked)
     try:
         checker.warm()
         if workload == "idle":
             return {"checker": checker.window(seconds)}
-        return abused(server, engine, workload, checker, ids_file, seconds)
+        return abused(server, engine, keyring, workload, checker, ids_file, seconds)
     finally:
         checker.close()
 
 
-def abused(server: Server, engine, workload: str, checker: Checker, ids_file: Path, seconds: float) -> dict:
+def abused(server: Server, engine, keyring, workload: str, checker: Checker, ids_file: Path,
+           seconds: float) -> dict:
     """The checker's window while the abuse process runs; then wait for the abusers' last answers."""
-    token = issue(engine, ABUSER_ROLE, f"bench/abuse.py {server.mode} {workload}")
+    token = issue(engine, keyring, ABUSER_ROLE, f"bench/abuse.py {server.mode} {workload}")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--abuse", server.url, "--workload", workload,
            "--clients", str(ABUSERS), "--seconds", str(LEAD_IN_S + seconds), "--ids", str(ids_file)]
     p = subprocess.Popen(cmd, env={**os.environ, TOKEN_ENV: token}, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -476,6 +492,13 @@ def abused(server: Server, engine, workload: str, checker: Checker, ids_file: Pa
     if p.returncode != 0:
         raise RuntimeError(f"abuse process for {workload} failed ({p.returncode})")
     return {"checker": checked, "abusers": {**json.loads(out.strip().splitlines()[-1]), "drain_s": drain}}
+
+
+def limits_json(mode: str) -> dict:
+    """The limits the `mode` server runs with (ledger/api/context.py Limits), for the report."""
+    from dataclasses import asdict
+
+    return asdict(limits_of(mode))
 
 
 def estimated_costs() -> dict:
@@ -583,7 +606,7 @@ def main() -> None:
     quick = args.quick
     params = {"entries": 1_500 if quick else 6_000, "runs": args.runs or (2 if quick else 3),
               "seconds": args.seconds or (4.0 if quick else 10.0), "abusers": ABUSERS, "lead_in_s": LEAD_IN_S,
-              "warmup": WARMUP, "checks_per_s": CHECKS_PER_S, "quick": quick}
+              "warmup": WARMUP, "checks_per_s": CHECKS_PER_S, "abuser_role": ABUSER_ROLE, "quick": quick}
     exe = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
     command = shlex.join([exe, *sys.argv])
     progress(f"command: {command}")
@@ -602,10 +625,12 @@ def main() -> None:
         phases["build"] = time.perf_counter() - t
         engine = make_engine(Settings.from_env().database_url)
         stack.callback(engine.dispose)
+        keyring = log_keyring(engine)
         asked, ids = questions(engine)
         ids_file = work / "ids.json"
         ids_file.write_text(json.dumps(ids))
         result["queries"] = estimated_costs()
+        result["limits"] = {mode: limits_json(mode) for mode in SERVERS}
         result["ledger"]["checked_subjects"] = len(asked)
         t = time.perf_counter()
         runs = []
@@ -619,7 +644,7 @@ def main() -> None:
                     run[mode] = {}
                     for w in WORKLOADS:
                         progress(f"run {r + 1}/{params['runs']}: limits {mode}, {w}")
-                        run[mode][w] = measure(server, engine, w, asked, ids_file, params["seconds"])
+                        run[mode][w] = measure(server, engine, keyring, w, asked, ids_file, params["seconds"])
                 finally:
                     server.stop()
             runs.append(run)

@@ -12,14 +12,22 @@ entries; the GraphQL API within 3x of the bare endpoint.
 The ledger (SQLite through ``make_engine``: WAL), built in a temp dir, or kept
 in ``--cache DIR`` and reused by later runs of the same size:
 
-- 1,000,000 entry rows over 100,000 subjects (100,000 / 10,000 with
-  --quick), bulk-inserted with their projection rows by
-  ``bench.common.bulk_load``, as ``bench/status.py`` does (subject
-  ``seq % subjects``; per entry 5% a sanction (scope subsidy, region 150000,
-  every programme, from 2026-01-01, indefinite or until 2027-12-31; 30% of
-  them ended on 2026-06-01 by credit repair), 45% a grant, 5% a clawback due
-  2026-03-01 and unpaid). The rows are synthetic (not signed, no Merkle
-  nodes): building a million signed entries through the append path is
+- A real log head, through the append path: the genesis entry (signed by a
+  seeded log key, held in memory by this process only) and
+  ``authority.registered`` for nmg-talent-office (region 150000), whose
+  programme officer's token the API is asked with; issuing that token appends
+  its log-signed ``token.issued`` entry (``ledger.access.tokens.issue``).
+- Then 1,000,000 entries over 100,000 subjects (100,000 / 10,000 with
+  --quick), bulk-inserted after that head with their projection rows and tree
+  nodes by ``bench.common.bulk_load``, as ``bench/status.py`` does (the n-th
+  concerns subject ``n % subjects``; per entry 5% a sanction (scope subsidy,
+  region 150000, every programme, from 2026-01-01, indefinite or until
+  2027-12-31; 30% of them ended on 2026-06-01 by credit repair, at the
+  subject's next entry), 45% a grant, 5% a clawback of the subject's latest
+  grant due 2026-03-01 and unpaid, the rest recorded pre-award checks). Each
+  row is a whole entry (canonical bytes, chained, its leaf hash), since the
+  answers are folded from the subject's entries (ledger/domain/state.py), but
+  not signed: building a million signed entries through the append path is
   bench/append.py's subject and outside this budget. The migration's
   secondary indexes on the filled tables are dropped during the load and
   recreated afterwards from their own DDL (``sqlite_master``), so the schema
@@ -127,9 +135,10 @@ from rich.table import Table  # noqa: E402
 from server_process import cpu_seconds, stop, wait_healthy  # noqa: E402
 
 SEED = 1
-LAYOUT = "status-build-v1+vault"  # the cached ledger's shape; change it when the build changes
+LAYOUT = "status-build-v2+vault+head"  # the cached ledger's shape; change it when the build changes
 BENEFIT, PROGRAMME, REGION, ON = "subsidy", None, "150102", "2026-12-01"  # every programme
 CLIENTS = 8
+AUTHORITY, AUTHORITY_REGION = "nmg-talent-office", "150000"  # the programme officer's (registered in the log head)
 CACHE_MARKER = "bench-api-ledger.json"
 TOKEN_ENV = "BENCH_API_TOKEN"  # how the load process gets the bearer token (not on its command line)
 TARGETS = {"eligibility_ms": 2.0, "graphql_vs_bare": 3.0}
@@ -434,6 +443,9 @@ def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) ->
     vault = settings.vault(create=True)
     progress(f"adding {sample} subjects to the vault (ledger.domain.subjects.add_subject)")
     idents, vault_refs, vault_s = vault_subjects(engine, vault, sample)
+    log_head(engine, settings.origin)
+    with engine.connect() as conn:
+        head = log_store.size(conn)
     rng = random.Random(SEED + 1)
     refs = [rng.randbytes(32).hex() for _ in range(subjects)]
     positions = rng.sample(range(subjects), sample)
@@ -450,9 +462,9 @@ def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) ->
         owned = dict(conn.execute(select(entries.c.subject, func.count()).where(entries.c.subject.in_(vault_refs))
                                   .group_by(entries.c.subject)).all())
     engine.dispose()
-    if tree_size != size or any(owned.get(r, 0) == 0 for r in vault_refs):
+    if tree_size != head + size or any(owned.get(r, 0) == 0 for r in vault_refs):
         raise RuntimeError("the bulk load did not give every vault subject its entries")
-    info = {**shape, "tree_size": tree_size, "rows": counts, "entries_per_sampled_subject":
+    info = {**shape, "tree_size": tree_size, "head_entries": head, "rows": counts, "entries_per_sampled_subject":
             [min(owned.values()), max(owned.values())], "build_s": round(time.perf_counter() - t0, 1),
             "vault_s": round(vault_s, 1), "load_s": round(load_s, 1), "identifiers": idents, "refs": vault_refs}
     if cache:
@@ -460,14 +472,43 @@ def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) ->
     return {**info, "cached": False}
 
 
-def random_refs(engine, size: int, n: int) -> list[str]:
-    """The subjects of n random entries (seeded): random subjects of the whole population."""
+def log_signer():
+    """The log key (seeded, so a cached ledger keeps it; never written to disk):
+    it signs the genesis entry and every ``token.issued``."""
+    from ledger.signing.keys import Signer
+
+    return Signer.from_seed("bench-api-log", b"bench-api-log-key")
+
+
+def log_head(engine, origin: str) -> None:
+    """Genesis and the officer's authority, through the append path, before the bulk load."""
+    from ledger.log.operator import init_log, register_authority
+
+    init_log(engine, log_signer(), origin, utc_now, actor="operator:bench")
+    register_authority(engine, log_signer(), AUTHORITY, "内蒙古人才工作办公室", AUTHORITY_REGION, utc_now,
+                       actor="operator:bench")
+
+
+def issue_token(engine) -> str:
+    """A programme officer's token for the API; appends its ``token.issued`` entry."""
+    from ledger.access import tokens
+    from ledger.signing.keyring import Keyring
+
+    token, _ = tokens.issue(engine, Keyring(log_signer()), "programme_officer", utc_now, actor="operator:bench",
+                            authority_id=AUTHORITY, region=AUTHORITY_REGION, label="bench/api.py",
+                            expires_at=utc_now() + timedelta(days=1))
+    return token
+
+
+def random_refs(engine, head: int, size: int, n: int) -> list[str]:
+    """The subjects of n random bulk entries (seeded; seqs from ``head`` on): random
+    subjects of the whole population."""
     from sqlalchemy import select
 
     from ledger.store.schema import entries
 
     rng = random.Random(3)
-    seqs = [rng.randrange(size) for _ in range(n)]
+    seqs = [head + rng.randrange(size) for _ in range(n)]
     with engine.connect() as conn:
         by_seq = dict(conn.execute(select(entries.c.seq, entries.c.subject).where(entries.c.seq.in_(seqs))).all())
     return [by_seq[s] for s in seqs]
@@ -686,9 +727,7 @@ def main() -> None:
     import starlette
     import uvicorn
 
-    from ledger.access import tokens
     from ledger.config import Settings
-    from ledger.log.operator import load_keyring
     from ledger.store.engine import make_engine
 
     quick = args.quick
@@ -728,10 +767,9 @@ def main() -> None:
         engine = make_engine(settings.database_url)
         stack.callback(engine.dispose)
         vault = settings.vault()
-        token, _ = tokens.issue(engine, load_keyring(engine, settings), "programme_officer", utc_now,
-                                actor="operator:bench", authority_id="nmg-talent-office", region="150000",
-                                label="bench/api.py", expires_at=utc_now() + timedelta(days=1))
-        rand = random_refs(engine, params["entries"], params["inproc_warmup"] + params["inproc_calls"])
+        token = issue_token(engine)
+        rand = random_refs(engine, info["head_entries"], params["entries"],
+                           params["inproc_warmup"] + params["inproc_calls"])
         subjects_file = work / "subjects.json"
         subjects_file.write_text(json.dumps(idents))
         for srv in servers.values():

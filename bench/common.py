@@ -8,6 +8,7 @@ fixture changes); the keys, authorities and drafts are the same as
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
@@ -31,7 +32,8 @@ from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
-from ledger.log.entry import Authority, Draft  # noqa: E402
+from ledger.log import canonical, entry_types, merkle  # noqa: E402
+from ledger.log.entry import FORMAT_VERSION, GENESIS_PREV, Authority, Draft  # noqa: E402
 from ledger.log.operator import init_log, register_authority, register_key  # noqa: E402
 from ledger.signing.keyring import Keyring  # noqa: E402
 from ledger.signing.keys import Signer  # noqa: E402
@@ -229,13 +231,52 @@ BULK = {
     "clawbacks": ("seq", "subject", "amount_fen", "deadline", "grant_seqs", "decision_date"),
     "exits": ("target_seq", "exit_seq", "subject", "kind", "on_date", "reason"),
 }
+BULK_AUTHORITY = {"id": "bench-office", "region": "150000"}
+BULK_SIG = "A" * 86 + "=="  # base64 of 64 zero bytes: the rows are not signed
+_LEGAL_BASIS = {"article": "66", "document_no": "x"}
+
+
+def _json(value) -> str:
+    """RFC 8785 text of a bulk value: every value here is ASCII or BMP text, a small
+    integer, a list or an object, for which ``json.dumps`` with sorted keys and no
+    whitespace writes exactly what ``ledger.log.canonical.encode`` writes (its own
+    fast path)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_AUTHORITY_JSON = _json(BULK_AUTHORITY)
+
+
+def _entry_bytes(seq: int, prev: str, type_: str, recorded_at: str, subject: str, refs: list[int], request_id: str,
+                 body: dict) -> bytes:
+    """The canonical bytes of a bulk entry, its members written in RFC 8785 order
+    (``bulk_load`` checks one entry of each type against ``canonical.encode``)."""
+    return (f'{{"actor":"bench","authority":{_AUTHORITY_JSON},"body":{_json(body)},"prev":"{prev}",'
+            f'"recorded_at":"{recorded_at}","refs":{_json(refs)},"request_id":"{request_id}","seq":{seq},'
+            f'"sig":"{BULK_SIG}","signer":"bench","subject":"{subject}","type":"{type_}","v":{FORMAT_VERSION}}}'
+            ).encode()
 
 
 def bulk_load(path: Path, size: int, refs: list[str], seed: int = 1) -> dict:
-    """``size`` entry rows over the subject references ``refs`` with their projection
-    rows (5% sanctions, a third of those ended; 45% grants; 5% clawbacks), through
-    the driver; returns row counts. Secondary indexes of the filled tables are
-    dropped for the load and recreated from their stored DDL."""
+    """``size`` entries over the subject references ``refs`` with their projection
+    rows and tree nodes, appended through the driver after whatever log ``path``
+    already holds (its head's leaf hash, recorded_at and tree border are read
+    first, so the append path can extend the result); returns row counts.
+
+    Each row is a whole entry as the read path parses it: canonical bytes of the
+    envelope and a body valid for its type, ``prev`` chained and ``leaf_hash``
+    computed from those bytes, the perfect-subtree nodes the append path would
+    store; only the signature is 64 zero bytes (nothing on the read path checks
+    one; bench/verify.py prices verification). The n-th new entry concerns
+    ``refs[n % len(refs)]``. Per entry: 5% ``sanction.imposed`` (scope subsidy,
+    region 150000, every programme, from 2026-01-01, indefinite or until
+    2027-12-31), 30% of which are ended on 2026-06-01 by credit repair with a
+    ``sanction.ended`` at the same subject's next entry (when the load reaches
+    it); 45% ``subsidy.granted``; 5% ``clawback.ordered`` of the subject's latest
+    grant, due 2026-03-01 and unpaid (``eligibility.checked`` when the subject
+    has no grant yet); the rest ``eligibility.checked``. Secondary indexes of
+    the filled tables are dropped for the load and recreated from their stored
+    DDL."""
     rng = random.Random(seed)
     n = len(refs)
     sqls = {t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})" for t, cols in BULK.items()}
@@ -244,38 +285,112 @@ def bulk_load(path: Path, size: int, refs: list[str], seed: int = 1) -> dict:
     try:
         db.execute("PRAGMA synchronous=OFF")  # this connection (the load) only
         db.execute("PRAGMA cache_size=-1000000")  # 1 GB of page cache for the load
+        start, prev, recorded_at = _bulk_head(db)
+        border = _bulk_border(db, start)
         names = ", ".join(f"'{t}'" for t in BULK)
         indexes = db.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                              f"AND tbl_name IN ({names}) ORDER BY name").fetchall()
         for name, _ in indexes:
             db.execute(f'DROP INDEX "{name}"')
+        ends: dict[int, int] = {}  # seq of a sanction.ended still to write -> the sanction it ends
+        last_grant: dict[int, int] = {}  # subject index -> seq of its latest grant
+        samples: dict[str, bytes] = {}
         chunk = 100_000
-        for lo in range(0, size, chunk):
+        for lo in range(start, start + size, chunk):
             rows, sv, gr, cb, ex = [], [], [], [], []
-            for seq in range(lo, min(lo + chunk, size)):
-                subject = refs[seq % n]
+            for seq in range(lo, min(lo + chunk, start + size)):
+                k = (seq - start) % n
+                subject = refs[k]
                 kind = rng.random()
-                rows.append((seq, seq.to_bytes(32, "big"), b"\x01" + seq.to_bytes(31, "big"), "bench",
-                             "2026-01-01T00:00:00.000000Z", "bench", subject, f"{seq:09d}", "bench", b"{}"))
-                if kind < 0.05:
-                    sv.append((seq, seq, subject, "serious", "2026-01-01", rng.choice([None, "2027-12-31"]),
-                               '["subsidy"]', '["150000"]', "[]", '{"article":"66","document_no":"x"}', "x"))
-                    if rng.random() < 0.3:
-                        ex.append((seq, seq + 1, subject, "ended", "2026-06-01", "credit_repair"))
+                refs_: list[int] = []
+                if seq in ends:
+                    target = ends.pop(seq)
+                    type_, refs_ = "sanction.ended", [target]
+                    body: dict = {"reason": "credit_repair", "ended_on": "2026-06-01", "deciding_body": "x"}
+                    ex.append((target, seq, subject, "ended", "2026-06-01", "credit_repair"))
+                elif kind < 0.05:
+                    until = rng.choice([None, "2027-12-31"])
+                    type_ = "sanction.imposed"
+                    body = {"severity": "serious", "grounds": "x", "legal_basis": _LEGAL_BASIS, "deciding_body": "x",
+                            "decision_date": "2026-01-01", "effective_from": "2026-01-01",
+                            "scope": {"benefits": ["subsidy"], "regions": ["150000"]}}
+                    if until:
+                        body["effective_until"] = until
+                    sv.append((seq, seq, subject, "serious", "2026-01-01", until, '["subsidy"]', '["150000"]', "[]",
+                               '{"article":"66","document_no":"x"}', "x"))
+                    if rng.random() < 0.3 and seq + n < start + size:
+                        ends[seq + n] = seq
                 elif kind < 0.5:
+                    type_ = "subsidy.granted"
+                    body = {"programme": "p", "kind": "startup", "amount_fen": 100000, "grant_ref": f"g{seq}",
+                            "budget_account": "x", "decision_date": "2025-01-01", "region": "150100"}
                     gr.append((seq, subject, f"g{seq}", "p", "startup", 100000, "2025-01-01", "150100"))
-                elif kind < 0.55:
-                    cb.append((seq, subject, 5000, "2026-03-01", "[]", "2025-06-01"))
+                    last_grant[k] = seq
+                elif kind < 0.55 and k in last_grant:
+                    type_, refs_ = "clawback.ordered", [last_grant[k]]
+                    body = {"amount_fen": 5000, "deadline": "2026-03-01", "grounds": "x", "legal_basis": _LEGAL_BASIS,
+                            "decision_date": "2025-06-01", "deciding_body": "x"}
+                    cb.append((seq, subject, 5000, "2026-03-01", json.dumps(refs_), "2025-06-01"))
+                else:
+                    type_ = "eligibility.checked"
+                    body = {"officer": "x", "programme": "p", "award_ref": f"a{seq}", "benefit": "subsidy",
+                            "region": "150100", "on": "2025-01-01", "answer": "eligible", "tree_size": seq,
+                            "blocking": [], "decision": "proceed"}
+                request_id = f"bench-{seq:09d}"
+                data = _entry_bytes(seq, prev, type_, recorded_at, subject, refs_, request_id, body)
+                leaf = merkle.leaf_hash(data)
+                if type_ not in samples:
+                    samples[type_] = (data, {"v": FORMAT_VERSION, "seq": seq, "prev": prev, "type": type_,
+                                             "recorded_at": recorded_at, "authority": BULK_AUTHORITY, "actor": "bench",
+                                             "subject": subject, "refs": refs_, "request_id": request_id,
+                                             "body": body, "signer": "bench", "sig": BULK_SIG})
+                rows.append((seq, bytes.fromhex(prev), leaf, type_, recorded_at, BULK_AUTHORITY["id"], subject,
+                             request_id, "bench", data))
+                prev = leaf.hex()
+            leaves = [r[2] for r in rows]
+            nodes = merkle.integrate(border, lo, leaves)
             db.execute("BEGIN")
-            for table, data in (("entries", rows), ("sanction_versions", sv), ("grants", gr), ("clawbacks", cb),
-                                ("exits", ex)):
-                if data:
-                    db.executemany(sqls[table], data)
-                    counts[table] += len(data)
+            for table, data_ in (("entries", rows), ("sanction_versions", sv), ("grants", gr), ("clawbacks", cb),
+                                 ("exits", ex)):
+                if data_:
+                    db.executemany(sqls[table], data_)
+                    counts[table] += len(data_)
+            db.executemany("INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                           [(lv, ix, h) for (lv, ix), h in nodes.items()])
             db.execute("COMMIT")
+            border = merkle.next_border(border, lo, leaves, nodes)
         for _, sql in indexes:
             db.execute(sql)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
+    for data, entry in samples.values():  # the ledger's own encoding of the entry meant, as the read path requires
+        if canonical.encode(entry) != data:
+            raise AssertionError(f"bulk entry bytes are not the canonical encoding: {data[:200]!r}")
+        entry_types.validate(Draft(entry["type"], Authority(**BULK_AUTHORITY), entry["actor"], entry["subject"],
+                                   tuple(entry["refs"]), entry["request_id"], entry["body"]))  # raises if invalid
     return counts
+
+
+def _bulk_head(db: sqlite3.Connection) -> tuple[int, str, str]:
+    """(next seq, prev for it, recorded_at for the load) of the log in ``db``: the
+    bulk entries carry the head's recorded_at, so time never runs backwards."""
+    row = db.execute("SELECT seq, leaf_hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is None:
+        return 0, GENESIS_PREV, "2026-01-01T00:00:00.000000Z"
+    return row[0] + 1, bytes(row[1]).hex(), row[2]
+
+
+def _bulk_border(db: sqlite3.Connection, size: int) -> dict:
+    """The perfect pieces of ``[0, size)`` (what ``merkle.integrate`` extends), as
+    ``log_store.read_nodes`` reads them: level 0 from entries, the rest from tree_nodes."""
+    out = {}
+    for level, idx in merkle.perfect_pieces(0, size):
+        if level == 0:
+            row = db.execute("SELECT leaf_hash FROM entries WHERE seq = ?", (idx,)).fetchone()
+        else:
+            row = db.execute("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", (level, idx)).fetchone()
+        if row is None:
+            raise RuntimeError(f"the log in the database lacks its tree node {(level, idx)}")
+        out[(level, idx)] = bytes(row[0])
+    return out

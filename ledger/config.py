@@ -11,7 +11,7 @@ Every value has an environment variable; the CLI's ``--db`` overrides the URL.
 | checkpoint origin  | LEDGER_ORIGIN                | talent.nmg.example/integrity-ledger |
 | log key name       | LEDGER_LOG_KEY               | dev-log                          |
 | state dir          | LEDGER_STATE_DIR             | var                              |
-| vault master key   | LEDGER_VAULT_KEY_FILE        | var/vault.key (git-ignored)      |
+| vault epoch key    | LEDGER_VAULT_KEY_FILE        | var/vault.key (git-ignored)      |
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         passphrase = env.get("LEDGER_KEY_PASSPHRASE")
         if passphrase is None and env.get("LEDGER_KEY_PASSPHRASE_FILE"):
-            passphrase = Path(env["LEDGER_KEY_PASSPHRASE_FILE"]).read_text().strip()
+            passphrase = _passphrase_file(env["LEDGER_KEY_PASSPHRASE_FILE"])
         return cls(
             database_url=database_url or env.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             key_dir=Path(env.get("LEDGER_KEY_DIR", "var/private-keys")),
@@ -65,10 +65,29 @@ class Settings:
         return self.passphrase_value
 
     def vault(self, *, create: bool = False) -> Vault:
-        from ledger.domain.vault import Vault, create_master, load_master
+        """The key file's vault; it follows rotations by other processes (docs/erasure.md)."""
+        from ledger.domain.vault_keys import open_vault
 
-        return Vault(create_master(self.vault_key_file) if create else load_master(self.vault_key_file))
+        return open_vault(self.vault_key_file, create=create)
 
     @property
     def verify_state_path(self) -> Path:
         return self.state_dir / "verify-state.json"
+
+
+def _passphrase_file(name: str) -> str:
+    """The passphrase in the file LEDGER_KEY_PASSPHRASE_FILE names (UTF-8, surrounding
+    whitespace ignored), or a ConfigError naming the variable, the file and the fix."""
+    fix = "create it holding the passphrase, point LEDGER_KEY_PASSPHRASE_FILE at the right file, or unset it"
+    try:
+        text = Path(name).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigError(f"LEDGER_KEY_PASSPHRASE_FILE={name}: no such file; {fix}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"LEDGER_KEY_PASSPHRASE_FILE={name}: not UTF-8 text; write the passphrase as UTF-8") from None
+    except OSError as e:  # a directory, no permission, …
+        raise ConfigError(f"LEDGER_KEY_PASSPHRASE_FILE={name}: cannot read it ({e.strerror or e}); point it at "
+                          "a file this user can read (mode 0600) holding the passphrase, or unset it") from None
+    if not text:
+        raise ConfigError(f"LEDGER_KEY_PASSPHRASE_FILE={name}: the file is empty; write the passphrase in it")
+    return text

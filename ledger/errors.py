@@ -52,14 +52,19 @@ class Problem:
 
 
 class ValidationError(InputError):
-    """One or more fields break their rules; ``problems`` lists every one."""
+    """One or more fields break their rules; ``problems`` lists every one.
+
+    ``index`` is the item of a batch (from 0); ``line`` the line of a JSON-lines
+    input (from 1), when the problems come from one."""
 
     code = "validation"
 
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...], *, index: int | None = None):
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], *, index: int | None = None,
+                 line: int | None = None):
         self.problems = tuple(problems)
         self.index = index
-        where = f"item {index}: " if index is not None else ""
+        self.line = line
+        where = f"line {line}: " if line is not None else f"item {index}: " if index is not None else ""
         super().__init__(where + "; ".join(str(p) for p in self.problems))
 
 

@@ -26,6 +26,39 @@ def _append(eps: float, nosig_ratio: float) -> dict:
             "engines": {"sqlite": {"bulk": bulk, "single": lat, "concurrent": lat, "profile": prof}}}
 
 
+def _abuse(attack_p99_ratio: float) -> dict:
+    """bench/abuse.py's JSON, cut down to what the report reads (two runs)."""
+    def cell(p50: float, p99: float, checks: int, cpu: float, **more) -> dict:
+        return {"p50_ms": p50, "p99_ms": p99, "checks": checks, "server_cpu_share": cpu, **more}
+
+    def window(checks: int, max_ms: float) -> dict:
+        return {"checker": {"checks": checks, "max_ms": max_ms}}
+
+    run = {m: {"idle": window(125, 20.0), "attack": window(1 if m == "off" else 124, 12_345.0 if m == "off" else 25.0),
+               "costliest": window(22 if m == "off" else 120, 610.0 if m == "off" else 97.0)} for m in ("on", "off")}
+    return {"params": {"entries": 6000, "runs": 2, "seconds": 5.0, "abusers": 4, "warmup": 20, "checks_per_s": 25,
+                       "abuser_role": "auditor"},
+            "ledger": {"entries": 6000, "seed": 1, "tree_size": 6032, "build_s": 70.0, "cached": False},
+            "queries": {"limit": 50_000, "attack": 1_803_016, "costliest": 40_102},
+            "limits": {"on": {"max_cost": 50_000, "cost_per_second": 25_000, "cost_burst": 100_000,
+                              "max_in_flight": 2}},
+            "runs": [run, run],
+            "summary": {
+                "on": {"idle": cell(9.1, 15.3, 125, 0.19),
+                       "attack": cell(9.5, 15.3 * attack_p99_ratio, 124, 0.21, ratio_p50=1.04,
+                                      ratio_p99=attack_p99_ratio, abuser_outcomes={"cost_exceeded": 10,
+                                                                                   "rate_limited": 61},
+                                      abuser_mib_per_run=0.01),
+                       "costliest": cell(9.9, 80.8, 120, 0.32, ratio_p50=1.08, ratio_p99=5.33,
+                                         abuser_outcomes={"answered": 14, "rate_limited": 48},
+                                         abuser_mib_per_run=0.2)},
+                "off": {"idle": cell(9.7, 19.3, 124, 0.19),
+                        "attack": cell(10_152.1, 10_152.1, 1, 0.89, ratio_p50=1052.83, ratio_p99=562.7,
+                                       abuser_outcomes={"answered": 8}, abuser_mib_per_run=80.4),
+                        "costliest": cell(235.2, 464.7, 22, 0.99, ratio_p50=24.67, ratio_p99=24.87,
+                                          abuser_outcomes={"answered": 87}, abuser_mib_per_run=1.2)}}}
+
+
 def _data(**over) -> dict[str, dict]:
     proofs = {"proofs": [{"size": s, "inclusion_ms": 0.6, "consistency_ms": 0.7, "pk_lookup_ms": 0.06, "build_s": 1.0,
                           "pymerkle": {"inmemory": {"inclusion_ms": 0.05, "consistency_ms": 0.05,
@@ -59,7 +92,7 @@ def _data(**over) -> dict[str, dict]:
     export = {"entries_about_subject": 1000, "bundle_entries": 1003, "bundle_bytes": 2_000_000, "runs": 5,
               "export_s": 3.0, "verify_s": 0.4, "baseline_read_and_zip_s": 0.04, "export_over_baseline": 75.0}
     d = {"append": _append(11_000.0, 4.8), "proofs": proofs, "verify": verify, "status": status, "api": api,
-         "reconcile": rec, "export": export}
+         "reconcile": rec, "export": export, "abuse": _abuse(1.4)}
     d.update(over)
     return d
 
@@ -97,6 +130,7 @@ def test_each_target_is_judged_from_its_figure(tmp_path):
     assert v["Full verify ≥ 25,000 entries/s on both co"] == "not met"
     assert v["Reconciliation of 1,000,000 transactions"] == "**met**"
     assert v["… and faster than the pandas baseline (sa"] == "not met"  # 1.67x pandas
+    assert v["Pre-award checks while the reported attac"] == "**met**"  # 1.04x / 1.4x idle
     assert "<!-- bench:" not in text
 
 
@@ -104,13 +138,15 @@ def test_each_target_is_judged_from_its_figure(tmp_path):
     ("append", _append(9_999.0, 2.9), "Bulk append ≥ 10,000 entries/s on SQLite", "not met"),
     ("append", _append(9_999.0, 2.9), "… and within 3× of the plain insert per r", "**met**"),
     ("reconcile", None, "Reconciliation within 60 s and 1 GiB, fast", "not measured"),
+    ("abuse", _abuse(2.5), "Pre-award checks while the reported attac", "not met"),
+    ("abuse", None, "Pre-award checks while the reported attac", "not measured"),
 ])
 def test_a_changed_or_missing_figure_changes_the_verdict(tmp_path, name, change, row, verdict):
     _write(tmp_path, _data(**{name: change}))
     text = run.render(tmp_path, {name: {"rc": 1, "wall_s": 3.0}} if change is None else {}, quick=False)
     assert _Verdicts(text)[row] == verdict
     if change is None:
-        assert re.search(rf"\*\*Not measured\*\*: `.venv/bin/python bench/{name}.py` exited with 1", text)
+        assert re.search(rf"\*\*Not measured\*\*: `.venv/bin/python bench/{name}.py[^`]*` exited with 1", text)
 
 
 def test_the_scripts_own_output_is_kept_beside_the_tables(tmp_path):
@@ -120,3 +156,42 @@ def test_the_scripts_own_output_is_kept_beside_the_tables(tmp_path):
     assert "full verify table as printed" in text
     assert "Command: `.venv/bin/python bench/verify.py --quick`" in text
     assert "verify 61 s" in text
+
+
+def test_the_abuse_section_is_built_from_its_json(tmp_path):
+    _write(tmp_path, _data())
+    text = run.render(tmp_path, {}, quick=False)
+    section = text[text.index("## 7. Pre-award checks under abuse"):]
+    assert "Command: `.venv/bin/python bench/abuse.py --runs 2 --seconds 5`" in section
+    assert ("Demo ledger (`ledger demo --entries 6000 --seed 1`, 6,032 entries, built in 70.0 s); 4 abusive clients "
+            "on one auditor token; estimated cost of the attack 1,803,016, of the costliest admitted query 40,102, "
+            "limit 50,000") in section
+    rows = [line for line in section.splitlines() if line.startswith("| limits on") or line.startswith("| baseline")]
+    assert rows == [
+        "| limits on | idle | 125 | 9.1 | 15.3 |  |  | 19% |  |  |",
+        "| limits on | attack | 124 | 9.5 | 21.4 | **1.04×** | **1.40×** | 21% | 61 `rate_limited`, 10 `cost_exceeded`"
+        " | 0.0 |",
+        "| limits on | costliest admitted | 120 | 9.9 | 80.8 | **1.08×** | **5.33×** | 32% | 48 `rate_limited`, "
+        "14 answered | 0.2 |",
+        "| baseline: limits off | idle | 124 | 9.7 | 19.3 |  |  | 19% |  |  |",
+        "| baseline: limits off | attack | 1 | 10,152.1 | 10,152.1 | 1,053× | 563× | 89% | 8 answered | 80.4 |",
+        "| baseline: limits off | costliest admitted | 22 | 235.2 | 464.7 | 25× | 25× | 99% | 87 answered | 1.2 |"]
+    assert ("Per run: baseline: limits off, attack: 1 / 1 checks, the slowest after 12.35 / 12.35 s" in section)
+    assert "runs 2 at once, then one every 1.6 s per token" in section
+    assert "Cannot render" not in section
+
+
+@pytest.mark.parametrize("args,missing", [(["--only", "abuse"], "append, proofs, verify, status, api, reconcile, export"),
+                                          (["--render"], "append, proofs, verify, status, api, reconcile, export, abuse")])
+def test_the_report_keeps_sections_it_has_no_json_for(tmp_path, monkeypatch, capsys, args, missing):
+    """--only and --render refuse to turn docs/benchmarks.md's other sections into 'Not measured'."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "benchmarks.md").write_text("the last full report\n")
+    monkeypatch.setattr(run, "ROOT", tmp_path)
+    monkeypatch.setattr(run, "run_script", lambda *a: pytest.fail("ran a script"))
+    monkeypatch.setattr("sys.argv", ["run.py", *args])
+    with pytest.raises(SystemExit) as e:
+        run.main()
+    assert e.value.code == 2
+    assert f"holds no JSON for {missing}, so rendering" in capsys.readouterr().err
+    assert (tmp_path / "docs" / "benchmarks.md").read_text() == "the last full report\n"

@@ -115,7 +115,8 @@ def test_private_keys_are_encrypted_and_private(env):
     vkey = run("keys", "generate", "auditor-test").strip()
     path = Path(env["LEDGER_KEY_DIR"]) / "auditor-test.key"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    sealed = json.loads(path.read_bytes())  # docs/keys-and-files.md: scrypt + AES-256-GCM
+    assert sealed["format"] == "integrity-ledger/private-key" and "PRIVATE KEY" not in path.read_text()
     assert (Path(env["LEDGER_VKEY_DIR"]) / "auditor-test.vkey").read_text().strip() == vkey
     again = CliRunner().invoke(main, ["keys", "generate", "auditor-test"])
     assert again.exit_code == 2 and "already exists" in again.stderr

@@ -4,7 +4,10 @@
 Accepted: ``Content-Type: application/json`` (a charset, if named, must be
 UTF-8), a body of strict UTF-8 (RFC 8259 §8.1) holding one JSON object with
 no NaN or Infinity (RFC 8259 §6), no lone surrogate in a string (RFC 8259
-§8.2) and at most ``MAX_DEPTH`` levels of nesting, of the form
+§8.2), no name repeated in one object at any depth (RFC 8259 §4, I-JSON RFC
+7493 §2.3: else ``{"variables": …, "variables": …}`` means what the last one
+says here and the first one elsewhere) and at most ``MAX_DEPTH`` levels of
+nesting (``ledger.log.strict_json``, which counts it before parsing), of the form
 ``{"query": string, "variables": object|null, "operationName": string|null,
 "extensions": object|null}`` (GraphQL over HTTP, §"Request parameters");
 other keys are ignored. Everything else is a ``BadRequest`` with a code
@@ -17,9 +20,11 @@ schema and its extensions judge it and answer with GraphQL errors.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from ledger.errors import ValidationError
+from ledger.log import strict_json
 
 # Variables nest a handful of levels (a record body and its scope): 32 is ample,
 # and far below where Python's recursive JSON and GraphQL coercion give out.
@@ -68,39 +73,12 @@ def _media_type(content_type: str | None) -> None:
                          f"Content-Type must be application/json (UTF-8), not {content_type or 'missing'!r}")
 
 
-def _constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
-
-
 def _json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
         raise BadRequest("invalid_json", f"the body is not UTF-8 (byte {e.start})") from None
     try:
-        data = json.loads(text, parse_constant=_constant)
-    except RecursionError:
-        raise BadRequest("invalid_json", f"the body nests deeper than {MAX_DEPTH} levels") from None
-    except ValueError as e:  # JSONDecodeError is a ValueError
-        raise BadRequest("invalid_json", f"the body is not JSON: {e}") from None
-    _check_values(data)
-    return data
-
-
-def _check_values(data: Any) -> None:
-    """Depth and strings, without recursion (a deep body must not exhaust the stack here)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise BadRequest("invalid_json", "a string holds a lone surrogate (RFC 8259 §8.2)") from None
-        elif isinstance(value, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise BadRequest("invalid_json", f"the body nests deeper than {MAX_DEPTH} levels")
-            if isinstance(value, dict):
-                stack.extend((key, depth) for key in value)
-                value = list(value.values())
-            stack.extend((item, depth + 1) for item in value)
+        return strict_json.parse(text, max_depth=MAX_DEPTH)
+    except ValidationError as e:
+        raise BadRequest("invalid_json", f"the body is not accepted JSON: {e}") from None

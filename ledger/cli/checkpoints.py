@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.edge import db_option, edge, err, now, settings_for
+from ledger.cli.edge import SEQ, db_option, edge, err, now, settings_for
 from ledger.cli.root import main
 from ledger.log import publish
 from ledger.store.engine import make_engine
@@ -13,7 +13,7 @@ from ledger.store.engine import make_engine
 
 @main.command("checkpoint")
 @click.option("--show", is_flag=True, help="Print a stored checkpoint note exactly.")
-@click.option("--size", type=int, default=None, help="With --show: the checkpoint at this size.")
+@click.option("--size", type=SEQ, default=None, help="With --show: the checkpoint at this size.")
 @db_option
 @edge
 def checkpoint_cmd(show, size, db_url):

@@ -9,9 +9,24 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
-from ledger.cli.edge import db_option, edge, err, json_option, now, progress_bar, settings_for, subject_ref
+from ledger.cli.edge import (
+    EXIT_VERIFICATION_FAILED,
+    SEQ,
+    db_option,
+    echo_json,
+    edge,
+    err,
+    json_option,
+    now,
+    printable,
+    progress_bar,
+    settings_for,
+    subject_ref,
+)
 from ledger.cli.root import main
+from ledger.errors import Problem, ValidationError
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
 
@@ -20,8 +35,8 @@ from ledger.store.engine import make_engine
 @click.option("--case", required=True, help="Case or request number, e.g. (2026)内01行初1号.")
 @click.option("--requested-by", required=True, help="Who asked (court, supervisory body).")
 @click.option("--subject", "subjects_", multiple=True, help="A subject (scheme:number or reference); repeatable.")
-@click.option("--seq", "seqs", multiple=True, type=int, help="An entry; repeatable.")
-@click.option("--consistency-from", type=int, default=None,
+@click.option("--seq", "seqs", multiple=True, type=SEQ, help="An entry; repeatable.")
+@click.option("--consistency-from", type=SEQ, default=None,
               help="Include a consistency proof from this tree size (an earlier bundle's).")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The bundle (.zip).")
 @db_option
@@ -36,6 +51,7 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_ur
     engine = make_engine(s.database_url)
     vault = s.vault() if s.vault_key_file.exists() else None
     refs = [subject_ref(s, engine, x) for x in subjects_]
+    _consistency_from_in_the_tree(engine, consistency_from)
     with progress_bar("export") as bar:
         task = bar.add_task("export", total=None)
         b = evidence.export(engine, load_keyring(engine, s), vault, s, case=case, requested_by=requested_by,
@@ -47,6 +63,20 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_ur
             "manifest_sha256": hashlib.sha256(json.dumps(b.manifest, sort_keys=True).encode()).hexdigest()}
     click.echo(json.dumps(info) if as_json else
                f"wrote {out}: {info['entries']} entries at tree size {info['tree_size']}; export recorded at seq {b.custody.seq}")
+
+
+def _consistency_from_in_the_tree(engine, size: int | None) -> None:
+    """Refused before anything is written: the export appends its custody entry
+    first and builds the consistency proof after, so a size beyond the tree
+    found out there would leave a custody entry for a bundle never made."""
+    if size is None:
+        return
+    from ledger.store import log_store
+
+    with engine.connect() as conn:
+        current = log_store.size(conn)
+    if size > current:
+        raise ValidationError([Problem("consistency_from", f"{size} is beyond the tree (size {current})")])
 
 
 @main.command("verify-bundle")
@@ -66,10 +96,12 @@ def verify_bundle_cmd(bundle, trusted_vkey, against, as_json):
         r = verify_bundle(bundle.read_bytes(), trusted, against.read_bytes() if against else None)
     except BundleError as e:
         if as_json:
-            click.echo(json.dumps({"ok": False, "file": e.file, "expected": e.expected, "found": e.found}, ensure_ascii=False))
-        else:
-            err.print(f"[red]FAIL[/red] {e.file}\n  expected: {e.expected}\n  found:    {e.found}", highlight=False)
-        sys.exit(1)
+            echo_json({"ok": False, "error": "BundleError", "message": str(e), "exit_code": EXIT_VERIFICATION_FAILED,
+                       "file": e.file, "expected": e.expected, "found": e.found})
+        else:  # the names and values come from the bundle: escaped, never markup
+            err.print(f"[red]FAIL[/red] {escape(printable(e.file))}\n  expected: {escape(printable(str(e.expected)))}"
+                      f"\n  found:    {escape(printable(str(e.found)))}", highlight=False)
+        sys.exit(EXIT_VERIFICATION_FAILED)
     if as_json:
         click.echo(json.dumps({"ok": True, **r.__dict__}, ensure_ascii=False))
     else:

@@ -4,12 +4,15 @@ database, and ``ledger verify-proof`` (check a tlog-proof offline)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from ledger.cli.edge import db_option, edge, engine_for, json_option
+from ledger.cli.edge import SEQ, db_option, edge, engine_for, json_option
 from ledger.cli.root import main
+from ledger.errors import IndexBeyondSize, Problem, ValidationError
 from ledger.signing import keystore
 
 
@@ -19,8 +22,8 @@ def prove() -> None:
 
 
 @prove.command("inclusion")
-@click.argument("seq", type=int)
-@click.option("--size", type=int, default=None, help="Tree size (default: latest checkpoint for tlog-proof, else current).")
+@click.argument("seq", type=SEQ)
+@click.option("--size", type=SEQ, default=None, help="Tree size (default: latest checkpoint for tlog-proof, else current).")
 @click.option("--format", "fmt", type=click.Choice(["json", "tlog-proof"]), default="json", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @db_option
@@ -30,16 +33,17 @@ def prove_inclusion(seq, size, fmt, as_json, db_url):
     from ledger.log import prove as proofs
 
     engine = engine_for(db_url)
-    if fmt == "tlog-proof" and not as_json:
-        click.echo(proofs.tlog_proof(engine, seq, size), nl=False)
-        return
-    with engine.connect() as conn:
-        click.echo(json.dumps(proofs.inclusion(conn, seq, size).to_json(), indent=1))
+    with _arguments_beyond_the_tree({"seq": "seq", "tree size": "size"}):
+        if fmt == "tlog-proof" and not as_json:
+            click.echo(proofs.tlog_proof(engine, seq, size), nl=False)
+            return
+        with engine.connect() as conn:
+            click.echo(json.dumps(proofs.inclusion(conn, seq, size).to_json(), indent=1))
 
 
 @prove.command("consistency")
-@click.argument("old", type=int)
-@click.argument("new", type=int)
+@click.argument("old", type=SEQ)
+@click.argument("new", type=SEQ)
 @click.option("--json", "as_json", is_flag=True, help="JSON output (the default and only format).")
 @db_option
 @edge
@@ -47,8 +51,26 @@ def prove_consistency(old, new, as_json, db_url):
     """Prove the tree of OLD entries is a prefix of the tree of NEW entries."""
     from ledger.log import prove as proofs
 
-    with engine_for(db_url).connect() as conn:
+    with _arguments_beyond_the_tree({"old size": "old", "tree size": "new"}), engine_for(db_url).connect() as conn:
         click.echo(json.dumps(proofs.consistency(conn, old, new).to_json(), indent=1))
+
+
+@contextmanager
+def _arguments_beyond_the_tree(arguments: dict[str, str]) -> Iterator[None]:
+    """A seq or size beyond the stored tree is a bad argument (exit 2), not a proof
+    that failed to verify (``IndexBeyondSize`` is a ``ProofError``, exit 1, when a
+    verifier meets it in a proof it was given). ``arguments``: what the library
+    calls the value -> the argument that gave it."""
+    try:
+        yield
+    except IndexBeyondSize as e:
+        if e.index < 0:
+            rule = "must be 0 or more"
+        elif e.what == "old size":
+            rule = f"{e.index} is more than the new size {e.size}"
+        else:
+            rule = f"{e.index} is beyond the tree (size {e.size})"
+        raise ValidationError([Problem(arguments.get(e.what, e.what), rule)]) from e
 
 
 @main.command("verify-proof")
@@ -59,7 +81,7 @@ def prove_consistency(old, new, as_json, db_url):
               help="The entry's canonical bytes (from `ledger entry SEQ --raw`).")
 @click.option("--witness", "witness_files", type=click.Path(exists=True, path_type=Path), multiple=True,
               help="A witness verifier key (repeatable).")
-@click.option("--quorum", type=int, default=0, help="Witness cosignatures required.")
+@click.option("--quorum", type=click.IntRange(min=0), default=0, help="Witness cosignatures required.")
 @json_option
 @edge
 def verify_proof(proof_file, vkey_file, entry_file, witness_files, quorum, as_json):

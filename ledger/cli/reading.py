@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.edge import db_option, edge, engine_for, json_option, progress_bar, settings_for
+from ledger.cli.edge import SEQ, db_option, edge, engine_for, json_option, progress_bar, settings_for
 from ledger.cli.root import main
 from ledger.errors import InputError
 from ledger.log import tree as stored_tree
@@ -19,7 +19,7 @@ from ledger.store.engine import make_engine
 
 
 @main.command("entry")
-@click.argument("seq", type=int)
+@click.argument("seq", type=SEQ)
 @click.option("--raw", is_flag=True, help="Write the exact canonical bytes (for recomputing the leaf hash).")
 @db_option
 @edge
@@ -42,7 +42,7 @@ def entry_cmd(seq, raw, db_url):
               help="The log's verifier key; entry 0 must name it.")
 @click.option("--state", "state_path", type=click.Path(path_type=Path), default=None,
               help="This verifier's state file (default var/verify-state.json).")
-@click.option("--workers", type=int, default=None, help="Signature-checking processes (default: 2).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Signature-checking processes (default: 2).")
 @db_option
 @json_option
 @edge

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from ledger.cli.edge import db_option, edge, now, settings_for
+from ledger.cli.keys import key_file_name
 from ledger.cli.root import main
+from ledger.errors import Problem, ValidationError
 from ledger.log import publish
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
@@ -38,7 +40,7 @@ def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, 
 
     s = settings_for(db_url)
     log_key = keystore.read_vkey(log_vkey)
-    signer = keystore.load(key_name, s.key_dir, s.passphrase, witness=True)
+    signer = keystore.load(key_file_name(key_name), s.key_dir, s.passphrase, witness=True)
     # No database only with --checkpoint, --proof and --no-record: then nothing below reads it.
     engine = make_engine(s.database_url) if (cp_file is None or proof_file is None or record) else None
     if cp_file is None and proof_file is None:  # the usual round: the log's newest checkpoint
@@ -54,7 +56,7 @@ def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, 
             signed = publish.stored(conn).note
     state = witnesses.WitnessState.load(state_path)
     if proof_file:
-        proof = [bytes.fromhex(h) for h in json.loads(proof_file.read_text())["proof"]]
+        proof = _proof_hashes(proof_file)
     elif state:
         from ledger.log import prove as proofs
 
@@ -68,3 +70,13 @@ def witness_cosign(key_name, state_path, log_vkey, cp_file, proof_file, record, 
     if record and engine is not None:
         record_cosignature(engine, open_checkpoint(signed, log_key).size, line, now)
     click.echo(cosigned, nl=False)
+
+
+def _proof_hashes(path: Path) -> list[bytes]:
+    """The hashes of a consistency proof file (``ledger prove consistency --json``)."""
+    try:
+        hashes = json.loads(path.read_text(encoding="utf-8"))["proof"]
+        return [bytes.fromhex(h) for h in hashes]
+    except (ValueError, KeyError, TypeError) as e:  # not JSON, no "proof", not a list of hex strings
+        raise ValidationError([Problem("proof", f"{path} is not a consistency proof: want JSON with "
+                                                '"proof": [hex hashes] (`ledger prove consistency --json`)')]) from e

@@ -1,5 +1,5 @@
 """Writing: ``ledger init`` (create the log), ``ledger record`` (append JSON-lines
-drafts; ``parse_drafts`` reads them) and ``ledger demo`` (demo entries)."""
+drafts, read by ``ledger.cli.draft_lines``) and ``ledger demo`` (demo entries)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import json
 
 import click
 
+from ledger.cli.draft_lines import Batch, read_batch
+from ledger.cli.draft_lines import parse_drafts as parse_drafts  # re-exported: tests import it from here
 from ledger.cli.edge import db_option, edge, json_option, now, print_entry_ack, progress_bar, settings_for
 from ledger.cli.root import main
-from ledger.errors import Problem, ValidationError
+from ledger.errors import ValidationError
 from ledger.log.append import append_entries
-from ledger.log.entry import Authority, Draft
 from ledger.store import log_store
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
@@ -41,37 +42,29 @@ def record(source, db_url, as_json):
     from ledger.log.operator import load_keyring
 
     s = settings_for(db_url)
-    drafts = parse_drafts(source.read())
+    batch = read_batch(source.read())
     engine = make_engine(s.database_url)
-    out = append_entries(engine, drafts, load_keyring(engine, s), now)
+    try:
+        out = append_entries(engine, list(batch.drafts), load_keyring(engine, s), now)
+    except ValidationError as e:
+        raise _on_its_line(e, batch) from e
     if as_json:
         click.echo(json.dumps([{"seq": e.seq, "leaf_hash": e.leaf_hash.hex(), "request_id": e.request_id} for e in out]))
     else:
         click.echo(f"{len(out)} entries: seq {out[0].seq}-{out[-1].seq}" if out else "nothing to record")
 
 
-def parse_drafts(data: bytes) -> list[Draft]:
-    """JSON lines of {type, authority:{id,region}, actor, subject, refs, request_id, body}."""
-    try:
-        text = data.decode("utf-8", errors="strict")
-    except UnicodeDecodeError as e:
-        raise ValidationError([Problem("input", f"is not UTF-8 (byte {e.start})")]) from e
-    drafts = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            auth = obj["authority"]
-            drafts.append(Draft(obj["type"], Authority(auth["id"], auth["region"]), obj["actor"],
-                                obj.get("subject"), tuple(obj.get("refs", [])), obj["request_id"], obj.get("body", {})))
-        except (ValueError, KeyError, TypeError) as e:
-            raise ValidationError([Problem(f"line {n}", f"is not a draft entry ({e!r})")]) from e
-    return drafts
+def _on_its_line(e: ValidationError, batch: Batch) -> ValidationError:
+    """The append names a batch's item by its index (or none, for a batch of one):
+    name the input line instead, which is what the user can find."""
+    index = e.index if e.index is not None else 0 if len(batch.lines) == 1 else None
+    if index is None or e.line is not None or not 0 <= index < len(batch.lines):
+        return e
+    return ValidationError(e.problems, line=batch.lines[index])
 
 
 @main.command("demo")
-@click.option("--entries", "count", default=1000, show_default=True, help="Demo entries to append.")
+@click.option("--entries", "count", type=click.IntRange(min=0), default=1000, show_default=True, help="Demo entries to append.")
 @click.option("--seed", default=1, show_default=True)
 @db_option
 @json_option
