@@ -252,3 +252,19 @@ def test_an_edited_report_is_named_as_not_authenticated(story, domain):
     report = verify_bundle(rezip(files, rehash=True), domain.keyring.log.verifier)
     assert "report.html" in report.unauthenticated and not any(
         n.startswith(("entries/", "keys/", "subjects/")) or n == "checkpoint.txt" for n in report.unauthenticated)
+
+
+def test_a_consistency_size_beyond_the_tree_writes_nothing(story, domain):
+    """The library refuses it before the custody entry, whoever calls (CLI, API, a script)."""
+    from ledger.errors import ValidationError
+    from ledger.store import log_store
+
+    with domain.engine.connect() as conn:
+        size = log_store.size(conn)
+    with pytest.raises(ValidationError) as e:
+        evidence.export(domain.engine, domain.keyring, domain.vault, story["settings"], case="(2026)内01行初9号",
+                        requested_by="法院", subjects=[story["p"]], seqs=[], clock=domain.clock,
+                        consistency_from=size + 5)
+    assert [p.field for p in e.value.problems] == ["consistency_from"]
+    with domain.engine.connect() as conn:
+        assert log_store.size(conn) == size

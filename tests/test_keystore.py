@@ -160,3 +160,16 @@ def test_ledger_keys_rewrap_on_the_command_line(tmp_path):
     assert keystore.file_cost("old", tmp_path / "k") == keystore.KDF_COST
     wrong = CliRunner().invoke(main, ["keys", "rewrap"], env={**env, "LEDGER_KEY_PASSPHRASE": "nope"})
     assert wrong.exit_code == 2 and "wrong passphrase for key 'old'" in wrong.output
+
+
+@pytest.mark.parametrize("name", ["../outside", "a/b", "..\\x", ".hidden", "nul\0byte"])
+def test_a_key_name_never_reaches_outside_its_directory(tmp_path, name):
+    """The library refuses what the CLI refuses: ``generate("../x")`` once wrote a key
+    beside the key directory."""
+    from ledger.errors import ValidationError
+
+    with pytest.raises(ValidationError):
+        keystore.generate(name, tmp_path / "private", tmp_path / "keys", b"pw")
+    with pytest.raises(ValidationError):
+        keystore.load(name, tmp_path / "private", b"pw")
+    assert not list(tmp_path.rglob("*.key")) and not list(tmp_path.rglob("*.vkey"))

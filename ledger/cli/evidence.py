@@ -26,7 +26,6 @@ from ledger.cli.edge import (
     subject_ref,
 )
 from ledger.cli.root import main
-from ledger.errors import Problem, ValidationError
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
 
@@ -51,7 +50,6 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_ur
     engine = make_engine(s.database_url)
     vault = s.vault() if s.vault_key_file.exists() else None
     refs = [subject_ref(s, engine, x) for x in subjects_]
-    _consistency_from_in_the_tree(engine, consistency_from)
     with progress_bar("export") as bar:
         task = bar.add_task("export", total=None)
         b = evidence.export(engine, load_keyring(engine, s), vault, s, case=case, requested_by=requested_by,
@@ -63,20 +61,6 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_ur
             "manifest_sha256": hashlib.sha256(json.dumps(b.manifest, sort_keys=True).encode()).hexdigest()}
     click.echo(json.dumps(info) if as_json else
                f"wrote {out}: {info['entries']} entries at tree size {info['tree_size']}; export recorded at seq {b.custody.seq}")
-
-
-def _consistency_from_in_the_tree(engine, size: int | None) -> None:
-    """Refused before anything is written: the export appends its custody entry
-    first and builds the consistency proof after, so a size beyond the tree
-    found out there would leave a custody entry for a bundle never made."""
-    if size is None:
-        return
-    from ledger.store import log_store
-
-    with engine.connect() as conn:
-        current = log_store.size(conn)
-    if size > current:
-        raise ValidationError([Problem("consistency_from", f"{size} is beyond the tree (size {current})")])
 
 
 @main.command("verify-bundle")

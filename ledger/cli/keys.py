@@ -6,7 +6,6 @@ import click
 
 from ledger.cli.edge import db_option, edge, json_option, now, print_entry_ack, settings_for
 from ledger.cli.root import main
-from ledger.errors import Problem, ValidationError
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
 
@@ -20,9 +19,9 @@ def key_file_name(name: str) -> str:
     """A key NAME that names a file inside its directory: the key files are
     ``LEDGER_KEY_DIR/NAME.key`` and ``LEDGER_VKEY_DIR/NAME.vkey``, so ``/``, ``\\``,
     a leading ``.`` or a NUL would write or read outside them (``../x``)."""
-    if "/" in name or "\\" in name or "\0" in name or name.startswith("."):
-        raise ValidationError([Problem("name", "must be a plain file name: no '/', no '\\', no leading '.'")])
-    return name
+    from ledger.signing.keystore import file_name
+
+    return file_name(name)
 
 
 @keys.command("generate")

@@ -97,6 +97,10 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
         raise ValidationError(problems)
     with engine.connect() as conn:
         size = log_store.size(conn)
+        if consistency_from is not None and not 0 <= consistency_from <= size:
+            # Judged before anything is written: the custody entry is appended before
+            # the proof is built, and must never record a bundle that is not made.
+            raise ValidationError([Problem("consistency_from", f"{consistency_from} is beyond the tree (size {size})")])
         chosen = _select(conn, subjects, seqs, size)
         missing = sorted(set(seqs) - {e.seq for e in chosen})
         if missing:

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from ledger.errors import ConfigError, KeyFormatError
+from ledger.errors import ConfigError, KeyFormatError, Problem, ValidationError
 from ledger.log import canonical
 from ledger.signing.keys import COSIGNATURE_TYPE, ED25519_TYPE, Signer, VerifierKey, check_key_name, parse_vkey
 from ledger.signing.private_files import write_private
@@ -73,11 +73,19 @@ _SALT_BYTES, _NONCE_BYTES = 16, 12  # NIST SP 800-38D §8.2.2: 96-bit random non
 
 
 def private_path(key_dir: Path, name: str) -> Path:
-    return key_dir / f"{name}.key"
+    return key_dir / f"{file_name(name)}.key"
 
 
 def vkey_path(vkey_dir: Path, name: str) -> Path:
-    return vkey_dir / f"{name}.vkey"
+    return vkey_dir / f"{file_name(name)}.vkey"
+
+
+def file_name(name: str) -> str:
+    """A key name that names a file inside its directory: ``/``, ``\\``, a NUL or a
+    leading ``.`` would reach outside it (``../x``), whoever calls (CLI, library)."""
+    if not name or "/" in name or "\\" in name or "\0" in name or name.startswith("."):
+        raise ValidationError([Problem("name", "must be a plain file name: no '/', no '\\', no leading '.'")])
+    return name
 
 
 def generate(name: str, key_dir: Path, vkey_dir: Path, passphrase: bytes, *, exist_ok: bool = False,
