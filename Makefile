@@ -50,19 +50,26 @@ run: install var/dev-passphrase
 
 # The nightly DAG once (`airflow dags test`) on the demo ledger against the
 # simulated funding system, then the report scored against the ground truth.
+# A night is reconciled only once it is over (docs/reconciliation.md): the demo
+# ledger is recorded on the last finished night in Asia/Shanghai, in its own
+# database and state (var/reconcile/), and the DAG run is the one whose data
+# interval ends at the last local midnight.
+NIGHT := $(shell TZ=Asia/Shanghai date -d yesterday +%F)
+NIGHT_END := $(shell TZ=Asia/Shanghai date +%F)T00:00:00+08:00
+RECONCILE_ENV = LEDGER_DATABASE_URL=sqlite:///$(CURDIR)/var/reconcile/ledger.db LEDGER_STATE_DIR=$(CURDIR)/var/reconcile
 AIRFLOW_ENV = AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__LOAD_EXAMPLES=False \
 	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
 	AIRFLOW_VAR_LEDGER_FUNDING_SOURCE=$(CURDIR)/var/funding/funding.csv AIRFLOW_VAR_LEDGER_REPORT_DIR=$(CURDIR)/var/reports
-TODAY := $(shell date -u +%F)
 reconcile: install $(AIRFLOW_STAMP) var/dev-passphrase
-	$(DEV_ENV) $(BIN)/ledger db upgrade
-	$(DEV_ENV) $(BIN)/ledger demo --entries 6000 --seed 1
-	$(DEV_ENV) $(BIN)/ledger demo-funding --as-of $(TODAY) --out var/funding --seed 1
+	mkdir -p var/reconcile
+	$(DEV_ENV) $(RECONCILE_ENV) $(BIN)/ledger db upgrade
+	$(DEV_ENV) $(RECONCILE_ENV) $(BIN)/ledger demo --entries 6000 --seed 1 --recorded-on $(NIGHT)
+	$(DEV_ENV) $(RECONCILE_ENV) $(BIN)/ledger demo-funding --as-of $(NIGHT) --out var/funding --seed 1
 	$(AIRFLOW_ENV) $(BIN)/airflow db migrate > /dev/null
-	$(DEV_ENV) $(AIRFLOW_ENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/airflow dags test ledger_nightly $(TODAY) > var/airflow-nightly.log 2>&1 \
+	$(DEV_ENV) $(RECONCILE_ENV) $(AIRFLOW_ENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/airflow dags test ledger_nightly $(NIGHT_END) > var/airflow-nightly.log 2>&1 \
 		|| (tail -40 var/airflow-nightly.log; exit 1)
-	$(BIN)/ledger score-findings var/reports/reconciliation-$(TODAY)/report.json var/funding/ground-truth.json
-	@echo "reports: var/reports/reconciliation-$(TODAY)/ (report.json, findings.csv, summary.html); DAG log: var/airflow-nightly.log"
+	$(BIN)/ledger score-findings var/reports/reconciliation-$(NIGHT)/report.json var/funding/ground-truth.json
+	@echo "reports: var/reports/reconciliation-$(NIGHT)/ (report.json, findings.csv, summary.html); DAG log: var/airflow-nightly.log"
 
 postgres:
 	bash .ci/postgres-up

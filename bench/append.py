@@ -28,6 +28,16 @@ baseline measured in the same run on the same engine:
    Profiling slows pure-Python code far more than C code (OpenSSL, SQLite), so
    the shares overstate Python work; use them to rank, not to add up.
 
+4. ``--formats``: entry format v1 against v2 (docs/contracts.md §2.7) in the
+   same run, and nothing else: bulk appends (as 1.), single appends with commit
+   and 8 writer processes (as 2.), each on a fresh log bootstrapped in that
+   format, the variants' order alternating between runs. Variants: ``v1`` (the
+   host signs each entry under the append lock), ``v2`` (``append_entries``:
+   the host signs each draft as a statement before the lock) and
+   ``v2-statements`` (``append_statements`` of statements signed beforehand,
+   as a client would: each signature is verified before the lock; signing is
+   not timed). Ratios are against v1.
+
 No assertions: this script measures and reports.
 """
 
@@ -72,7 +82,9 @@ from bench.common import (  # noqa: E402
     utc_now,
 )
 from ledger.log import merkle  # noqa: E402
-from ledger.log.append import append_entries  # noqa: E402
+from ledger.log.append import append_entries, append_statements, sign_drafts  # noqa: E402
+from ledger.log.operator import authority_draft, genesis_draft, key_draft  # noqa: E402
+from ledger.signing.keyring import Keyring  # noqa: E402
 from ledger.store import schema  # noqa: E402
 from ledger.store.engine import make_engine  # noqa: E402
 
@@ -367,6 +379,152 @@ def _short(key) -> str:
     return f"{f}:{line}({name})"
 
 
+# --- 4. Entry format v1 against v2 ----------------------------------------------------
+
+VARIANTS = ("v1", "v2", "v2-statements")
+
+
+def _bootstrap_as(engine, ring: Keyring, variant: str) -> None:
+    """bench.common.bootstrap's five entries, written in the variant's format (a v1
+    log must begin in v1: the log refuses v1 after v2)."""
+    version = 1 if variant == "v1" else 2
+    log = Keyring(ring.log)
+    append_entries(engine, [genesis_draft(ring.log.verifier.vkey(), "bench.example/ledger")], log, utc_now,
+                   version=version)
+    for authority_id, signer in ring.authorities.items():
+        region = next(a.region for a in (HOHHOT, BAOTOU) if a.id == authority_id)
+        append_entries(engine, [authority_draft(authority_id, f"{authority_id} 人社局", region),
+                                key_draft(signer.verifier.vkey(), authority_id)], log, utc_now, version=version)
+
+
+def _prepare(variant: str, ring: Keyring, drafts: list):
+    """What the timed call takes: drafts, or (v2-statements) statements signed now, untimed."""
+    return sign_drafts(drafts, ring, utc_now()) if variant == "v2-statements" else drafts
+
+
+def _append_as(variant: str, engine, ring: Keyring, payload) -> list:
+    if variant == "v1":
+        return append_entries(engine, payload, ring, utc_now, version=1)
+    if variant == "v2":
+        return append_entries(engine, payload, ring, utc_now)
+    return append_statements(engine, payload, utc_now)
+
+
+def _formats_bulk(kind: str, variant: str, n: int, tmp: Path, tag: str) -> float:
+    ring = make_keyring()
+    with fresh_store(kind, tmp) as store:
+        _bootstrap_as(store.engine, ring, variant)
+        payloads = [_prepare(variant, ring, [note(f"{tag}-{i}") for i in range(s, min(s + BATCH, n))])
+                    for s in range(0, n, BATCH)]
+        gc.collect()
+        t = time.perf_counter()
+        for p in payloads:
+            _append_as(variant, store.engine, ring, p)
+        return time.perf_counter() - t
+
+
+def _formats_single(kind: str, variant: str, calls: int, tmp: Path, tag: str) -> dict:
+    ring = make_keyring()
+    with fresh_store(kind, tmp) as store:
+        _bootstrap_as(store.engine, ring, variant)
+        _append_as(variant, store.engine, ring, _prepare(variant, ring, [note(f"{tag}-warm")]))
+        payloads = [_prepare(variant, ring, [note(f"{tag}-{k}")]) for k in range(calls)]
+        gc.collect()
+        lat = []
+        for p in payloads:
+            t = time.perf_counter()
+            _append_as(variant, store.engine, ring, p)
+            lat.append(time.perf_counter() - t)
+    return {"p50_ms": percentile(lat, 50) * 1000, "p99_ms": percentile(lat, 99) * 1000, "rate": calls / sum(lat)}
+
+
+def _formats_writer(wid: int, url: str, variant: str, m: int, barrier, out) -> None:
+    try:
+        engine, ring = make_engine(url), make_keyring()
+        authority = HOHHOT if wid % 2 == 0 else BAOTOU
+        _append_as(variant, engine, ring, _prepare(variant, ring, [note(f"w{wid}-warm", authority)]))
+        payloads = [_prepare(variant, ring, [note(f"w{wid}-{k}", authority)]) for k in range(m)]
+        barrier.wait(timeout=600)
+        lat = []
+        t0 = time.monotonic()
+        for p in payloads:
+            t = time.perf_counter()
+            _append_as(variant, engine, ring, p)
+            lat.append(time.perf_counter() - t)
+        out.put((wid, t0, time.monotonic(), lat))
+        engine.dispose()
+    except BaseException:  # noqa: BLE001 - hand any failure to the parent
+        out.put((wid, 0.0, 0.0, traceback.format_exc()))
+        barrier.abort()
+
+
+def _formats_concurrent(kind: str, variant: str, m: int, tmp: Path) -> dict:
+    ctx = mp.get_context("spawn")
+    with fresh_store(kind, tmp) as store:
+        _bootstrap_as(store.engine, make_keyring(), variant)
+        barrier, out = ctx.Barrier(WRITERS), ctx.Queue()
+        procs = [ctx.Process(target=_formats_writer, args=(w, store.url, variant, m, barrier, out))
+                 for w in range(WRITERS)]
+        for p in procs:
+            p.start()
+        parts = []
+        try:
+            for _ in range(WRITERS):
+                wid, t0, t1, lat = out.get(timeout=900)
+                if isinstance(lat, str):
+                    raise RuntimeError(f"writer {wid} failed:\n{lat}")
+                parts.append((t0, t1, lat))
+        finally:
+            for p in procs:
+                p.join(timeout=60)
+                if p.is_alive():
+                    p.terminate()
+    lat = [x for _, _, ls in parts for x in ls]
+    wall = max(t1 for _, t1, _ in parts) - min(t0 for t0, _, _ in parts)
+    return {"p50_ms": percentile(lat, 50) * 1000, "p99_ms": percentile(lat, 99) * 1000, "rate": len(lat) / wall}
+
+
+def bench_formats(kind: str, params: dict, runs: int, tmp: Path) -> dict:
+    bulk: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    single: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    conc: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    for r in range(runs):
+        order = VARIANTS if r % 2 == 0 else tuple(reversed(VARIANTS))  # drift hits every variant alike
+        for v in order:
+            progress(f"[{kind}] formats run {r + 1}/{runs}: {v}: bulk {params['bulk_entries']}, "
+                     f"single {params['single_calls']}, {WRITERS} writers x {params['concurrent_per_writer']}")
+            bulk[v].append(params["bulk_entries"] / _formats_bulk(kind, v, params["bulk_entries"], tmp, f"b{r}"))
+            single[v].append(_formats_single(kind, v, params["single_calls"], tmp, f"s{r}"))
+            conc[v].append(_formats_concurrent(kind, v, params["concurrent_per_writer"], tmp))
+    out: dict = {}
+    for v in VARIANTS:
+        out[v] = {"bulk_eps": median(bulk[v]),
+                  **{f"single_{k}": median(x[k] for x in single[v]) for k in ("p50_ms", "p99_ms", "rate")},
+                  **{f"concurrent_{k}": median(x[k] for x in conc[v]) for k in ("p50_ms", "p99_ms", "rate")},
+                  "samples": {"bulk_eps": bulk[v], "single": single[v], "concurrent": conc[v]}}
+    for v in VARIANTS:
+        base = out["v1"]
+        out[v]["ratio_to_v1"] = {k: out[v][k] / base[k] for k in
+                                 ("bulk_eps", "single_p50_ms", "single_rate", "concurrent_p50_ms", "concurrent_rate")}
+    return out
+
+
+def render_formats(console: Console, result: dict) -> None:
+    p = result["params"]
+    t = Table(title=f"Entry format v1 vs v2 (medians of {p['runs']} runs): bulk {p['bulk_entries']} in batches of "
+                    f"{BATCH}; 1 writer x {p['single_calls']}; {WRITERS} processes x {p['concurrent_per_writer']}")
+    for c in ("engine", "variant", "bulk entries/s", "× v1", "single p50 ms", "× v1", "single appends/s",
+              f"{WRITERS}-proc p50 ms", f"{WRITERS}-proc appends/s", "× v1"):
+        t.add_column(c, justify="left" if c in ("engine", "variant") else "right")
+    for kind, r in result["engines"].items():
+        for v in VARIANTS:
+            x, q = r["formats"][v], r["formats"][v]["ratio_to_v1"]
+            t.add_row(kind if v == "v1" else "", v, _f(x["bulk_eps"]), _f(q["bulk_eps"], 2), _f(x["single_p50_ms"], 2),
+                      _f(q["single_p50_ms"], 2), _f(x["single_rate"]), _f(x["concurrent_p50_ms"], 2),
+                      _f(x["concurrent_rate"]), _f(q["concurrent_rate"], 2), end_section=v == VARIANTS[-1])
+    console.print(t)
+
+
 # --- Output ---------------------------------------------------------------------------
 
 def _f(x: float, nd: int = 0) -> str:
@@ -442,6 +600,7 @@ def main() -> None:
     ap.add_argument("--json", dest="out", metavar="OUT", help="also write the results as JSON to OUT")
     ap.add_argument("--engines", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
     ap.add_argument("--runs", type=int, help="runs per figure (default 5; 3 with --quick)")
+    ap.add_argument("--formats", action="store_true", help="only entry format v1 against v2 (section 4)")
     args = ap.parse_args()
     kinds = [k.strip() for k in args.engines.split(",") if k.strip()]
     for k in kinds:
@@ -470,6 +629,12 @@ def main() -> None:
         tmp = Path(d)
         for kind in kinds:
             r: dict = {}
+            if args.formats:
+                with fresh_store(kind, tmp) as store:
+                    result["environment"]["servers"][kind] = server_version(store.engine)
+                r["formats"] = bench_formats(kind, params, runs, tmp)
+                result["engines"][kind] = r
+                continue
             r["bulk"] = bench_bulk(kind, params["bulk_entries"], runs, tmp)
             with fresh_store(kind, tmp) as store:
                 result["environment"]["servers"][kind] = server_version(store.engine)
@@ -479,7 +644,7 @@ def main() -> None:
             r["profile"] = bench_profile(kind, tmp, params["profile_batch"])
             result["engines"][kind] = r
     result["elapsed_s"] = time.perf_counter() - started
-    render(Console(width=max(Console().width, 120)), result)
+    (render_formats if args.formats else render)(Console(width=max(Console().width, 120)), result)
     print(f"elapsed: {result['elapsed_s']:.0f} s")
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")

@@ -33,7 +33,8 @@ from rich.markup import escape  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from ledger.log import canonical, entry_types, merkle  # noqa: E402
-from ledger.log.entry import FORMAT_VERSION, GENESIS_PREV, Authority, Draft  # noqa: E402
+from ledger.log.entry import FORMAT_V1 as FORMAT_VERSION  # noqa: E402  (bulk rows are v1-shaped)
+from ledger.log.entry import GENESIS_PREV, Authority, Draft  # noqa: E402
 from ledger.log.operator import init_log, register_authority, register_key  # noqa: E402
 from ledger.signing.keyring import Keyring  # noqa: E402
 from ledger.signing.keys import Signer  # noqa: E402

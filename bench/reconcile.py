@@ -644,6 +644,7 @@ def build_data(d: Path, params: dict, cache: bool) -> dict:
 def child_ledger(d: Path, out: Path) -> dict:
     rss0 = peak_rss_mib()
     from ledger.domain.vault import Vault
+    from ledger.finance.business_day import end_of
     from ledger.finance.job import produce
     from ledger.finance.sources import CsvSource
     from ledger.store.engine import make_engine
@@ -653,7 +654,7 @@ def child_ledger(d: Path, out: Path) -> dict:
     t0 = time.perf_counter()
     engine = make_engine(f"sqlite:///{d / 'ledger.db'}")
     p = produce(engine, Vault(MASTER), CsvSource(d / "funding.csv"), AS_OF, out, unpaid_days=UNPAID_DAYS,
-                progress=lambda msg: marks.append((msg, time.perf_counter())))
+                now=end_of(AS_OF), progress=lambda msg: marks.append((msg, time.perf_counter())))
     wall = time.perf_counter() - t0
     engine.dispose()
     # produce() reports twice: after the tree size, after load_book + Lookups; the rest is streaming + reports.

@@ -6,7 +6,9 @@ Run by the witness's operator, not the log's: its key and state file are its own
 Variables: ``ledger_witness_key`` (key name in LEDGER_KEY_DIR, generated with
 ``ledger keys generate NAME --witness``), ``ledger_witness_state`` (its state file).
 A fork (a checkpoint inconsistent with the last cosigned) fails the task at
-once, without retries, and leaves a fork-evidence file beside the state.
+once, without retries, and leaves a fork-evidence file beside the state; a
+failure is sent through the notifier the Variable ``ledger_notifier`` names
+(dags/ledger_notifiers.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from airflow.sdk import Variable, dag, task
 from airflow.sdk.exceptions import AirflowFailException
+from ledger_notifiers import OnFailure
 
 from ledger.config import Settings
 from ledger.errors import ForkDetected
@@ -23,7 +26,8 @@ from ledger.finance import tasks as nightly
 
 
 @dag(dag_id="ledger_witness", schedule="@hourly", start_date=datetime(2026, 1, 1), catchup=False,
-     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)}, max_active_runs=1,
+     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "on_failure_callback": [OnFailure()]},
+     max_active_runs=1,
      tags=["integrity-ledger"], doc_md=__doc__)
 def ledger_witness():
     @task

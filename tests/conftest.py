@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from ledger.log.append import append_entries
 from ledger.log.entry import Authority, Draft
-from ledger.log.operator import init_log, register_authority, register_key
+from ledger.log.operator import authority_draft, genesis_draft, key_draft
 from ledger.signing import keystore
 from ledger.signing.keyring import Keyring
 from ledger.signing.keys import Signer
@@ -159,12 +159,19 @@ AUTHORITY_NAMES = {HOHHOT.id: "呼和浩特市人力资源和社会保障局", B
                    REGIONAL.id: "内蒙古自治区人力资源和社会保障厅"}
 
 
-def bootstrap(engine: Engine, keyring: Keyring, clock, authorities=(HOHHOT, BAOTOU)) -> None:
-    """Genesis, then each authority registered (docs/authorities.md) with its key."""
-    init_log(engine, keyring.log, ORIGIN, clock)
+def bootstrap(engine: Engine, keyring: Keyring, clock, authorities=(HOHHOT, BAOTOU), *, version: int = 1) -> None:
+    """Genesis, then each authority registered (docs/authorities.md) with its key.
+
+    Written in format v1 by default, as a log begun before format v2 was: every
+    fixture's log is then v1 entries followed by the v2 entries the test appends
+    (docs/contracts.md §2.7), so the whole suite runs on mixed logs. ``version=2``
+    gives a log that is v2 from its genesis (what ``ledger init`` writes now)."""
+    log = Keyring(keyring.log)
+    append_entries(engine, [genesis_draft(keyring.log.verifier.vkey(), ORIGIN)], log, clock, version=version)
     for a in authorities:
-        register_authority(engine, keyring.log, a.id, AUTHORITY_NAMES[a.id], a.region, clock)
-        register_key(engine, keyring.log, keyring.authorities[a.id].verifier.vkey(), a.id, clock)
+        append_entries(engine, [authority_draft(a.id, AUTHORITY_NAMES[a.id], a.region)], log, clock, version=version)
+        append_entries(engine, [key_draft(keyring.authorities[a.id].verifier.vkey(), a.id)], log, clock,
+                       version=version)
 
 
 PROGRAMMES = ("草原英才", "鸿雁行动", "一事一议", "项目")

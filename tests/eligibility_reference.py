@@ -13,7 +13,12 @@ import sqlalchemy as sa
 def _entries(engine, size: int) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT canonical FROM entries WHERE seq < :n ORDER BY seq"), {"n": size})
-        return [json.loads(bytes(r[0])) for r in rows]
+        return [_flat(json.loads(bytes(r[0]))) for r in rows]
+
+
+def _flat(e: dict) -> dict:
+    """A v2 entry's statement members beside its envelope (docs/contracts.md §2.7); v1 as is."""
+    return {**e.pop("statement"), **e} if "statement" in e else e
 
 
 def _covers(jurisdiction: str, code: str) -> bool:

@@ -208,7 +208,7 @@ def test_export_and_verify_bundle_commands(env, tmp_path):
     import zipfile
 
     run("demo", "--entries", "40", "--seed", "3")
-    subject = next(x for x in (json.loads(run("entry", str(seq)))["subject"] for seq in range(30, 60)) if x)
+    subject = next(x for x in (json.loads(run("entry", str(seq)))["statement"]["subject"] for seq in range(30, 60)) if x)
     out = json.loads(run("export", "--case", "(2026)内01行初3号", "--requested-by", "督查室", "--subject", subject,
                          "--out", str(tmp_path / "b.zip"), "--json"))
     assert out["entries"] >= 3 and out["custody_seq"] == out["tree_size"] - 1
@@ -239,6 +239,7 @@ def test_tokens_on_the_cli_are_bound_and_on_the_record(env):
     run("tokens", "revoke", issued["token_id"], "--actor", "operator:王管理员")
     size = json.loads(run("summary", "--json"))["size"]
     last_two = [json.loads(run("entry", str(seq), "--raw")) for seq in (size - 2, size - 1)]
+    last_two = [{**e.pop("statement", {}), **e} for e in last_two]  # v2: the content is the statement (§2.7)
     assert [e["type"] for e in last_two] == ["token.issued", "token.revoked"]
     assert {e["actor"] for e in last_two} == {"operator:王管理员"}
     assert "李科员" not in json.dumps(last_two, ensure_ascii=False)

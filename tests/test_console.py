@@ -96,8 +96,8 @@ def run_check(page, identifier: str, league: str, county: str, on: str = "2026-1
 def last_entry(served, type_: str) -> dict:
     for seq in range(served.size() - 1, -1, -1):
         e = served.entry(seq)
-        if e["type"] == type_:
-            return e
+        if e.get("statement", e)["type"] == type_:  # v2 nests the content under statement (§2.7)
+            return {**e, **e.get("statement", {})}
     raise AssertionError(f"no {type_} entry")
 
 
@@ -408,6 +408,12 @@ def _tampered(proof: str, what: str) -> str:
     return "\n".join(lines) + "\n\n" + note
 
 
+def registered_vkey(served, seq: int) -> str:
+    """The vkey a ``key.registered`` entry registers: its body (v1) or its statement's body (v2)."""
+    e = json.loads(served.cli("entry", str(seq), "--raw"))
+    return (e["statement"] if e["v"] == 2 else e)["body"]["vkey"]
+
+
 def log_vkey(served) -> str:
     return (Path(served.env["LEDGER_VKEY_DIR"]) / "dev-log.vkey").read_text().strip()
 
@@ -457,7 +463,7 @@ def test_audit_verifies_a_good_proof_and_names_the_failed_check_of_a_tampered_on
         expect_failure(page, check, f"验证失败 — {words}")
         shot(page, f"09-audit-tampered-{what}")
     # Another key typed into the field is not used until it is pinned.
-    other = json.loads(served.cli("entry", "2", "--raw"))["body"]["vkey"]  # key.registered of an authority key
+    other = registered_vkey(served, 2)  # key.registered of an authority key
     page.fill("#vkey", other)
     expect(page.locator("#key-message")).to_contain_text("尚未固定")
     verify_in_browser(page, proof)
@@ -622,7 +628,7 @@ def test_audit_verifies_an_evidence_bundle_and_refuses_a_tampered_one(page, serv
     upload(page, served, "hidden.zip", bytes(hidden))
     expect_failure(page, "zip", f"holds {count} files, its end record says {count - 1}")
     # The right bundle against a wrong pinned key: the bundled log key is not the pinned one.
-    other = json.loads(served.cli("entry", "2", "--raw"))["body"]["vkey"]
+    other = registered_vkey(served, 2)
     pin(page, other)
     upload(page, served, "case-again.zip", out.read_bytes())
     expect_failure(page, "key", f"keys/dev-log.vkey is not the pinned log key {other.split('+')[0]}")

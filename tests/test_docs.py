@@ -11,8 +11,8 @@ DOC = (Path(__file__).resolve().parent.parent / "docs" / "formats.md").read_text
 
 
 def test_worked_example_values_are_current(tmp_path):
-    ex = build(str(tmp_path / "ex.db"))
-    assert ex["canonical"] in DOC
+    ex = build(str(tmp_path / "ex.db"))  # format v2 (docs/contracts.md §2.7): the main example
+    assert ex["canonical"] in DOC and ex["signing_bytes"] in DOC
     assert ex["leaf_hash"] in DOC
     assert ex["checkpoint"].strip() in DOC
     assert ex["log_vkey"] in DOC and ex["authority_vkey"] in DOC
@@ -21,6 +21,12 @@ def test_worked_example_values_are_current(tmp_path):
     assert entry["sig"] in DOC
     proof_lines = ex["tlog_proof"].split("\n")
     assert proof_lines[2] in DOC and proof_lines[3] in DOC  # index and proof hash
+
+
+def test_worked_v1_example_values_are_current(tmp_path):
+    ex = build(str(tmp_path / "ex1.db"), version=1)  # a log begun before v2 (docs/formats.md §1.2)
+    assert ex["canonical"] in DOC and ex["leaf_hash"] in DOC
+    assert json.loads(ex["canonical"])["sig"] in DOC
 
 
 def test_readme_shows_the_two_commands():

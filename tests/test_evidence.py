@@ -60,6 +60,12 @@ def story(domain, tmp_path):
     return {"p": p, "other": other, "bundle": bundle, "settings": settings}
 
 
+def _content(data: bytes) -> dict:
+    """An entry's content members: a v2 entry's statement (docs/contracts.md §2.7), a v1 entry itself."""
+    e = json.loads(data)
+    return e["statement"] if e["v"] == 2 else e
+
+
 def unzip(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         return {n: z.read(n) for n in z.namelist()}
@@ -83,12 +89,12 @@ def test_round_trip_of_a_subject_with_every_kind_of_entry(story, domain):
     b = story["bundle"]
     report = verify_bundle(b.data, domain.keyring.log.verifier)
     files = unzip(b.data)
-    types = {json.loads(v)["type"] for k, v in files.items() if k.startswith("entries/")}
+    types = {_content(v)["type"] for k, v in files.items() if k.startswith("entries/")}
     assert types >= {"honor.granted", "honor.revoked", "subsidy.granted", "clawback.ordered", "clawback.recovered",
                      "clawback.waived", "sanction.imposed", "sanction.amended", "sanction.ended", "exemption.granted",
                      "entry.corrected", "subject.linked", "eligibility.checked", "log.initialized", "key.registered",
                      "evidence.exported"}
-    subjects = {json.loads(v)["subject"] for k, v in files.items() if k.startswith("entries/")}
+    subjects = {_content(v)["subject"] for k, v in files.items() if k.startswith("entries/")}
     assert story["other"] not in subjects  # only what was asked for
     assert [k for k in files if k.startswith("subjects/")] == [f"subjects/{story['p']}.json"]
     assert report.custody_seq == b.custody.seq and report.case == "(2026)内01行初7号"
@@ -122,7 +128,7 @@ def test_the_standalone_script_verifies_with_hashlib_and_cryptography_only(story
                          cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("OK:"), run.stdout + run.stderr
     entry = next(tmp_path.glob("entries/*.json"))
-    entry.write_bytes(entry.read_bytes().replace(b'"v":1', b'"v":2'))
+    entry.write_bytes(entry.read_bytes()[:-1] + b" }")  # any format: one byte more than the manifest hashed
     bad = subprocess.run([sys.executable, "verify_bundle.py", "."], cwd=tmp_path, capture_output=True, text=True)
     assert bad.returncode == 1 and "hash differs from manifest" in bad.stdout
 
@@ -164,7 +170,7 @@ def test_a_file_removed_or_added(story, domain):
     other = dict(files)
     seq = max(int(n.split("/")[1].split(".")[0]) for n in files if n.startswith("entries/"))
     custody = other.pop(f"entries/{seq}.json")
-    assert json.loads(custody)["type"] == "evidence.exported"
+    assert _content(custody)["type"] == "evidence.exported"
     _fails(rezip(other, rehash=True), domain, f"entries/{seq}.json")  # the custody record is required
 
 

@@ -86,6 +86,11 @@ CASES: dict[str, list[Case]] = {
     "record": [case("{w}/missing.jsonl"), case("{w}/repeated.jsonl", says="repeated"),
                case("{w}/junk", says="not UTF-8"), case("{w}/unknown-type.jsonl", says="unknown entry type")],
     "reindex": [case("--db", "sqlite:///{w}/junk", says="not a database")],
+    "sign": [case("{w}/missing.jsonl"), case("{w}/repeated.jsonl", "--key", "dev-hrss-150100", says="repeated"),
+             case("{w}/unknown-type.jsonl", "--key", "dev-hrss-150100", says="unknown entry type"),
+             case("{w}/note.jsonl", "--key", "nosuch", says="nosuch"),
+             case("{w}/note.jsonl", "--key", "../x", says="plain file name"),
+             case("{w}/note.jsonl", "--key", "dev-hrss-150100", env=NO_PASSPHRASE, says="LEDGER_KEY_PASSPHRASE_FILE")],
     "score-findings": [
         case("{w}/report.json", "{w}/truth.json", code=1, says=""),
         case("{w}/empty.json", "{w}/empty.json", says="findings")],
@@ -194,8 +199,9 @@ def world(tmp_path_factory) -> World:
             "request_id": "exit-codes-1", "body": {"text": "x"}}
     (w / "repeated.jsonl").write_text(json.dumps(note)[:-2] + ', "text": "y"}}\n')
     (w / "unknown-type.jsonl").write_text(json.dumps({**note, "type": "no.such"}) + "\n")
+    (w / "note.jsonl").write_text(json.dumps(note) + "\n")
     (w / "e3.json").write_bytes(world.run("entry", "3", "--raw").stdout_bytes)
-    (w / "e3-bad.json").write_bytes((w / "e3.json").read_bytes().replace(b'"v":1', b'"v":2'))
+    (w / "e3-bad.json").write_bytes((w / "e3.json").read_bytes().replace(b'"v":2', b'"v":3'))
     (w / "e3.tlog-proof").write_text(world.ok("prove", "inclusion", "3", "--format", "tlog-proof"))
     (w / "cp.txt").write_text(world.ok("checkpoint", "--show"))
     world.ok("export", "--case", "(2026)内01行初9号", "--requested-by", "督查室", "--seq", "3", "--out", str(w / "good.zip"))
@@ -225,7 +231,7 @@ def _tampered_copy(source: Path, target: Path) -> None:
     drop_triggers(Store)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE entries SET canonical = replace(canonical, :was, :now) WHERE seq = 2"),
-                     {"was": '"v":1', "now": '"v":2'})
+                     {"was": '"v":2', "now": '"v":3'})  # a format version no reader knows
     engine.dispose()
 
 

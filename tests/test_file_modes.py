@@ -64,17 +64,22 @@ def exposed(root: Path, skip: Path) -> dict[str, str]:
 
 @pytest.fixture
 def demo_run(tmp_path, env, umask_022) -> Path:
+    from datetime import UTC, datetime
+
+    from ledger.finance.business_day import last_finished
+
+    night = last_finished(datetime.now(UTC)).isoformat()  # reconciled only once over: recorded on it
     run("keys", "generate", "witness-1", "--witness")
-    run("demo", "--entries", "40", "--seed", "3")
+    run("demo", "--entries", "40", "--seed", "3", "--recorded-on", night)
     run("checkpoint")
     run("verify")
     vkeys = Path(env["LEDGER_VKEY_DIR"])
     run("witness", "cosign", "--key", "witness-1", "--state", str(tmp_path / "state" / "witness.json"),
         "--log-vkey", str(vkeys / "dev-log.vkey"))
-    run("demo-funding", "--as-of", "2026-12-31", "--out", str(tmp_path / "state" / "funding"), "--per-kind", "1")
-    run("reconcile", "--funding", str(tmp_path / "state" / "funding" / "funding.csv"), "--as-of", "2026-12-31",
+    run("demo-funding", "--as-of", night, "--out", str(tmp_path / "state" / "funding"), "--per-kind", "1")
+    run("reconcile", "--funding", str(tmp_path / "state" / "funding" / "funding.csv"), "--as-of", night,
         "--out", str(tmp_path / "state" / "reports"))
-    subject = next(x for x in (json.loads(run("entry", str(seq)))["subject"] for seq in range(30, 60)) if x)
+    subject = next(x for x in (json.loads(run("entry", str(seq)))["statement"]["subject"] for seq in range(30, 60)) if x)
     run("export", "--case", "(2026)内01行初3号", "--requested-by", "督查室", "--subject", subject,
         "--out", str(tmp_path / "out" / "case.zip"))
     # The same subject through the API: a court token of the case asks for it and downloads it.

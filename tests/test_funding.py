@@ -54,3 +54,19 @@ def test_parse_takes_records_from_sql_with_typed_values():
                                                                                   "cn-rid", "1501", "")
     bad = parse(("T2", "payment", "", "g", "s", "i", "12.5", "2026-01-05", ""), 7)
     assert (bad.line, bad.field) == (7, "amount_fen")
+
+
+def test_a_source_is_identified_by_its_system_never_by_a_file_name_or_a_password():
+    """Decision 0014: the anchor's key. ``postgres://`` (Airflow's connection
+    style) is PostgreSQL through psycopg 3."""
+    from ledger.finance.sources import SqlSource, identity
+
+    pg = SqlSource("postgres://finance:s3cret@DB.example:5432/funding", "v_payments")
+    assert pg.url == "postgresql+psycopg://finance:s3cret@DB.example:5432/funding"
+    assert pg.label == "sql:postgresql://db.example:5432/funding#v_payments"
+    assert SqlSource("postgresql://other:pw@db.example:5432/funding", "v_payments").label == pg.label
+    assert identity("postgresql+psycopg://x@db.example:5432/funding", "v_payments") == pg.label
+    assert identity("/data/a/funding.csv") == identity("/data/b/renamed.csv") == "csv"
+    assert identity("/data/a/funding.csv", name="finance-b") == "csv#finance-b"
+    long = identity(f"sqlite:///{'d' * 200}.db", "t")
+    assert long.startswith("sql:sha256:") and len(long) <= 100

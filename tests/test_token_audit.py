@@ -25,7 +25,12 @@ from tests.conftest import BAOTOU, HOHHOT
 def _log(engine, type_: str) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(select(entries.c.canonical).where(entries.c.type == type_).order_by(entries.c.seq))
-        return [json.loads(bytes(r.canonical)) for r in rows]
+        return [_flat(json.loads(bytes(r.canonical))) for r in rows]
+
+
+def _flat(e: dict) -> dict:
+    """A v2 entry's statement members beside its envelope (docs/contracts.md §2.7); v1 as is."""
+    return {**e.pop("statement"), **e} if "statement" in e else e
 
 
 def _size(engine) -> int:
@@ -104,7 +109,7 @@ def test_a_host_with_another_log_key_writes_nothing(domain):
     size, rows = _size(domain.engine), _count(domain.engine, api_tokens)
     with pytest.raises(ValidationError) as caught:
         tokens.issue(domain.engine, stranger, "auditor", domain.clock, actor="operator:x")
-    assert [p.field for p in caught.value.problems] == ["signer"]
+    assert [p.field for p in caught.value.problems] == ["key"]  # the statement's key (docs/contracts.md §2.7)
     assert (_size(domain.engine), _count(domain.engine, api_tokens)) == (size, rows)
 
 

@@ -16,6 +16,7 @@ from ledger.cli import (  # noqa: F401  (registers the commands)
     reading,
     reconciliation,
     serve,
+    signing,
     subjects,
     tokens,
     vault,

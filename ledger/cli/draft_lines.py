@@ -1,7 +1,8 @@
-"""The input of ``ledger record``: JSON lines (https://jsonlines.org), one draft
-per line, read as one all-or-nothing batch.
+"""The input of ``ledger record`` and ``ledger sign``: JSON lines
+(https://jsonlines.org), one draft or signed statement per line, read as one
+all-or-nothing batch.
 
-Scope: bytes in, drafts out, or a ``ValidationError`` naming the first bad line
+Scope: bytes in, drafts and signed statements out, or a ``ValidationError`` naming the first bad line
 and every problem on it (a path such as ``body.amount_fen`` and the rule), so
 that a batch with one bad line writes nothing. The rules, in the order applied:
 
@@ -17,6 +18,10 @@ that a batch with one bad line writes nothing. The rules, in the order applied:
   ``region``), ``actor`` and ``request_id`` present, ``refs`` an array and
   ``body`` an object, ``type`` a registered entry type. The rest (each
   field's rule) is the entry format's validation (``ledger.log.entry_types``),
+  at append;
+- or a signed statement, ``{"statement": {...}, "sig": "..."}`` as ``ledger
+  sign`` writes it (docs/contracts.md §2.7): exactly those two members and
+  exactly the statement's (``ledger.log.statement``); its signature is checked
   at append.
 
 Non-scope: text normalisation. Strings are kept as sent, NFC or not; the entry
@@ -33,6 +38,7 @@ from typing import Any
 from ledger.errors import Problem, ValidationError
 from ledger.log import entry_types, strict_json
 from ledger.log.entry import Authority, Draft
+from ledger.log.statement import SIGNED_MEMBERS, SignedStatement, signed_statement_from_json
 
 # A body is at most 16 KiB canonical (entry_types.MAX_BODY_BYTES); written with
 # \uXXXX escapes it can take twice that. 64 KiB leaves room and bounds the parse.
@@ -45,27 +51,36 @@ AUTHORITY_MEMBERS = ("id", "region")
 _JSON_WHITESPACE = b" \t\r"  # RFC 8259 §2, without the \n that ends the line
 
 
+Item = Draft | SignedStatement
+
+
 @dataclass(frozen=True)
 class Batch:
-    """The drafts of one input, in order, each with its line number (from 1)."""
+    """The items of one input (drafts, or statements signed elsewhere), in order,
+    each with its line number (from 1)."""
 
-    drafts: tuple[Draft, ...]
+    items: tuple[Item, ...]
     lines: tuple[int, ...]
+
+    @property
+    def drafts(self) -> tuple[Draft, ...]:
+        """The drafts only (``ledger sign`` signs drafts; a statement is signed already)."""
+        return tuple(i for i in self.items if isinstance(i, Draft))
 
 
 def read_batch(data: bytes) -> Batch:
-    """Every draft in ``data``, or ``ValidationError`` for the first bad line."""
+    """Every item in ``data``, or ``ValidationError`` for the first bad line."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ValidationError([Problem("input", "is UTF-16, not UTF-8: save it as UTF-8 (RFC 8259 §8.1)")], line=1)
     data = data.removeprefix(codecs.BOM_UTF8)  # RFC 8259 §8.1: a parser MAY ignore it
-    drafts, lines = [], []
+    items, lines = [], []
     for n, raw in enumerate(data.split(b"\n"), 1):
         raw = raw.removesuffix(b"\r")
         if not raw.strip(_JSON_WHITESPACE):
             continue
-        drafts.append(_draft(_value(raw, n), n))
+        items.append(_item(_value(raw, n), n))
         lines.append(n)
-    return Batch(tuple(drafts), tuple(lines))
+    return Batch(tuple(items), tuple(lines))
 
 
 def parse_drafts(data: bytes) -> list[Draft]:
@@ -89,6 +104,22 @@ def _value(raw: bytes, n: int) -> Any:
 def _field(path: str) -> str:
     """``$.body.amount_fen`` as the entry format names it: ``body.amount_fen``."""
     return path[2:] if path.startswith("$.") else path
+
+
+def _item(obj: Any, n: int) -> Item:
+    """A line with a ``statement`` member is a signed statement, any other a draft."""
+    if isinstance(obj, dict) and "statement" in obj:
+        problems = _member_problems(obj, "", SIGNED_MEMBERS, SIGNED_MEMBERS)
+        if problems:
+            raise ValidationError(problems, line=n)
+        try:
+            s = signed_statement_from_json(obj)
+        except ValidationError as e:
+            raise ValidationError(e.problems, line=n) from e
+        if s.statement.type not in entry_types.names():
+            raise ValidationError([Problem("statement.type", f"unknown entry type {s.statement.type!r}")], line=n)
+        return s
+    return _draft(obj, n)
 
 
 def _draft(obj: Any, n: int) -> Draft:

@@ -32,28 +32,35 @@ class _Counted:
 @click.option("--funding", "funding", required=True,
               help="A CSV file (UTF-8; docs/contracts.md §2.5) or an SQLAlchemy URL. See docs/reconciliation.md.")
 @click.option("--funding-table", default=None, help="With a URL: the table or view (default funding_transactions).")
-@click.option("--as-of", "as_of", default=None, help="Business date to reconcile (default: today, UTC).")
+@click.option("--funding-name", default=None,
+              help="With a CSV file: which funding system it comes from, when several deliver files (the anchor's "
+                   "key; the file's name is not).")
+@click.option("--as-of", "as_of", default=None,
+              help="Business day to reconcile, a finished day in Asia/Shanghai (default: yesterday there).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("var/reports"), show_default=True)
 @click.option("--unpaid-days", default=90, show_default=True, help="Report grants unpaid after this many days.")
 @db_option
 @json_option
 @edge
-def reconcile_cmd(funding, funding_table, as_of, out_dir, unpaid_days, db_url, as_json):
+def reconcile_cmd(funding, funding_table, funding_name, as_of, out_dir, unpaid_days, db_url, as_json):
     """Reconcile the funding system's payments and recoveries with the ledger; write
     report.json, findings.csv and summary.html; anchor the run in the log."""
+    from ledger.finance import business_day
     from ledger.finance import job as reconcile
     from ledger.finance.sources import open_source
     from ledger.log.operator import load_keyring
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
-    day = parse_date(as_of) if as_of else now().date()
-    source = open_source(funding, funding_table)
+    at = now()  # the one reading of the clock: is the day over (docs/reconciliation.md)
+    day = parse_date(as_of) if as_of else business_day.last_finished(at)
+    reconcile.check_finished(day, at)
+    source = open_source(funding, funding_table, funding_name)
     vault = s.vault() if s.vault_key_file.exists() else None
     with progress_bar("reconcile") as bar:
         task = bar.add_task("rows", total=None)
         out = reconcile.run(engine, load_keyring(engine, s), vault, _Counted(source, bar, task), day, out_dir, now,
-                            unpaid_days=unpaid_days, progress=lambda msg: bar.update(task, description=msg))
+                            now=at, unpaid_days=unpaid_days, progress=lambda msg: bar.update(task, description=msg))
     if as_json:
         click.echo(json.dumps({"as_of": day.isoformat(), "anchor_seq": out.entry.seq, "report_sha256": out.report_sha256,
                                "tree_size": out.report["tree_size"], "rows": out.result.rows,
@@ -67,7 +74,8 @@ def reconcile_cmd(funding, funding_table, as_of, out_dir, unpaid_days, db_url, a
 
 
 @main.command("demo-funding")
-@click.option("--as-of", "as_of", default=None, help="Book up to this date (default today, UTC).")
+@click.option("--as-of", "as_of", default=None,
+              help="Book up to this business day (default: yesterday in Asia/Shanghai, the last finished day).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("var/funding"), show_default=True)
 @click.option("--seed", default=1, show_default=True)
 @click.option("--per-kind", default=3, show_default=True, help="Injected discrepancies of each kind.")
@@ -79,11 +87,12 @@ def demo_funding(as_of, out_dir, seed, per_kind, unpaid_days, db_url, as_json):
     """Write a simulated funding system's transactions for the demo ledger (funding.csv),
     with seeded discrepancies of every kind, and the ground truth (ground-truth.json)."""
     from ledger.demo.funding import simulate
+    from ledger.finance.business_day import last_finished
     from ledger.finance.sources import write_csv
     from ledger.signing.private_files import private_dir, write_private
 
     s = settings_for(db_url)
-    day = parse_date(as_of) if as_of else now().date()
+    day = parse_date(as_of) if as_of else last_finished(now())
     sim = simulate(make_engine(s.database_url), s.vault(), day, seed=seed, per_kind=per_kind, unpaid_days=unpaid_days)
     private_dir(out_dir)
     write_csv(out_dir / "funding.csv", sim.txns)

@@ -4,15 +4,18 @@ drafts, read by ``ledger.cli.draft_lines``) and ``ledger demo`` (demo entries)."
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import click
 
 from ledger.cli.draft_lines import Batch, read_batch
 from ledger.cli.draft_lines import parse_drafts as parse_drafts  # re-exported: tests import it from here
-from ledger.cli.edge import db_option, edge, json_option, now, print_entry_ack, progress_bar, settings_for
+from ledger.cli.edge import db_option, edge, json_option, now, parse_date, print_entry_ack, progress_bar, settings_for
 from ledger.cli.root import main
 from ledger.errors import ValidationError
-from ledger.log.append import append_entries
+from ledger.log.append import append_statements, sign_drafts
+from ledger.log.entry import Draft
+from ledger.log.statement import SignedStatement
 from ledger.store import log_store
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
@@ -38,20 +41,31 @@ def init(db_url, as_json):
 @json_option
 @edge
 def record(source, db_url, as_json):
-    """Append the JSON-lines drafts in SOURCE (or -) as one all-or-nothing batch."""
-    from ledger.log.operator import load_keyring
-
+    """Append the JSON lines in SOURCE (or -) as one all-or-nothing batch: drafts, which
+    are signed with this host's key for their authority, or statements signed
+    elsewhere (`ledger sign`), which need no key here (docs/contracts.md §2.7)."""
     s = settings_for(db_url)
     batch = read_batch(source.read())
     engine = make_engine(s.database_url)
     try:
-        out = append_entries(engine, list(batch.drafts), load_keyring(engine, s), now)
+        out = append_statements(engine, _signed(engine, s, batch), now)
     except ValidationError as e:
         raise _on_its_line(e, batch) from e
     if as_json:
         click.echo(json.dumps([{"seq": e.seq, "leaf_hash": e.leaf_hash.hex(), "request_id": e.request_id} for e in out]))
     else:
         click.echo(f"{len(out)} entries: seq {out[0].seq}-{out[-1].seq}" if out else "nothing to record")
+
+
+def _signed(engine, s, batch: Batch) -> list[SignedStatement]:
+    """The batch's items as signed statements: drafts signed here, now, with this host's
+    keys (loaded only if there are drafts); statements signed elsewhere as they are."""
+    from ledger.log.operator import load_keyring
+
+    if not batch.drafts:
+        return [cast(SignedStatement, i) for i in batch.items]
+    ring, at = load_keyring(engine, s), now()
+    return [sign_drafts([i], ring, at)[0] if isinstance(i, Draft) else i for i in batch.items]
 
 
 def _on_its_line(e: ValidationError, batch: Batch) -> ValidationError:
@@ -63,22 +77,42 @@ def _on_its_line(e: ValidationError, batch: Batch) -> ValidationError:
     return ValidationError(e.problems, line=batch.lines[index])
 
 
+def _steady_clock(day):
+    """A clock from 01:00 on ``day`` in Asia/Shanghai, one millisecond a reading."""
+    from datetime import timedelta
+
+    from ledger.finance.business_day import start_of
+
+    at = [start_of(day) + timedelta(hours=1)]
+
+    def clock():
+        at[0] += timedelta(milliseconds=1)
+        return at[0]
+
+    return clock
+
+
 @main.command("demo")
 @click.option("--entries", "count", type=click.IntRange(min=0), default=1000, show_default=True, help="Demo entries to append.")
 @click.option("--seed", default=1, show_default=True)
+@click.option("--recorded-on", "recorded_on", default=None, metavar="DATE",
+              help="Record the entries on this past business day (Asia/Shanghai), so that a finished night can be "
+                   "reconciled (make reconcile). The log never goes back in time: after later entries, they are "
+                   "recorded at the head's time.")
 @db_option
 @json_option
 @edge
-def demo(count, seed, db_url, as_json):
+def demo(count, seed, recorded_on, db_url, as_json):
     """Append COUNT realistic-looking entries (deterministic content by --seed)."""
     from ledger.demo.region import build_demo
 
+    clock = now if recorded_on is None else _steady_clock(parse_date(recorded_on))
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
     upgrade(engine)
     with progress_bar("demo") as bar:
         task = bar.add_task("append", total=count)
-        written = build_demo(engine, s, now, entries=count, seed=seed,
+        written = build_demo(engine, s, clock, entries=count, seed=seed,
                              progress=lambda n: bar.update(task, advance=min(n, count - bar.tasks[0].completed)))
     with engine.connect() as conn:
         size = log_store.size(conn)

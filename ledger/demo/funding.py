@@ -5,7 +5,8 @@ injected discrepancies of every kind, and the ground truth.
 Consistent means: every live grant paid to its subject (sometimes in two
 instalments) within days of its decision, before any clawback or correction and
 never on a day the subject was barred; every live clawback recovered in full
-before its deadline; a few wrong bookings reversed. Injected discrepancies use
+before its deadline; a few wrong bookings reversed (wholly, or in two parts:
+same grant and payee, on or after the booking). Injected discrepancies use
 disjoint grants and txn ids starting with "X", so each produces exactly one
 finding. Anything the base book could not avoid (a grant that could not be paid
 on any clean day) is listed in the ground truth as ``injected: false``.
@@ -159,10 +160,25 @@ class _Builder:
         for g in self.pick(plain)[:1]:  # the same txn_id twice
             self.base[g.seq].append(self.base[g.seq][0])
             sim.expect("duplicate_payment", self.base[g.seq][0].txn_id, g.grant_ref)
-        for k, g in enumerate(self.pick(plain)):  # a wrong booking, reversed: no finding
+        for k, g in enumerate(self.pick(plain)):  # a wrong booking, reversed (in two parts once): no finding
             wrong = self.pay(f"X-WRONG-{k}", g, 999_00, self.base[g.seq][0].booked_on)
-            self.base[g.seq] += [wrong, Txn(f"X-WRONG-{k}-REV", "reversal", wrong.txn_id, "", "", "", 999_00,
-                                            wrong.booked_on, g.programme)]
+            parts = [999_00] if k else [333_00, 666_00]
+            self.base[g.seq] += [wrong, *[replace(wrong, txn_id=f"X-WRONG-{k}-REV{i}", kind="reversal",
+                                                   reverses=wrong.txn_id, amount_fen=a,
+                                                   booked_on=wrong.booked_on + timedelta(days=i))
+                                           for i, a in enumerate(parts)]]
+        others = sorted(plain, key=lambda g: g.seq)
+        for k, g in enumerate(self.pick(plain)):  # a reversal that matches nothing: it cancels nothing
+            t = self.base[g.seq][0]
+            if k % 2 == 0:  # 1 fen, booked against another grant
+                elsewhere = next(o for o in others if o.seq != g.seq)
+                rev = replace(t, txn_id=f"X-MISREV-{k}", kind="reversal", reverses=t.txn_id,
+                              grant_ref=elsewhere.grant_ref.upper(), amount_fen=1)
+            else:  # the whole payment, booked the day before it
+                rev = replace(t, txn_id=f"X-MISREV-{k}", kind="reversal", reverses=t.txn_id,
+                              booked_on=t.booked_on - timedelta(days=1))
+            self.base[g.seq].append(rev)
+            sim.expect("reversal_mismatch", rev.txn_id, g.grant_ref)
         for k, g in enumerate(self.pick(plain)):  # money back that nobody ordered
             self.base[g.seq].append(self.pay(f"X-UNREC-{k}", g, 500_00, self.base[g.seq][0].booked_on, kind="recovery"))
             sim.expect("unrecorded_recovery", f"X-UNREC-{k}", g.grant_ref)

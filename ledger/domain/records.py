@@ -182,16 +182,20 @@ SUBJECT_ERASED = register(EntryType("subject.erased", (
 
 RECONCILIATION_KINDS = ("unknown_grant", "payee_mismatch", "overpaid", "duplicate_payment", "paid_while_barred",
                         "paid_after_revocation", "unrecorded_recovery", "over_recovered", "clawback_overdue",
-                        "unpaid_grant", "invalid_row", "orphan_reversal")
+                        "unpaid_grant", "invalid_row", "orphan_reversal", "reversal_mismatch")
+# Kinds added after anchors were first written: optional in ``counts``, so that
+# earlier anchors stay valid (docs/reconciliation.md).
+_LATER_KINDS = ("reversal_mismatch",)
 RECONCILIATION_COMPLETED = register(EntryType("reconciliation.completed", (
     Field("as_of", iso_date, doc="the business date reconciled (transactions booked on or before it)"),
     Field("tree_size", integer(0), doc="the ledger size the grants and clawbacks were read at"),
-    Field("source", text(max_len=200), doc="which funding-system source, e.g. csv:funding.csv"),
+    Field("source", text(max_len=200), doc="which funding system: its identity (docs/reconciliation.md), e.g. csv"),
     Field("input_rows", integer(0), doc="rows read from the source"),
     Field("input_fingerprint", pattern(r"\d+:[0-9a-f]{64}", "<rows>:<64 hex>"),
           doc="rows and the sum mod 2^256 of SHA-256 of each row: independent of row order"),
     Field("unpaid_days", integer(1, 3650), doc="a grant older than this with nothing paid is reported unpaid"),
-    Field("counts", obj(tuple(Field(k, integer(0), doc=f"{k} findings") for k in RECONCILIATION_KINDS)),
+    Field("counts", obj(tuple(Field(k, integer(0), doc=f"{k} findings", required=k not in _LATER_KINDS)
+                              for k in RECONCILIATION_KINDS)),
           doc="findings of each kind (docs/reconciliation.md)"),
     Field("report_sha256", pattern(r"[0-9a-f]{64}", "64 lowercase hex digits"),
           doc="SHA-256 of the report's RFC 8785 JSON (report.json)"),

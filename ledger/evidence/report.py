@@ -81,7 +81,7 @@ td,th{{border-bottom:1px solid #ccc;padding:3px 6px;vertical-align:top;font-size
 
 
 def verify_md(summary: dict, seqs: list[int]) -> str:
-    s = seqs[0]
+    s, c = seqs[0], summary["custody_seq"]
     return f"""# Verifying this evidence bundle
 
 Case {summary['case']}, requested by {summary['requested_by']}, exported at {summary['exported_at']}
@@ -128,11 +128,56 @@ openssl pkeyutl -verify -pubin -inkey log.pem -rawin -in cp.body -sigfile cp.sig
 
 (The first signature line is the log's; further lines are witnesses' cosignatures.)
 
-## 4. Every entry is signed by its authority
+## 4. Every entry is signed by its authority (Ed25519)
 
-Each entry's `sig` is Ed25519 over the entry without `sig` (RFC 8785 bytes), by the key named in
-`signer`. Which key belongs to which authority is itself in the bundle: the `key.registered`
-entries (with proofs). `verify_bundle.py` checks every signature.
+An entry is in one of two formats (docs/contracts.md §2.1, §2.7); a log holds v1 entries, then v2
+entries, never a v1 after a v2.
+
+- **v1** `{{"v": 1, "seq", "prev", "type", "recorded_at", "authority", "actor", "subject", "refs",
+  "request_id", "body", "signer", "sig"}}`: `sig` is Ed25519 over the entry without `sig` (its RFC 8785
+  bytes), by the key named in `signer`.
+- **v2** `{{"v": 2, "seq", "prev", "recorded_at", "statement", "sig"}}`: the `statement` is what the
+  authority said and signed, exactly `v` (2), `type`, `authority`, `actor`, `subject`, `refs`,
+  `request_id`, `body`, `signed_at` (the signer's clock) and `key` (the signing key's name). `sig` is
+  Ed25519 over the **signed bytes**: the line `integrity-ledger/statement/v2` and a newline, followed by
+  the RFC 8785 bytes of the statement. The log adds `seq`, `prev` and `recorded_at` and does **not** sign
+  entries: it signs checkpoints (step 3), and the tree (step 2) fixes each entry's bytes and place. A
+  statement's `signed_at` may be at most 5 minutes later than its `recorded_at`, and its `refs` name
+  earlier seqs only.
+
+Who signs: an authority's records are signed by a key registered to that authority (`authority.id`) by
+a `key.registered` entry before it and not revoked (`key.revoked`) before it; those entries are in the
+bundle with their proofs (their `body`, or `statement.body` in v2, holds `vkey` and `authority_id`).
+The log's own records (`log.initialized`, key and authority registrations, erasures, this export's
+`evidence.exported`) are stated by the log operator and signed by the log key. The entry's own bytes
+are RFC 8785, so the signed bytes can be cut from them; for example the custody entry
+`entries/{c}.json` (any entry works the same way):
+
+```sh
+python3 - entries/{c}.json <<'PY'
+import base64, json, sys
+data = open(sys.argv[1], "rb").read()
+e = json.loads(data)
+if e["v"] == 2:  # the prefix line, then the statement's RFC 8785 bytes exactly as they stand in the entry
+    head = b',"statement":'
+    signed = b"integrity-ledger/statement/v2\\n" + data[data.index(head) + len(head):-len(b',"v":2}}')]
+    key = e["statement"]["key"]
+else:  # v1: the entry's RFC 8785 bytes without its sig member
+    member = b',"sig":"' + e["sig"].encode() + b'"'
+    cut = data.rindex(member)
+    signed, key = data[:cut] + data[cut + len(member):], e["signer"]
+raw = base64.b64decode(open(f"keys/{{key}}.vkey").read().strip().split("+", 2)[2])[1:]
+open("entry.signed", "wb").write(signed)
+open("entry.sig", "wb").write(base64.b64decode(e["sig"]))
+open("signer.der", "wb").write(bytes.fromhex("302a300506032b6570032100") + raw)
+print("format", e["v"], "signed by", key)
+PY
+openssl pkey -pubin -inform DER -in signer.der -out signer.pem
+openssl pkeyutl -verify -pubin -inkey signer.pem -rawin -in entry.signed -sigfile entry.sig   # "Signature Verified Successfully"
+```
+
+That the key was registered to the entry's authority and valid at its seq is read from the key
+entries; `verify_bundle.py` checks every signature and that rule.
 
 ## 5. The subject is who the disclosure says
 

@@ -1,10 +1,11 @@
 """Verify an evidence bundle with the Python standard library and ``cryptography`` only.
 
-    python3 verify_bundle.py BUNDLE [--log-vkey VKEY] [--against OLDER]
+    python3 verify_bundle.py BUNDLE [--log-vkey VKEY] [--against OLDER] [--skew-seconds N]
 
 BUNDLE and OLDER are a bundle's .zip or the folder it was unzipped into; VKEY is
 the log's verifier key you trust (``name+id+key``, or a file holding it);
 without it the bundle's own key is used, which proves only internal consistency.
+N (default 300) is how much later than recorded_at a v2 statement's signed_at may be.
 
 Exit 0 and ``OK: …`` when it verifies; 1 and ``FAIL: …`` when it does not; 2 and
 ``UNREADABLE: …`` when BUNDLE is not a bundle this script can read safely (not a
@@ -13,10 +14,16 @@ malformed manifest). The same checks as ``ledger verify-bundle``
 (docs/evidence.md), written independently of the ledger's code. In a folder,
 top-level files the manifest does not list (SHA256SUMS, cp.body … from
 VERIFY.md's steps) are ignored and named.
+
+Entries may be format v1 (docs/contracts.md §2.1: the log signs the entry) or
+v2 (§2.7: ``{"v": 2, "seq", "prev", "recorded_at", "statement", "sig"}``, the
+statement signed by its authority's key over
+``b"integrity-ledger/statement/v2\n" + RFC 8785(statement)``), v1 before v2.
 """
 
 import base64
 import binascii
+import calendar
 import hashlib
 import io
 import json
@@ -43,6 +50,14 @@ AUTHORITY_SIGNED = frozenset({"clawback.ordered", "clawback.recovered", "clawbac
                               "sanction.imposed", "subject.linked", "subsidy.granted"})
 ENVELOPE = ("v", "seq", "prev", "type", "recorded_at", "authority", "actor", "subject", "refs", "request_id",
             "body", "signer", "sig")
+# docs/contracts.md §2.7: a v2 entry, the statement its authority signs, and the signed bytes' prefix.
+V2_ENTRY = ("v", "seq", "prev", "recorded_at", "statement", "sig")
+STATEMENT = ("v", "type", "authority", "actor", "subject", "refs", "request_id", "body", "signed_at", "key")
+STATEMENT_PREFIX = b"integrity-ledger/statement/v2\n"
+# §2.7: a statement's signed_at may be at most this much later than its entry's recorded_at.
+SKEW_SECONDS = 300
+RECORDED_AT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z")  # §2.1
+SIGNED_AT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z")  # RFC 3339 UTC
 MANIFEST = {"format": str, "version": int, "case": str, "requested_by": str, "exported_at": str, "origin": str,
             "tree_size": int, "custody_seq": int, "log_key": str, "content": list, "content_sha256": str,
             "files": dict}
@@ -384,8 +399,50 @@ def log_key_of(files, m, trusted):
     return trusted or bundled
 
 
+def nanoseconds(text, pattern, what):
+    """An RFC 3339 UTC time as integer nanoseconds since 1970 (exact, no float); ValueError if not one."""
+    m = pattern.fullmatch(text) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"{what} {str(text)[:40]!r} is not an RFC 3339 UTC time")
+    y, mo, d, h, mi, s, frac = (m.group(i) for i in range(1, 8))
+    if not (1 <= int(mo) <= 12 and 1 <= int(d) <= calendar.monthrange(int(y), int(mo))[1] and int(h) < 24
+            and int(mi) < 60 and int(s) < 60):
+        raise ValueError(f"{what} {text!r} is not a valid date and time")
+    seconds = calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(s), 0, 0, 0))
+    return seconds * 10**9 + int((frac or "").ljust(9, "0"))
+
+
+def stated(e):
+    """What the entry states: a v2 entry's statement, a v1 entry itself (type, authority, body …)."""
+    return e["statement"] if e["v"] == 2 else e
+
+
+def parse_v2(e):
+    """docs/contracts.md §2.7: exactly the v2 members, the statement exactly its members, each of its type."""
+    if set(e) != set(V2_ENTRY):
+        raise ValueError("not the v2 entry members (docs/contracts.md §2.7)")
+    st = e["statement"]
+    if not isinstance(st, dict) or set(st) != set(STATEMENT):
+        raise ValueError("the statement must have exactly the members of docs/contracts.md §2.7")
+    a = st["authority"]
+    if not isinstance(a, dict) or set(a) != {"id", "region"}:
+        raise ValueError("statement authority must be {id, region}")
+    strings = [st[k] for k in ("type", "actor", "request_id", "key")] + [a["id"], a["region"], e["prev"], e["sig"]]
+    if (not all(isinstance(s, str) for s in strings) or type(st["v"]) is not int or st["v"] != 2
+            or type(e["seq"]) is not int or e["seq"] < 0 or not HEX64.fullmatch(e["prev"])
+            or not (st["subject"] is None or isinstance(st["subject"], str)) or not isinstance(st["refs"], list)
+            or not all(type(r) is int and 0 <= r < e["seq"] for r in st["refs"]) or not isinstance(st["body"], dict)):
+        raise ValueError("members of the wrong type (refs: earlier seqs)")
+    nanoseconds(e["recorded_at"], RECORDED_AT, "recorded_at")
+    nanoseconds(st["signed_at"], SIGNED_AT, "signed_at")
+    b64(e["sig"])
+    return e
+
+
 def parse_entry(name, data):
     e = parse_canonical(data)
+    if isinstance(e, dict) and type(e.get("v")) is int and e["v"] == 2:
+        return parse_v2(e)
     if not isinstance(e, dict) or set(e) != set(ENVELOPE):
         raise ValueError("not the entry envelope (docs/contracts.md §2.1)")
     a = e["authority"]
@@ -451,44 +508,88 @@ def check_proof(files, name, seq, note, size, root, log_key):
         raise finding(Fail, pf, f"inclusion of {name} at tree size {size}", "a proof that does not lead to the root")
 
 
+def check_order(files, entries, skew_seconds=SKEW_SECONDS):
+    """docs/contracts.md §2.7, for the entries a bundle holds: no v1 entry after a v2
+    entry; a v2 entry's ``prev`` is the leaf hash of entry seq-1 when that entry is
+    in the bundle, its ``recorded_at`` no earlier than any earlier entry's, and its
+    statement's ``signed_at`` no later than its ``recorded_at`` plus the skew."""
+    first_v2, latest = None, (None, -1)
+    for seq, e in sorted(entries.items()):
+        f = f"entries/{seq}.json"
+        if e["v"] == 1 and first_v2 is not None:
+            raise finding(Fail, f, f"a v2 entry (a log holds v1 then v2; entry {first_v2} is v2)", "a v1 entry")
+        if e["v"] == 2:
+            first_v2 = seq if first_v2 is None else first_v2
+            recorded = nanoseconds(e["recorded_at"], RECORDED_AT, "recorded_at")
+            before = files.get(f"entries/{seq - 1}.json") if seq - 1 in entries else None
+            if before is not None and e["prev"] != hashlib.sha256(b"\x00" + before).hexdigest():
+                raise finding(Fail, f, f"prev = the leaf hash of entries/{seq - 1}.json", e["prev"])
+            if recorded < latest[1]:
+                raise finding(Fail, f, f"recorded_at no earlier than entry {latest[0]}'s", e["recorded_at"])
+            signed = nanoseconds(e["statement"]["signed_at"], SIGNED_AT, "signed_at")
+            if signed > recorded + skew_seconds * 10**9:
+                raise finding(Fail, f, f"signed_at at most {skew_seconds} s after recorded_at {e['recorded_at']}",
+                              e["statement"]["signed_at"])
+        recorded_v1 = RECORDED_AT.fullmatch(e["recorded_at"]) if e["v"] == 1 else None
+        if e["v"] == 2 or recorded_v1:
+            latest = max(latest, (seq, nanoseconds(e["recorded_at"], RECORDED_AT, "recorded_at")), key=lambda x: x[1])
+
+
+def signed_message(e):
+    """v1: RFC 8785 of the entry without ``sig`` (§2.1); v2: the prefix and RFC 8785 of the statement (§2.7)."""
+    if e["v"] == 2:
+        return STATEMENT_PREFIX + canonical(e["statement"]).encode("utf-8")
+    return canonical({k: v for k, v in e.items() if k != "sig"}).encode("utf-8")
+
+
 def check_signatures(entries, log_key):
     """Replay the (proven) key entries in seq order: each entry is signed by the key
-    registered for its authority at its seq (log-signed types: by the log key)."""
-    log = None
+    registered for its authority at its seq (log-signed types: by the log key; a v2
+    statement of the log's own records also names the operator's authority, seq 0's)."""
+    log = operator = None
     keys: dict = {}  # name -> [key, authority id, registered seq, revoked seq]
     for seq, e in sorted(entries.items()):
         f = f"entries/{seq}.json"
+        s = stated(e)
         try:
-            body, signer = e["body"], e["signer"]
-            if e["type"] == "log.initialized" and parse_vkey(body["log_key"])["vkey"] != log_key["vkey"]:
+            body, signer = s["body"], (s["key"] if e["v"] == 2 else e["signer"])
+            if s["type"] == "log.initialized" and parse_vkey(body["log_key"])["vkey"] != log_key["vkey"]:
                 raise finding(Fail, f, f"the log key {log_key['name']}", body["log_key"])
-            if e["type"] in LOG_SIGNED:
-                key = parse_vkey(body["log_key"]) if e["type"] == "log.initialized" and seq == 0 else log
+            if s["type"] in LOG_SIGNED:
+                key = parse_vkey(body["log_key"]) if s["type"] == "log.initialized" and seq == 0 else log
                 if key is None or signer != key["name"]:
                     raise ValueError(f"not signed by the log key: {signer!r}")
-            elif e["type"] in AUTHORITY_SIGNED:
+                if e["v"] == 2 and operator is not None and s["authority"]["id"] != operator:
+                    raise ValueError(f"a record of the log stated by {s['authority']['id']!r}, not {operator!r}")
+            elif s["type"] in AUTHORITY_SIGNED:
                 rec = keys.get(signer)
-                if rec is None or rec[1] != e["authority"]["id"] or not (
+                if rec is None or rec[1] != s["authority"]["id"] or not (
                         rec[2] < seq and (rec[3] is None or seq < rec[3])):
-                    raise ValueError(f"{signer!r} is not the key registered for {e['authority']['id']!r} at seq {seq}")
+                    raise ValueError(f"{signer!r} is not the key registered for {s['authority']['id']!r} at seq {seq}")
                 key = rec[0]
             else:
-                raise ValueError(f"unknown entry type {e['type']!r}")
-            unsigned = {k: v for k, v in e.items() if k != "sig"}
-            if not ed25519_ok(key["public"], b64(e["sig"]), canonical(unsigned).encode("utf-8")):
+                raise ValueError(f"unknown entry type {s['type']!r}")
+            if not ed25519_ok(key["public"], b64(e["sig"]), signed_message(e)):
                 raise ValueError(f"the signature by {key['name']} does not verify")
         except Fail:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as err:
             raise finding(Fail, f, "a valid signature by the key registered for its authority", err) from err
         try:
-            if e["type"] == "log.initialized":
-                log = parse_vkey(e["body"]["log_key"])
-            elif e["type"] == "key.registered":
-                k = parse_vkey(e["body"]["vkey"])
-                keys[k["name"]] = [k, e["body"]["authority_id"], seq, None]
-            elif e["type"] == "key.revoked":
-                keys[e["body"]["name"]][3] = seq
+            if s["type"] == "log.initialized":
+                if e["v"] == 2 and seq != 0:
+                    raise ValueError("log.initialized after seq 0")
+                log, operator = parse_vkey(s["body"]["log_key"]), s["authority"]["id"]
+            elif s["type"] == "key.registered":
+                k = parse_vkey(s["body"]["vkey"])
+                if e["v"] == 2 and (k["name"] in keys or (log is not None and k["name"] == log["name"])):
+                    raise ValueError(f"key {k['name']} is registered already")
+                keys[k["name"]] = [k, s["body"]["authority_id"], seq, None]
+            elif s["type"] == "key.revoked":
+                if e["v"] == 2 and (keys[s["body"]["name"]][3] is not None
+                                    or s["refs"] != [keys[s["body"]["name"]][2]]):
+                    raise ValueError(f"key {s['body']['name']} is revoked already, or not by its key.registered")
+                keys[s["body"]["name"]][3] = seq
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as err:
             raise finding(Fail, f, "a key entry that can be replayed", err) from err
 
@@ -505,16 +606,16 @@ def check_subjects(files, entries):
             raise finding(Fail, name, "scheme and id in Unicode text", err) from err
         if ref != d["ref"] or name != f"subjects/{ref}.json":
             raise finding(Fail, name, f"SHA-256(salt || scheme:id) = {d['ref']}", ref)
-        if not any(e["subject"] == ref for e in entries.values()):
+        if not any(stated(e)["subject"] == ref for e in entries.values()):
             raise finding(Fail, name, "a subject named by an entry in the bundle", "no entry about it")
 
 
 def check_custody(files, m, entries):
     f = f"entries/{m['custody_seq']}.json"
     c = entries.get(m["custody_seq"])
-    if c is None or c["type"] != "evidence.exported":
+    if c is None or stated(c)["type"] != "evidence.exported":
         raise finding(Fail, f, "the evidence.exported entry", "missing or another type")
-    b = c["body"]
+    b = stated(c)["body"]
     if not (all(isinstance(b.get(k), str) for k in ("content_sha256", "case", "requested_by"))
             and isinstance(b.get("seqs"), list) and all(type(s) is int for s in b["seqs"])
             and isinstance(b.get("subjects"), list) and all(isinstance(s, str) for s in b["subjects"])):
@@ -556,7 +657,7 @@ def check_extends(files, origin, size, root, log_key, old_files):
         raise finding(Fail, "consistency.json", f"the tree at {size} extends the tree at {old_size}", "not")
 
 
-def verify(path, trusted_text=None, against=None):
+def verify(path, trusted_text=None, against=None, skew_seconds=SKEW_SECONDS):
     """The report line; raises Unreadable or Fail."""
     files, folder = read_bundle(path, "bundle")
     m = read_manifest(files)
@@ -579,6 +680,7 @@ def verify(path, trusted_text=None, against=None):
             raise finding(Fail, "manifest.json", f"origin {origin} at tree size {size}", "another")
         entries = proven_entries(files, note, size, root, log_key)
         check_signatures(entries, log_key)
+        check_order(files, entries, skew_seconds)
         check_subjects(files, entries)
         check_custody(files, m, entries)
         if old_files is not None:
@@ -597,11 +699,12 @@ def main(argv):
     args, opts = [], {}
     it = iter(argv)
     for a in it:
-        if a in ("--log-vkey", "--against"):
+        if a in ("--log-vkey", "--against", "--skew-seconds"):
             opts[a] = next(it, None)
         else:
             args.append(a)
-    if len(args) != 1 or None in opts.values():
+    skew = opts.get("--skew-seconds", str(SKEW_SECONDS))
+    if len(args) != 1 or None in opts.values() or not isinstance(skew, str) or not DECIMAL.fullmatch(skew):
         print(__doc__.strip().split("\n\n")[1])
         return 2
     trusted = opts.get("--log-vkey")
@@ -609,7 +712,7 @@ def main(argv):
         with open(trusted, encoding="utf-8") as f:
             trusted = f.read()
     try:
-        print(verify(args[0], trusted, opts.get("--against")))
+        print(verify(args[0], trusted, opts.get("--against"), int(skew)))
         return 0
     except Fail as e:
         print("FAIL:", e)

@@ -10,8 +10,10 @@ Two kinds of failure, two exit codes of ``ledger verify-bundle``:
 Checks, in order: the manifest lists exactly the files in the zip with their
 SHA-256; the checkpoint is signed by the log key; every tlog-proof is against
 that checkpoint and includes its entry; every entry is signed by the key
-registered for its authority at that seq (the key entries are themselves in the
-bundle, proven); disclosures recompute their subject reference; the custody
+registered for its authority at that seq (v1: over the entry, v2: over its
+statement; the key entries are themselves in the bundle, proven), v1 entries
+come before v2 ones and a statement's signed_at is within the skew of its
+recorded_at (docs/contracts.md §2.7); disclosures recompute their subject reference; the custody
 entry records this bundle's content, case and requester.
 """
 
@@ -28,9 +30,10 @@ from ledger.evidence.container import Limits, Manifest, UnreadableBundle, read_m
 from ledger.evidence.container import strict_json as _strict_json
 from ledger.evidence.layout import content_digest
 from ledger.log.checkpoint import Checkpoint, open_checkpoint
-from ledger.log.entry import FORMAT_VERSION, Entry, from_canonical
+from ledger.log.entry import FORMAT_V2, Entry, from_canonical
 from ledger.log.entry_types import get as entry_type
 from ledger.log.merkle_verify import verify_consistency
+from ledger.log.statement import order_problem, skew_problem
 from ledger.log.tlog_proof import parse as parse_proof
 from ledger.log.tlog_proof import verify as verify_proof
 from ledger.signing.key_registry import KeyRegistry
@@ -180,7 +183,7 @@ def _proven_entry(files: dict[str, bytes], name: str, note: str, cp: Checkpoint,
         raise BundleError(name, "an entry's canonical bytes", str(err)) from err
     problem = _entry_shape(json.loads(files[name]))  # canonical JSON by now: a second, plain parse
     if problem:
-        raise BundleError(name, "an entry (docs/contracts.md §2.1)", problem)
+        raise BundleError(name, "an entry (docs/contracts.md §2.1, §2.7)", problem)
     if name != f"entries/{e.seq}.json":
         raise BundleError(name, f"entries/{e.seq}.json for seq {e.seq}", name)
     proof_name = f"proofs/{e.seq}.tlog-proof"
@@ -202,20 +205,27 @@ def _proven_entry(files: dict[str, bytes], name: str, note: str, cp: Checkpoint,
 
 
 def _entry_shape(obj: dict[str, Any]) -> str | None:
-    """Why the envelope's members, as JSON, are not of their types (docs/contracts.md §2.1), or None.
+    """Why the members, as JSON, are not of their types (docs/contracts.md §2.1; v2: §2.7), or None.
     (``from_canonical`` checks the member names; ``refs`` it would take from any iterable.)"""
-    auth = obj["authority"]
-    strings = [obj[k] for k in ("prev", "type", "recorded_at", "actor", "request_id", "signer")]
-    bad = [] if all(isinstance(v, str) for v in [*strings, auth["id"], auth["region"]]) else ["text members"]
-    if type(obj["v"]) is not int or obj["v"] != FORMAT_VERSION:
-        bad.append("v")
+    text: tuple[str, ...]
+    if obj["v"] == FORMAT_V2 and type(obj["v"]) is int:
+        content, text = obj["statement"], ("prev", "recorded_at")
+        stated = [content[k] for k in ("type", "actor", "request_id", "signed_at", "key")]
+        bad = [] if type(content["v"]) is int and content["v"] == FORMAT_V2 else ["statement.v"]
+    else:
+        content, text = obj, ("prev", "type", "recorded_at", "actor", "request_id", "signer")
+        stated = []
+        bad = [] if type(obj["v"]) is int and obj["v"] == 1 else ["v"]
+    auth = content["authority"]
+    if not all(isinstance(v, str) for v in [*(obj[k] for k in text), *stated, auth["id"], auth["region"]]):
+        bad.append("text members")
     if type(obj["seq"]) is not int or obj["seq"] < 0:
         bad.append("seq")
-    if obj["subject"] is not None and not isinstance(obj["subject"], str):
+    if content["subject"] is not None and not isinstance(content["subject"], str):
         bad.append("subject")
-    if not isinstance(obj["refs"], list) or not all(type(r) is int for r in obj["refs"]):
+    if not isinstance(content["refs"], list) or not all(type(r) is int for r in content["refs"]):
         bad.append("refs")
-    if not isinstance(obj["body"], dict):
+    if not isinstance(content["body"], dict):
         bad.append("body")
     return f"members of the wrong type: {', '.join(bad)}" if bad else None
 
@@ -224,8 +234,15 @@ def _check_signatures(entries: dict[int, Entry], log_key: VerifierKey) -> None:
     """Replay the bundle's key entries in seq order (they are proven): every entry
     is signed by the key registered for its authority at its seq."""
     registry = KeyRegistry()
+    version: int | None = None
     for seq, e in sorted(entries.items()):
         where = f"entries/{seq}.json"
+        # docs/contracts.md §2.7: v1 entries, then v2, never the reverse (checked over the
+        # entries the bundle holds, which are a proven subset of the log, in seq order).
+        problem = order_problem(version, e.v) or (skew_problem(str(e.signed_at), e.recorded_at) if e.v == 2 else None)
+        if problem:
+            raise BundleError(where, "an entry in the order and time §2.7 allows", problem)
+        version = e.v
         try:
             log_signed = entry_type(e.type).signed_by == "log"
             if e.type == "log.initialized" and parse_vkey(e.body["log_key"]).vkey() != log_key.vkey():

@@ -1,13 +1,18 @@
 """The nightly reconciliation job: read the ledger's side at one tree size,
 stream the funding system's transactions, write the reports, anchor the run.
 
-Deterministic per as-of date. The ledger is read at the size it had at the end
-of the as-of day (entries' ``recorded_at`` is non-decreasing along seq); once a
-run for that date is anchored, re-runs read at the anchored size. Same input,
-same report, byte for byte; the anchor's request_id is
-``reconciliation:<as_of>:<source label>``,
-so a re-run appends nothing, and a re-run whose result differs is refused
+Deterministic per as-of date. The as-of date is a business day in Asia/Shanghai
+(``business_day``) and is reconciled only once it is over; the ledger is read at
+the size it had at the end of that day (entries' ``recorded_at`` is
+non-decreasing along seq); once a run for that date is anchored, re-runs read at
+the anchored size. Same multiset of rows, same report, byte for byte; the
+anchor's request_id is ``reconciliation:<as_of>:<source identity>``, so a re-run
+appends nothing, and a re-run whose result differs is refused
 (``AnchorMismatch``) rather than anchored twice.
+
+Anchored artefacts are immutable (decision 0014): once a night is anchored, its
+report directory is never rewritten; a refused re-run writes its result beside
+it, as ``reconciliation-<as_of>.refused-<first 8 hex of its SHA-256>/``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -35,7 +40,7 @@ from ledger.domain.facts import assemble_sanctions
 from ledger.domain.identifiers import Identifier, normalise
 from ledger.domain.vault import Vault
 from ledger.errors import AnchorMismatch, ConfigError, LedgerError, Problem, RequestConflict, ValidationError
-from ledger.finance import csv_cells
+from ledger.finance import business_day, csv_cells
 from ledger.finance.reconciliation import Book, ClawbackFact, GrantFact, Result, Scan, reconcile, scan
 from ledger.finance.sources import CsvSource
 from ledger.finance.staged_directory import staged, write_file
@@ -48,7 +53,8 @@ from ledger.signing.keyring import Keyring
 from ledger.store import log_store
 from ledger.store.schema import clawbacks, entries, exits, grants, money_moves, sanction_versions, subjects
 
-REPORT_FORMAT = "integrity-ledger/reconciliation/v1"
+# v2: rows named by content, not position; reversal_mismatch; days in Asia/Shanghai.
+REPORT_FORMAT = "integrity-ledger/reconciliation/v2"
 
 
 @dataclass
@@ -60,15 +66,10 @@ class Outcome:
     directory: Path
 
 
-def _end_of(day: date) -> str:
-    if day == date.max:
-        return "9999-12-32"  # after every recorded_at of 9999-12-31
-    return f"{(day + timedelta(days=1)).isoformat()}T"  # recorded_at < this: recorded on or before `day`
-
-
 def size_at_end_of(conn, day: date, upper: int) -> int:
-    """Entries recorded on or before ``day`` (UTC): a binary search on seq, O(log n) lookups."""
-    cutoff, lo, hi = _end_of(day), 0, upper
+    """Entries recorded on or before the business ``day`` (its end in Asia/Shanghai):
+    a binary search on seq, O(log n) lookups."""
+    cutoff, lo, hi = business_day.recorded_before_end_of(day), 0, upper
     while lo < hi:
         mid = (lo + hi) // 2
         at = conn.execute(select(entries.c.recorded_at).where(entries.c.seq == mid)).scalar_one()
@@ -80,15 +81,25 @@ def size_at_end_of(conn, day: date, upper: int) -> int:
 
 
 def anchor_request_id(as_of: date, source_label: str) -> str:
-    """One anchor per as-of date and funding source (several funding systems may report)."""
+    """One anchor per as-of date and funding source (several funding systems may report);
+    the label is the source's identity (``sources.identity``), never a file's name."""
     return f"reconciliation:{as_of.isoformat()}:{source_label}"
 
 
 def anchored(conn, as_of: date, source_label: str) -> Entry | None:
+    """The anchor of ``as_of`` for this source, if any. Only ``seq``, ``type`` and
+    ``body`` of the entry are used. Anchors written before sources had identities
+    were keyed ``csv:<file name>``: for the unnamed CSV identity, the first of those
+    for the night counts, so a file of another name cannot anchor the night again."""
     from ledger.log.entry import from_canonical
 
-    row = conn.execute(select(entries.c.canonical).where(
-        entries.c.authority_id == OPERATOR.id, entries.c.request_id == anchor_request_id(as_of, source_label))).first()
+    def first(request_id):
+        return conn.execute(select(entries.c.canonical).where(
+            entries.c.authority_id == OPERATOR.id, request_id).order_by(entries.c.seq).limit(1)).first()
+
+    row = first(entries.c.request_id == anchor_request_id(as_of, source_label))
+    if row is None and source_label == "csv":
+        row = first(entries.c.request_id.like(anchor_request_id(as_of, "csv:") + "%"))
     return from_canonical(bytes(row.canonical)) if row else None
 
 
@@ -133,12 +144,17 @@ class Lookups:
         self.index = {r.blind_index: r.ref for r in conn.execute(
             select(subjects.c.blind_index, subjects.c.ref).where(subjects.c.blind_index.is_not(None)))} if vault else {}
         self._refs: dict[tuple[str, str], str | None] = {}
-        # Entries recorded on or before each day: the last seq of each UTC day.
-        day = func.substr(entries.c.recorded_at, 1, 10)
-        ends = conn.execute(select(day.label("day"), func.max(entries.c.seq).label("last"))
-                            .where(entries.c.seq < size).group_by(day).order_by(day)).all()
-        self._days = [r.day for r in ends]
-        self._ends = [r.last + 1 for r in ends]
+        # Entries recorded on or before each business day: the last seq of each UTC
+        # hour, folded into days in Asia/Shanghai (a whole-hour offset: every hour lies
+        # in one local day). recorded_at is non-decreasing along seq.
+        hour = func.substr(entries.c.recorded_at, 1, 13)
+        ends: dict[str, int] = {}
+        for r in conn.execute(select(hour.label("hour"), func.max(entries.c.seq).label("last"))
+                              .where(entries.c.seq < size).group_by(hour).order_by(hour)):
+            local = business_day.day_of(datetime.fromisoformat(f"{r.hour}:00:00+00:00")).isoformat()
+            ends[local] = max(ends.get(local, 0), r.last + 1)
+        self._days = sorted(ends)
+        self._ends = [ends[d] for d in self._days]
         self._versions: dict[str, list] = {}
         self._exits: dict[int, list] = {}
         if sanctioned:
@@ -167,7 +183,7 @@ class Lookups:
         return self._refs[key]
 
     def size_on(self, on: date) -> int:
-        """The log's size at the end of ``on`` (UTC)."""
+        """The log's size at the end of the business day ``on`` (Asia/Shanghai)."""
         i = bisect.bisect_right(self._days, on.isoformat())
         return self._ends[i - 1] if i else 0
 
@@ -237,17 +253,33 @@ class Produced:
     directory: Path
 
 
+def report_directory(out_dir: Path, as_of: date) -> Path:
+    return out_dir / f"reconciliation-{as_of.isoformat()}"
+
+
+def refused_directory(out_dir: Path, as_of: date, digest: str) -> Path:
+    """Where a refused run's result goes: beside the anchored one, never over it."""
+    return out_dir / f"reconciliation-{as_of.isoformat()}.refused-{digest[:8]}"
+
+
 def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, out_dir: Path, *,
-            unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Produced:
+            now: datetime, unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Produced:
     """Reconcile ``source`` as of ``as_of`` and write the reports (nothing is appended).
-    A night already anchored with another report is refused before anything is
-    written: the anchored report stays on disk."""
+
+    ``as_of`` must be a finished business day at ``now``, and not before the log's
+    first entry. A night already anchored is never written over: the same report
+    leaves the anchored directory as it is; another report is written beside it
+    (``refused_directory``) and refused with ``AnchorMismatch``."""
     check_window(as_of, unpaid_days)
+    check_finished(as_of, now)
     say = progress or (lambda _: None)
     with engine.connect() as conn:
         previous = anchored(conn, as_of, source.label)
         current = log_store.size(conn)
         size = previous.body["tree_size"] if previous else size_at_end_of(conn, as_of, current)
+        if size == 0:
+            raise ValidationError([Problem("as_of", f"{as_of} is before the log's first entry: there is nothing "
+                                                    "in the ledger to reconcile against")])
         say(f"reading the ledger at tree size {size}")
         pass_one = _start_scan(source, as_of)  # on the other core, while the book loads
         book = load_book(conn, size, as_of)
@@ -258,13 +290,64 @@ def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, ou
     report = build_report(result, book, source, unpaid_days)
     report_bytes = canonical.encode(report)
     digest = hashlib.sha256(report_bytes).hexdigest()
+    directory = report_directory(out_dir, as_of)
     if previous is not None and previous.body["report_sha256"] != digest:
-        raise _mismatch(report, previous.seq, previous.body["report_sha256"], digest)
-    directory = out_dir / f"reconciliation-{as_of.isoformat()}"
-    # Reports first. A crash before the anchor leaves reports and no anchor; the
-    # re-run rewrites the same bytes and anchors them.
+        # Refused. The anchored reports stay as they are; this run's go beside them,
+        # for whoever investigates. A crash while writing leaves no refused directory
+        # (staged) and the anchored one untouched.
+        refused = refused_directory(out_dir, as_of, digest)
+        if not _holds(refused, digest):
+            write_reports(refused, report, report_bytes)
+        raise _mismatch(report, previous.seq, previous.body["report_sha256"], digest, refused)
+    if previous is not None:
+        # Anchored and reproduced: the directory on disk is the anchored one. Written only
+        # if it is missing (deleted, or a crash between two renames); never replaced.
+        if not directory.exists():
+            write_reports(directory, report, report_bytes)
+        elif not _holds(directory, digest):
+            raise ConfigError(f"out: {directory}/report.json is not the anchored report {digest} (seq "
+                              f"{previous.seq}); it is left as it is: investigate, and move it aside to restore")
+        return Produced(result, report, digest, directory)
+    if directory.exists() and not _same_system(_source_of(directory), source.label):
+        raise ConfigError(f"out: {directory} holds the reconciliation of {_source_of(directory)}; use another "
+                          f"--out (ledger_report_dir) for {source.label}")
+    # Not anchored yet: an earlier unanchored run's reports (a crash before the
+    # anchor) may be replaced. Reports first; a crash before the anchor leaves
+    # reports and no anchor, and the re-run writes them again and anchors them.
     write_reports(directory, report, report_bytes)
     return Produced(result, report, digest, directory)
+
+
+def _holds(directory: Path, digest: str) -> bool:
+    """Whether ``directory`` has a report.json whose SHA-256 is ``digest``."""
+    try:
+        return hashlib.sha256((directory / "report.json").read_bytes()).hexdigest() == digest
+    except OSError:
+        return False
+
+
+def _source_of(directory: Path) -> str | None:
+    """The source a report directory's report.json names, or None if it has none readable."""
+    try:
+        return canonical.decode((directory / "report.json").read_bytes()).get("source")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _same_system(found: str | None, label: str) -> bool:
+    """Whether a report directory's source is ``label`` (or unreadable, or a legacy
+    ``csv:<file name>`` for the unnamed CSV identity: see ``anchored``)."""
+    return found is None or found == label or (label == "csv" and found.startswith("csv:"))
+
+
+def check_finished(as_of: date, now: datetime) -> None:
+    """A night is reconciled once its business day is over (Asia/Shanghai): before
+    that, payments of the day are still being booked and the ledger still moving."""
+    if not business_day.is_finished(as_of, now):
+        raise ValidationError([Problem("as_of", f"{as_of} is not finished: the day is not finished until "
+                                                f"{business_day.end_of(as_of).isoformat()} ({business_day.ZONE_NAME} "
+                                                f"midnight); the latest day that can be reconciled now is "
+                                                f"{business_day.last_finished(now)}")])
 
 
 def check_window(as_of: date, unpaid_days: int) -> None:
@@ -321,23 +404,33 @@ def anchor(engine: Engine, keyring: Keyring, directory: Path, clock: Clock) -> E
             "unpaid_days": report["unpaid_days"], "counts": report["counts"], "report_sha256": digest}
     draft = Draft("reconciliation.completed", OPERATOR, "reconciler", None, (),
                   anchor_request_id(as_of, report["source"]), body)
+    with engine.connect() as conn:
+        previous = anchored(conn, as_of, report["source"])
+    if previous is not None:
+        # Anchored already (a legacy key, or a run that anchored since this one
+        # produced): the same report appends nothing; another is refused.
+        if previous.body["report_sha256"] == digest:
+            return previous
+        raise _mismatch(report, previous.seq, previous.body["report_sha256"], digest, directory)
     try:
         return append_entries(engine, [draft], keyring, clock)[0]
     except RequestConflict as e:
         with engine.connect() as conn:
             previous = anchored(conn, as_of, report["source"])
-        raise _mismatch(report, e.seq, previous.body["report_sha256"] if previous else "?", digest) from e
+        raise _mismatch(report, e.seq, previous.body["report_sha256"] if previous else "?", digest, directory) from e
 
 
-def _mismatch(report: dict, seq: int, anchored_sha256: str, digest: str) -> AnchorMismatch:
+def _mismatch(report: dict, seq: int, anchored_sha256: str, digest: str, kept: Path) -> AnchorMismatch:
     return AnchorMismatch(
         f"as_of: the reconciliation of {report['source']} for {report['as_of']} was anchored at seq {seq} with "
-        f"report {anchored_sha256}; this run's report is {digest} (input {report['input']['fingerprint']}). The "
-        "input or the ledger's side changed: investigate, do not re-anchor.")
+        f"report {anchored_sha256}; this run's report is {digest} (input {report['input']['fingerprint']}), "
+        f"kept in {kept}. The input or the ledger's side changed: investigate, do not re-anchor.")
 
 
 def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, as_of: date, out_dir: Path,
-        clock: Clock, *, unpaid_days: int = 90, progress: Callable[[str], None] | None = None) -> Outcome:
-    """The whole job: reconcile, write the reports, anchor."""
-    p = produce(engine, vault, source, as_of, out_dir, unpaid_days=unpaid_days, progress=progress)
+        clock: Clock, *, now: datetime, unpaid_days: int = 90,
+        progress: Callable[[str], None] | None = None) -> Outcome:
+    """The whole job: reconcile, write the reports, anchor. ``now`` decides whether
+    the as-of day is over; ``clock`` stamps the anchor."""
+    p = produce(engine, vault, source, as_of, out_dir, now=now, unpaid_days=unpaid_days, progress=progress)
     return Outcome(p.result, p.report, p.report_sha256, anchor(engine, keyring, p.directory, clock), p.directory)

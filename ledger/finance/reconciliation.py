@@ -23,14 +23,24 @@ Finding kinds (docs/reconciliation.md):
 ``unpaid_grant``       older than N days, nothing paid (informational)
 ``invalid_row``        a row that breaks docs/contracts.md §2.5 (column and rule named)
 ``orphan_reversal``    a reversal of a txn_id that is not in the input
+``reversal_mismatch``  a reversal that does not match what it reverses (it cancels nothing)
 =====================  =========================================================
+
+Reversals (docs/reconciliation.md, "Reversals"): a reversal cancels the whole
+or a part of one earlier payment or recovery: the same grant_ref (trimmed,
+case-folded) and the same payee, booked on or after it, for at most what of it
+is not yet reversed. Anything else is a ``reversal_mismatch`` and cancels
+nothing: a 1-fen "reversal" under another grant must not hide a payment.
+
+Rows are identified by their content (``row_digest``) and txn_id, never by
+their position: the report is a function of the multiset of rows (decision 0006).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import cast
 
@@ -90,7 +100,10 @@ class Finding:
     amounts: dict[str, int] = field(default_factory=dict)
 
     def sort_key(self):
-        return (self.kind, self.grant_ref or "", self.txn_id or "", self.seqs)
+        # A total order on the content: findings that tie on kind, grant and txn_id
+        # (two invalid rows without a txn_id, say) must not keep the rows' order.
+        return (self.kind, self.grant_ref or "", self.txn_id or "", self.seqs, self.message,
+                tuple(sorted(self.amounts.items())))
 
     def to_json(self) -> dict:
         """As report.json holds it. An amount beyond ±(2^53 - 1) (a sum over
@@ -135,8 +148,9 @@ class Scan:
 
     rows: int
     fingerprint: str
-    reversed_by: dict[str, str]  # reversed txn_id -> the reversal's txn_id
+    reversed_by: dict[str, tuple[Txn, ...]]  # reversed txn_id -> its reversals booked by as_of, in a fixed order
     repeated: frozenset[str] = frozenset()  # txn_ids on more than one row (as trimmed)
+    repeated_reversals: tuple[Txn, ...] = ()  # reversal rows repeating another's txn_id: they cancel nothing
 
 
 Rows = Callable[[], Iterable[Record | Mapping[str, object]]]
@@ -147,23 +161,40 @@ def scan(rows: Rows, as_of: date) -> Scan:
     collect the reversals booked by ``as_of``; only reversal rows are parsed.
     Needs no ledger state, so a caller may run it beside loading the book."""
     count, digest = 0, 0
-    reversed_by: dict[str, str] = {}
+    reversals: dict[str, list[Txn]] = {}
     ids: set[str] = set()
     repeated: set[str] = set()
-    for line, row in enumerate(_records(rows()), 1):
+    for row in _records(rows()):
         count += 1
-        digest += row_digest(row)
+        d = row_digest(row)
+        digest += d
         txn_id = txn_id_of(row)
         if txn_id in ids:
             repeated.add(txn_id)
         ids.add(txn_id)
         kind = row[1]
         if kind is not None and str(kind).strip().lower() == "reversal":
-            t = parse(row, line)
+            t = parse(row, d)
             if isinstance(t, Txn) and t.booked_on <= as_of:
-                reversed_by.setdefault(t.reverses, t.txn_id)
+                reversals.setdefault(t.reverses, []).append(t)
+    # A reversal's txn_id on several rows cancels once: the copy first in field order
+    # (as for any repeated id); the others are reported and cancel nothing.
+    kept: dict[str, Txn] = {}
+    copies: list[Txn] = []
+    for t in sorted((t for ts in reversals.values() for t in ts), key=_field_order):
+        if t.txn_id in kept:
+            copies.append(t)
+        else:
+            kept[t.txn_id] = t
+    once: dict[str, list[Txn]] = {}
+    for t in kept.values():
+        once.setdefault(t.reverses, []).append(t)
+    # Each target's reversals in an order of their content, not of the rows: they
+    # are applied in this order (``_Booking.book_reversed``).
+    reversed_by = {k: tuple(sorted(v, key=_reversal_order)) for k, v in once.items()}
     # the sum mod 2^256, reduced once
-    return Scan(count, f"{count}:{digest % (1 << 256):064x}", reversed_by, frozenset(repeated))
+    return Scan(count, f"{count}:{digest % (1 << 256):064x}", reversed_by, frozenset(repeated),
+                tuple(sorted(copies, key=_reversal_order)))
 
 
 def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barred: BarredBy,
@@ -176,12 +207,17 @@ def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barre
 
     # Pass 2: check every row, book payments and recoveries.
     booking = _Booking(book, payee_ref, add)
-    found_reversed, held = booking.check_rows(rows, as_of, scanned)
-    # Rows sharing a txn_id are booked after the pass, in an order the input's order cannot change.
+    targets, held = booking.check_rows(rows, as_of, scanned)
+    # Reversed rows and their reversals, then rows sharing a txn_id, are booked after
+    # the pass, in an order the input's order cannot change.
+    booking.book_reversed(targets, scanned.reversed_by)
     booking.book_repeats(held)
     # Which payment a copy repeats is settled only once every row is booked.
     booking.report_copies()
-    _report_orphan_reversals(scanned.reversed_by, found_reversed, as_of, add)
+    _report_orphan_reversals(scanned.reversed_by, set(targets), as_of, add)
+    for r in scanned.repeated_reversals:
+        add(Finding("invalid_row", f"txn_id {r.txn_id} appears more than once (a reversal of {r.reverses}); this "
+                                   "copy cancels nothing", txn_id=r.txn_id, amounts={"amount_fen": r.amount_fen}))
 
     # What was booked, against the book: each payment that counts, each grant, each clawback.
     paid = _check_payments(booking, book, barred, add)
@@ -208,29 +244,78 @@ class _Booking:
         self.by_seq = {g.seq: g for g in book.grants.values()}
         self.clawed = {s for c in book.clawbacks for s in c.grant_seqs}
 
-    def check_rows(self, rows: Rows, as_of: date, scanned: Scan) -> tuple[set[str], dict[str, list[Txn]]]:
-        """Book every valid row booked by ``as_of``; return the txn_ids found
-        reversed, and the valid rows of repeated txn_ids (held for ``book_repeats``)."""
+    def check_rows(self, rows: Rows, as_of: date, scanned: Scan) -> tuple[dict[str, list[Txn]], dict[str, list[Txn]]]:
+        """Book every valid row booked by ``as_of``; return the rows that reversals
+        name (held for ``book_reversed``) and the valid rows of repeated txn_ids
+        (held for ``book_repeats``)."""
         add, book_row = self.add, self.book_row
         reversed_by, repeated = scanned.reversed_by, scanned.repeated
-        found_reversed: set[str] = set()
+        targets: dict[str, list[Txn]] = {}
         held: dict[str, list[Txn]] = {}
-        for line, row in enumerate(_records(rows()), 1):
-            t = parse(row, line)
+        for row in _records(rows()):
+            t = parse(row, 0)
             if isinstance(t, RowProblem):
-                add(Finding("invalid_row", f"row {t.line}: {t.field} {t.rule}", txn_id=t.txn_id or None,
-                            amounts={"line": t.line}))
+                add(_invalid(t, row_digest(row)))
                 continue
-            if t.kind == "reversal" or t.booked_on > as_of:
+            if t.booked_on > as_of:
                 continue
             if t.txn_id in reversed_by:
-                found_reversed.add(t.txn_id)  # reversals cancel what they reverse
+                targets.setdefault(t.txn_id, []).append(t)  # settled once every reversal is known
+                continue
+            if t.kind == "reversal":
                 continue
             if t.txn_id in repeated:
                 held.setdefault(t.txn_id, []).append(t)
                 continue
             book_row(t)
-        return found_reversed, held
+        return targets, held
+
+    def book_reversed(self, targets: dict[str, list[Txn]], reversed_by: dict[str, tuple[Txn, ...]]) -> None:
+        """Each reversed row, less what its matching reversals cancel (docs/reconciliation.md,
+        "Reversals"). Of several rows under the reversed txn_id, the reversed one is the
+        first in field order (as for any repeated id); the others are repeats."""
+        for txn_id in sorted(targets):
+            first, *others = sorted(targets[txn_id], key=_field_order)
+            left = first.amount_fen
+            for r in reversed_by[txn_id]:
+                differs = self._differences(r, first, left)
+                if differs:
+                    self._mismatch(r, first, differs)
+                else:
+                    left -= r.amount_fen
+            if first.kind == "reversal":
+                self.seen.add(first.txn_id)  # a reversal of a reversal cancels nothing (reported above)
+            elif left > 0:
+                self.book_row(first if left == first.amount_fen else replace(first, amount_fen=left))
+            else:
+                self.seen.add(first.txn_id)  # wholly reversed: counts for nothing
+            for t in others:
+                if t.kind != "reversal":
+                    self.book_row(t)
+
+    def _differences(self, r: Txn, t: Txn, left: int) -> list[str]:
+        """What keeps reversal ``r`` from cancelling ``left`` fen of ``t``: nothing, or each rule it breaks."""
+        if t.kind == "reversal":
+            return [f"{t.txn_id} is itself a reversal"]
+        out = []
+        if normalise_ref(r.grant_ref) != normalise_ref(t.grant_ref):
+            out.append(f"grant_ref {r.grant_ref!r} is not {t.grant_ref!r}")
+        if self._payee(r) != self._payee(t):
+            out.append(f"payee {r.payee_scheme}:{_masked(r.payee_id)} is not the {t.kind}'s payee "
+                       f"{t.payee_scheme}:{_masked(t.payee_id)}")
+        if r.booked_on < t.booked_on:
+            out.append(f"booked on {r.booked_on}, before the {t.kind} it reverses ({t.booked_on})")
+        if r.amount_fen > left:
+            out.append(f"{r.amount_fen} fen is more than the {left} fen of it not yet reversed")
+        return out
+
+    def _mismatch(self, r: Txn, t: Txn, differs: list[str]) -> None:
+        g = self.book.grants.get(normalise_ref(t.grant_ref))
+        self.add(Finding("reversal_mismatch", f"reversal {r.txn_id} of {t.kind} {t.txn_id} does not match it: "
+                                              f"{'; '.join(differs)}. It cancels nothing: {t.txn_id} still counts",
+                         txn_id=r.txn_id, grant_ref=g.grant_ref if g else normalise_ref(t.grant_ref) or None,
+                         subject=g.subject if g else None, seqs=(g.seq,) if g else (),
+                         amounts={"amount_fen": r.amount_fen, "reversed_fen": t.amount_fen}))
 
     def book_repeats(self, held: dict[str, list[Txn]]) -> None:
         # A txn_id on several rows: the copy that counts must not depend on the order
@@ -302,6 +387,22 @@ class _Booking:
             yield txn_id, self.by_seq[seq], date.fromordinal(day), ref_of[payee], amount
 
 
+def _invalid(p: RowProblem, digest: int) -> Finding:
+    """A row that breaks a rule, named by its txn_id and its content digest (the
+    first 16 hex digits of ``row_digest``), never by its position: the report
+    must not depend on the rows' order (decision 0006)."""
+    return Finding("invalid_row", f"row {digest:064x}"[:20] + f"…: {p.field} {p.rule}", txn_id=p.txn_id or None)
+
+
+def _masked(payee_id: str) -> str:
+    """A payee identifier as a finding names it: its last four characters only."""
+    return "…" + payee_id[-4:] if len(payee_id) > 4 else payee_id
+
+
+def _reversal_order(t: Txn) -> tuple:
+    return (t.booked_on, t.txn_id, *_field_order(t))
+
+
 def _not_nfc(ref: str) -> str:
     # Grant references match by code points after trimming and case folding, as the
     # ledger keeps them (ledger.domain.facts.normalise_grant_ref): no silent Unicode
@@ -311,11 +412,13 @@ def _not_nfc(ref: str) -> str:
     return " (it is not in Unicode NFC form: the funding system may have decomposed accents or used compatibility characters)"
 
 
-def _report_orphan_reversals(reversed_by: dict[str, str], found_reversed: set[str], as_of: date, add: Add) -> None:
-    for target, reversal in sorted(reversed_by.items()):
-        if target not in found_reversed:
-            add(Finding("orphan_reversal", f"reversal {reversal} cancels {target}, which is not in the input "
-                                           f"(or not booked by {as_of})", txn_id=reversal))
+def _report_orphan_reversals(reversed_by: dict[str, tuple[Txn, ...]], found: set[str], as_of: date,
+                             add: Add) -> None:
+    for target, reversals in sorted(reversed_by.items()):
+        if target not in found:
+            for r in reversals:
+                add(Finding("orphan_reversal", f"reversal {r.txn_id} cancels {target}, which is not in the input "
+                                               f"(or not booked by {as_of})", txn_id=r.txn_id))
 
 
 def _check_payments(booking: _Booking, book: Book, barred: BarredBy, add: Add) -> dict[int, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import re
 from collections.abc import Iterator
 from operator import itemgetter
@@ -47,9 +48,9 @@ class CsvSource:
 
     max_chars = MAX_ROW_CHARS
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, name: str | None = None):
         self.path = Path(path)
-        self.label = f"csv:{self.path.name}"
+        self.label = csv_identity(name)
         if not self.path.exists():
             raise _refuse(f"no such file: {self.path}")
         if not self.path.is_file():
@@ -125,8 +126,8 @@ class CsvSource:
 
 
 def _unreadable(o: Oversized) -> Unreadable:
-    return Unreadable("", "record", f"{o.reason} (it starts on line {o.line} of the file) and was not read",
-                      int.from_bytes(o.sha256, "big"))
+    # Not its line: the report names rows by content, never by position (decision 0006).
+    return Unreadable("", "record", f"{o.reason} and was not read", int.from_bytes(o.sha256, "big"))
 
 
 def _first_bad_byte(path: Path) -> tuple[int, int, int, bool]:
@@ -170,14 +171,11 @@ class SqlSource:
     columns are unchanged.)"""
 
     def __init__(self, url: str, table: str = "funding_transactions"):
-        self.url, self.table = url, table
-        self.label = f"sql:{table}"
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", table):
             raise ValidationError([Problem("funding_table", "must be a table or view name")])
-        try:
-            self._shown = make_url(url).render_as_string(hide_password=True)
-        except ArgumentError as e:
-            raise ConfigError(f"funding: not an SQLAlchemy URL: {e}") from e
+        self.url, self.table = sqlalchemy_url(url), table
+        self.label = sql_identity(self.url, table)
+        self._shown = make_url(self.url).render_as_string(hide_password=True)
 
     def rows(self) -> Iterator[Record]:
         try:
@@ -222,11 +220,68 @@ def _decode_text(data: bytes) -> str:
         return data.decode("utf-8", "surrogateescape")
 
 
-def open_source(spec: str, table: str | None = None) -> Source:
-    """``path/to/file.csv`` or an SQLAlchemy URL (with ``table``, default funding_transactions)."""
+def open_source(spec: str, table: str | None = None, name: str | None = None) -> Source:
+    """``path/to/file.csv`` or an SQLAlchemy URL (with ``table``, default funding_transactions).
+    ``name``: which funding system a CSV file comes from, when several deliver files."""
     if "://" in spec:
         return SqlSource(spec, table or "funding_transactions")
-    return CsvSource(spec)
+    return CsvSource(spec, name)
+
+
+# --- which funding system: the anchor's key -----------------------------------------------
+#
+# A night is anchored once per funding system (request id ``reconciliation:<as_of>:<identity>``),
+# so the identity must name the system, never the input: not a CSV file's name (renaming the
+# file would anchor a second, different result for the same night) and not its content (a
+# changed file would be a new "system", and its changed past rows would never be refused).
+# Decision 0014.
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_IDENTITY = 100  # the anchor's request id (128 characters) holds "reconciliation:<as_of>:" and this
+
+
+def csv_identity(name: str | None = None) -> str:
+    """``csv`` for the funding system that delivers files, or ``csv#<name>`` for one of
+    several (``--funding-name``). The file's name and path are not part of it."""
+    if name is None:
+        return "csv"
+    if not _NAME.fullmatch(name):
+        raise ValidationError([Problem("funding_name", "must be 1-64 letters, digits, '.', '_' or '-'")])
+    return f"csv#{name}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` as SQLAlchemy takes it: Airflow's connection URIs say ``postgres://``
+    (and often ``postgresql://`` without a driver): both mean psycopg 3, the driver
+    the ledger installs."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    if sep and scheme.lower().startswith("postgres+"):
+        return f"postgresql+{scheme.split('+', 1)[1]}://{rest}"
+    return url
+
+
+def sql_identity(url: str, table: str) -> str:
+    """``sql:<backend>://<host>[:<port>]/<database>#<table>``: where the rows are. Never
+    the user or the password (another account reading the same table is the same
+    source); a longer identity is kept as its SHA-256."""
+    try:
+        u = make_url(sqlalchemy_url(url))
+    except ArgumentError as e:
+        raise ConfigError(f"funding: not an SQLAlchemy URL: {e}") from e
+    host = (u.host or "").lower() + (f":{u.port}" if u.port else "")
+    label = f"sql:{u.get_backend_name()}://{host}/{u.database or ''}#{table}"
+    if len(label) > MAX_IDENTITY:
+        label = f"sql:sha256:{hashlib.sha256(label.encode()).hexdigest()}"
+    return label
+
+
+def identity(spec: str, table: str | None = None, name: str | None = None) -> str:
+    """The identity ``open_source(spec, table, name)`` would have, without opening it."""
+    if "://" in spec:
+        return sql_identity(spec, table or "funding_transactions")
+    return csv_identity(name)
 
 
 def write_csv(path: Path, txns: list[Txn]) -> None:

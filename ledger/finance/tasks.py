@@ -16,7 +16,7 @@ from ledger.errors import ConfigError, Problem, ValidationError
 from ledger.finance import job as reconcile
 from ledger.finance import snapshot
 from ledger.finance.snapshot import SnapshotSource
-from ledger.finance.sources import open_source
+from ledger.finance.sources import identity, open_source
 from ledger.finance.staged_directory import staged, write_file
 from ledger.log import publish
 from ledger.log.operator import load_keyring, require_log_signer
@@ -52,14 +52,35 @@ def verify_incremental(settings: Settings) -> dict:
             "checkpoints": report.checkpoints}
 
 
-def extract(source_spec: str, table: str | None, as_of: date, out_dir: Path) -> dict:
+def snapshot_directory(out_dir: Path, as_of: date) -> Path:
+    return out_dir / f"extract-{as_of.isoformat()}"
+
+
+def extract(settings: Settings, source_spec: str, table: str | None, as_of: date, out_dir: Path,
+            name: str | None = None) -> dict:
     """Snapshot the funding system's rows into ``out_dir/extract-<as_of>/funding.csv``
     (``ledger.finance.snapshot``: spreadsheet-safe, and read back exactly) so that
-    reconciling and any re-run read exactly the same input. The directory is
-    written beside its place and renamed into it: a crash or a refused source
-    leaves the previous snapshot or none, never half of one."""
-    source = open_source(source_spec, table)
-    target = out_dir / f"extract-{as_of.isoformat()}"
+    reconciling and any re-run read exactly the same input.
+
+    Once the night is anchored for this source, its snapshot is the anchored input:
+    it is reused, never re-read from the live source nor rewritten (decision 0014).
+    Otherwise the directory is written beside its place and renamed into it: a crash
+    or a refused source leaves the previous snapshot or none, never half of one."""
+    reconcile.check_finished(as_of, _now())
+    label = identity(source_spec, table, name)
+    target = snapshot_directory(out_dir, as_of)
+    with make_engine(settings.database_url).connect() as conn:
+        previous = reconcile.anchored(conn, as_of, label)
+    if previous is not None and _snapshot_of(target) == label:
+        # The anchored input. A snapshot changed since is caught by the reconcile
+        # step: its report would differ from the anchored one, and be refused.
+        return {"path": str(target / "funding.csv"), "rows": previous.body["input_rows"], "source": label,
+                "reused": True}
+    source = open_source(source_spec, table, name)
+    if previous is not None and target.exists():
+        # Anchored for this source, but the directory holds another source's snapshot: leave it.
+        raise ConfigError(f"ledger_report_dir: {target} holds a snapshot of {_snapshot_of(target)}, not of {label}; "
+                          "use another report directory per funding system")
     try:
         with staged(target) as stage:
             with private_writer(stage / "funding.csv", text=True, newline="") as f:
@@ -67,20 +88,26 @@ def extract(source_spec: str, table: str | None, as_of: date, out_dir: Path) -> 
             write_file(stage / "source.txt", (source.label + "\n").encode())
     except OSError as e:
         raise ConfigError(f"ledger_report_dir: cannot write the snapshot to {target}: {e.strerror or e}") from e
-    return {"path": str(target / "funding.csv"), "rows": rows, "source": source.label}
+    return {"path": str(target / "funding.csv"), "rows": rows, "source": source.label, "reused": False}
+
+
+def _snapshot_of(directory: Path) -> str | None:
+    try:
+        return (directory / "source.txt").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
 
 
 def reconcile_snapshot(settings: Settings, snapshot_path: str, as_of: date, out_dir: Path,
                        unpaid_days: int = 90) -> dict:
-    """Reconcile the snapshot ``extract`` wrote (under the original source's label)."""
-    try:
-        label = (Path(snapshot_path).parent / "source.txt").read_text(encoding="utf-8").strip()
-    except OSError as e:
-        raise ValidationError([Problem("snapshot", f"no source.txt beside {snapshot_path}: run the extract again")]) from e
+    """Reconcile the snapshot ``extract`` wrote (under the original source's identity)."""
+    label = _snapshot_of(Path(snapshot_path).parent)
+    if label is None:
+        raise ValidationError([Problem("snapshot", f"no source.txt beside {snapshot_path}: run the extract again")])
     engine = make_engine(settings.database_url)
     vault = settings.vault() if settings.vault_key_file.exists() else None
     p = reconcile.produce(engine, vault, SnapshotSource(Path(snapshot_path), label), as_of, out_dir,
-                          unpaid_days=unpaid_days)
+                          now=_now(), unpaid_days=unpaid_days)
     return {"directory": str(p.directory), "report_sha256": p.report_sha256, "rows": p.result.rows,
             "counts": p.result.counts, "tree_size": p.report["tree_size"]}
 

@@ -19,10 +19,33 @@ from ledger.store import log_store
 OPERATOR = Authority("ledger-operator", "150000")
 
 
+# --- the drafts (pure): the log's own records, statements by the operator (docs/contracts.md §2.7) ---
+
+def genesis_draft(log_vkey: str, origin: str, *, actor: str = "operator") -> Draft:
+    return Draft("log.initialized", OPERATOR, actor, None, (), "log.initialized", {"origin": origin, "log_key": log_vkey})
+
+
+def authority_draft(authority_id: str, name: str, region: str, *, parent: str | None = None,
+                    actor: str = "operator") -> Draft:
+    body = {"authority_id": authority_id, "name": name, "region": region}
+    if parent:
+        body["parent"] = parent
+    return Draft("authority.registered", OPERATOR, actor, None, (), f"authority.registered:{authority_id}", body)
+
+
+def key_draft(vkey: str, authority_id: str, *, actor: str = "operator", purpose: str = "records",
+              holder: str | None = None) -> Draft:
+    body = {"vkey": vkey, "authority_id": authority_id, "purpose": purpose}
+    if holder:
+        body["holder"] = holder
+    return Draft("key.registered", OPERATOR, actor, None, (), f"key.registered:{vkey.split('+')[0]}", body)
+
+
+# --- the acts: each appends one of them, signed by the log key ---------------------
+
 def init_log(engine: Engine, log_signer: Signer, origin: str, clock: Clock, *, actor: str = "operator") -> Entry:
     """Append the genesis entry (seq 0); a second call returns the same entry."""
-    draft = Draft("log.initialized", OPERATOR, actor, None, (), "log.initialized",
-                  {"origin": origin, "log_key": log_signer.verifier.vkey()})
+    draft = genesis_draft(log_signer.verifier.vkey(), origin, actor=actor)
     return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
 
 
@@ -30,19 +53,13 @@ def register_authority(engine: Engine, log_signer: Signer, authority_id: str, na
                        *, parent: str | None = None, actor: str = "operator") -> Entry:
     """Append ``authority.registered`` (docs/authorities.md); a second call with the
     same content returns the same entry, with other content it is refused."""
-    body = {"authority_id": authority_id, "name": name, "region": region}
-    if parent:
-        body["parent"] = parent
-    draft = Draft("authority.registered", OPERATOR, actor, None, (), f"authority.registered:{authority_id}", body)
+    draft = authority_draft(authority_id, name, region, parent=parent, actor=actor)
     return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
 
 
 def register_key(engine: Engine, log_signer: Signer, vkey: str, authority_id: str, clock: Clock, *,
                  actor: str = "operator", purpose: str = "records", holder: str | None = None) -> Entry:
-    body = {"vkey": vkey, "authority_id": authority_id, "purpose": purpose}
-    if holder:
-        body["holder"] = holder
-    draft = Draft("key.registered", OPERATOR, actor, None, (), f"key.registered:{vkey.split('+')[0]}", body)
+    draft = key_draft(vkey, authority_id, actor=actor, purpose=purpose, holder=holder)
     return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
 
 

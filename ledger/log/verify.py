@@ -2,8 +2,12 @@
 
 Checks, in seq order: no gap; canonical bytes parse and are canonical; every
 indexed column equals the field in the bytes; leaf hash; ``prev`` chain;
-``recorded_at`` non-decreasing; the signer was the valid key for that
-authority at that seq and the signature verifies; every stored tree node
+``recorded_at`` non-decreasing (across format versions too); v1 entries
+only before the first v2 entry (docs/contracts.md §2.7); a v2 statement's
+``signed_at`` at most ``SIGNED_AT_SKEW`` after ``recorded_at``; the signer (v2:
+the statement's ``key``) was the valid key for that authority at that seq (the
+log key for the log's own records) and the signature verifies (v2: over the
+statement's signed bytes); every stored tree node
 equals the node recomputed from the leaves; no node beyond the log; every
 stored checkpoint matches the tree at its size and is signed by the log key.
 
@@ -33,6 +37,7 @@ from ledger.log import entry_types, merkle
 from ledger.log.canonical import JSON
 from ledger.log.entry import GENESIS_PREV, Entry, from_canonical
 from ledger.log.merkle_verify import verify_consistency
+from ledger.log.statement import order_problem, skew_problem
 from ledger.signing.key_registry import KeyRegistry
 from ledger.signing.keys import VerifierKey
 from ledger.signing.private_files import write_private
@@ -56,11 +61,12 @@ class VerifierState:
     last_recorded_at: str = ""
     border: dict[merkle.Address, bytes] = field(default_factory=dict)
     registry: KeyRegistry = field(default_factory=KeyRegistry)
+    last_version: int | None = None  # of entry size-1: after a v2 entry only v2 (§2.7)
 
     def to_json(self) -> dict[str, JSON]:
         return {
             "size": self.size, "root": self.root.hex(), "last_leaf_hash": self.last_leaf_hash,
-            "last_recorded_at": self.last_recorded_at,
+            "last_recorded_at": self.last_recorded_at, "last_version": self.last_version,
             "border": [[lvl, idx, h.hex()] for (lvl, idx), h in sorted(self.border.items())],
             "registry": self.registry.to_json(),
         }
@@ -72,6 +78,8 @@ class VerifierState:
             last_recorded_at=obj["last_recorded_at"],
             border={(lvl, idx): bytes.fromhex(h) for lvl, idx, h in obj["border"]},
             registry=KeyRegistry.from_json(obj["registry"]),
+            # A state saved before format v2 existed covered v1 entries only.
+            last_version=obj.get("last_version", 1 if obj["size"] else None),
         )
 
     def save(self, path: Path) -> None:
@@ -164,7 +172,7 @@ class _Scan:
                 return self._fail(cast(int, err.seq), err.kind, err.detail)
             self.leaves.append(leaf)
             st.size = expected = expected + 1
-            st.last_leaf_hash, st.last_recorded_at = leaf.hex(), e.recorded_at
+            st.last_leaf_hash, st.last_recorded_at, st.last_version = leaf.hex(), e.recorded_at, e.v
         if expected != hi:
             self._fail(expected, "gap", f"entry {expected} is missing (log ends at {expected})")
 
@@ -187,8 +195,13 @@ class _Scan:
             raise IntegrityError(seq, "chain", f"prev is {e.prev}, but entry {seq - 1} hashes to {self.st.last_leaf_hash}")
         if e.recorded_at < self.st.last_recorded_at:
             raise IntegrityError(seq, "time", f"recorded_at {e.recorded_at} is before {self.st.last_recorded_at}")
-        if e.v != 1:
-            raise IntegrityError(seq, "encoding", f"format version {e.v}, want 1")
+        order = order_problem(self.st.last_version, e.v)
+        if order:
+            raise IntegrityError(seq, "version", order)
+        if e.v == 2:
+            skew = skew_problem(cast(str, e.signed_at), e.recorded_at)
+            if skew:
+                raise IntegrityError(seq, "time", f"signed_at: {skew}")
         try:
             t = entry_types.get(e.type)
             key = self.st.registry.signing_key(e, log_signed=t.signed_by == "log")

@@ -1,4 +1,4 @@
-"""Key history as the log records it (docs/contracts.md §2.1 ``signer``; decision 0004).
+"""Key history as the log records it (docs/contracts.md §2.1 ``signer``, §2.7 ``key``; decision 0004).
 
 Pure state machine shared by the append path (which key may sign now) and
 ``verify`` (which key was valid at each seq): ``key.registered`` makes a key
@@ -65,8 +65,20 @@ class KeyRegistry:
             self.records[name] = replace(self.records[name], revoked_seq=entry.seq)
 
     # --- who may sign --------------------------------------------------------
+    def public_key(self, name: str) -> VerifierKey | None:
+        """The key registered under ``name`` (the log key included), whatever its validity.
+        A name is registered once and never re-bound (``problems``), so the key a name
+        denotes before the append lock is the key it denotes under it."""
+        if self.log_key is not None and name == self.log_key.name:
+            return self.log_key
+        rec = self.records.get(name)
+        return rec.key if rec else None
+
     def signing_key(self, entry: Entry, log_signed: bool) -> VerifierKey:
-        """The key that must have signed ``entry``; raise if its signer is not it."""
+        """The key that must have signed ``entry`` (v1 ``signer``, v2 the statement's ``key``,
+        both ``entry.signer``); raise if its signer is not it. The same rule for both
+        versions (docs/contracts.md §2.7): the key registered to the entry's authority
+        and valid at its seq, or the log key for the log's own records."""
         if log_signed:
             if entry.type == "log.initialized" and entry.seq == 0:
                 key = parse_vkey(entry.body["log_key"])

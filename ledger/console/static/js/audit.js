@@ -10,7 +10,7 @@ import { frame } from "./layout.js";
 import { verifyBundle } from "./verify/bundle.js";
 import { checking, hex, VerifyError } from "./verify/bytes.js";
 import { parseVkey } from "./verify/note.js";
-import { verifyTlogProof } from "./verify/tlogproof.js";
+import { stated, verifyTlogProof } from "./verify/tlogproof.js";
 
 const PINNED = "ledger.console.pinned-vkey"; // localStorage: a public key, kept across sessions on purpose
 let bundle = null; // {name, bytes} of an uploaded zip
@@ -144,7 +144,7 @@ async function verify() {
       if (!text.trim()) { say(verdict, "audit.empty"); verdict.hidden = false; verdict.className = "verdict fail"; return; }
       if (!text.endsWith("\n")) text += "\n"; // a paste may lose the final newline (it is not signed)
       const r = await verifyTlogProof(text, key, (check, detail) => step(check, detail, true));
-      say(verdict, "audit.ok.proof", { seq: r.index, type: r.entry.type, size: r.checkpoint.size, key: key.name });
+      say(verdict, "audit.ok.proof", { seq: r.index, type: stated(r.entry).type, size: r.checkpoint.size, key: key.name });
     }
     verdict.hidden = false;
     verdict.className = "verdict ok";
