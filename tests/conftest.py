@@ -252,3 +252,13 @@ def domain(store) -> DomainLedger:
     d = DomainLedger(store, ring, clock)
     d.vault = Vault(bytes(range(32)))
     return d
+
+
+@pytest.fixture
+def umask_022():
+    """A permissive umask for the test (files must come out private regardless)."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -26,15 +26,6 @@ PERSON = "cn-rid:150102199001010019"
 
 
 @pytest.fixture
-def umask_022():
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-@pytest.fixture
 def env(tmp_path, monkeypatch):
     values = {"LEDGER_KEY_PASSPHRASE": "correct horse battery staple", "LEDGER_KEY_DIR": str(tmp_path / "private"),
               "LEDGER_VKEY_DIR": str(tmp_path / "vkeys"), "LEDGER_STATE_DIR": str(tmp_path / "state"),

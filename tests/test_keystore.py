@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import stat
 
 import pytest
@@ -20,15 +19,6 @@ from ledger.signing import keystore
 from ledger.signing.keys import Signer
 
 PW = b"correct horse battery staple"
-
-
-@pytest.fixture
-def umask_022():
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def mode(path) -> int:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ledger.domain.vault import SECRET_BYTES, EpochKeys, EpochPassed, Random, Vault
 from ledger.errors import ConfigError
+from ledger.signing.private_files import fsync_dir
 
 MAGIC = "ledger-vault-key"
 VERSION = "v2"
@@ -122,7 +123,7 @@ class FileKeyStore:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         return self.current()
 
     # --- the rotation's file steps (ledger.domain.vault_rotation), under lock() ---------
@@ -157,7 +158,7 @@ class FileKeyStore:
         tmp = self.next.with_name(self.next.name + ".tmp")
         _write_durably(tmp, encode(epoch, secret))
         os.replace(tmp, self.next)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def promote(self, epoch: int) -> None:
         """Rotation step 4: .next renamed over the key file (atomic; fsync'd directory),
@@ -168,7 +169,7 @@ class FileKeyStore:
         old = os.open(self.path, os.O_RDWR) if self.path.exists() else None
         try:
             os.replace(self.next, self.path)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
             # The key file now names the new epoch; a crash from here on leaves only
             # the old secret's unlinked blocks, which the overwrite below zeroes.
             if old is not None:
@@ -214,12 +215,4 @@ def _destroy(path: Path) -> None:
     finally:
         os.close(fd)
     path.unlink()
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ledger.signing.private_files import DIR_MODE, FILE_MODE, private_dir
+from ledger.signing.private_files import DIR_MODE, FILE_MODE, fsync_dir, private_dir
 
 
 @contextmanager
@@ -33,7 +33,7 @@ def staged(target: Path) -> Iterator[Path]:
     os.chmod(stage, DIR_MODE)
     try:
         yield stage
-        _sync(stage)
+        fsync_dir(stage)  # the new files' names reach the disk before they go live
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -47,15 +47,6 @@ def write_file(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _sync(directory: Path) -> None:
-    """Flush the new files' names to disk before they go live."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _swap(stage: Path, target: Path) -> None:

@@ -73,7 +73,7 @@ def private_writer(path: Path, *, text: bool = False, exclusive: bool = False,
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
-        _fsync_dir(directory)  # the rename itself is durable
+        fsync_dir(directory)  # the rename itself is durable
     except BaseException:
         if fd >= 0:
             os.close(fd)
@@ -89,7 +89,8 @@ def write_private(path: Path, data: bytes | str, *, exclusive: bool = False) -> 
     return path
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable (the directory entry itself)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
