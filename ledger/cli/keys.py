@@ -6,6 +6,7 @@ import click
 
 from ledger.cli.edge import db_option, edge, json_option, now, print_entry_ack, settings_for
 from ledger.cli.root import main
+from ledger.cli.token_options import token_options, token_slot
 from ledger.signing import keystore
 from ledger.store.engine import make_engine
 
@@ -27,12 +28,29 @@ def key_file_name(name: str) -> str:
 @keys.command("generate")
 @click.argument("name")
 @click.option("--witness", is_flag=True, help="A witness key (C2SP cosignature/v1, vkey type 0x04).")
+@token_options
 @edge
-def keys_generate(name, witness):
-    """Create key NAME: encrypted private half in LEDGER_KEY_DIR, vkey in keys/NAME.vkey."""
+def keys_generate(name, witness, pkcs11_module, token_label, pin_file):
+    """Create key NAME: encrypted private half in LEDGER_KEY_DIR, vkey in keys/NAME.vkey.
+
+    With --pkcs11-module and --token the key pair is generated on the hardware
+    token instead (sensitive, non-extractable): only keys/NAME.vkey is written here."""
     s = settings_for(None)
-    signer = keystore.generate(key_file_name(name), s.key_dir, s.vkey_dir, s.passphrase, witness=witness)
-    click.echo(signer.verifier.vkey())
+    slot = token_slot(pkcs11_module, token_label, pin_file)
+    if slot is None:
+        signer = keystore.generate(key_file_name(name), s.key_dir, s.vkey_dir, s.passphrase, witness=witness)
+        click.echo(signer.verifier.vkey())
+        return
+    if witness:
+        raise click.UsageError("--witness: witness keys are key files; a token holds statement keys")
+    from ledger.signing.token_key import generate_on_token
+
+    # The vkey file is written after the key exists on the token: a crash between
+    # leaves a key on the token and no vkey; `keys generate` again refuses the
+    # label, and the token's public key can be read back with its own tools.
+    vkey = generate_on_token(slot, key_file_name(name))
+    keystore.write_vkey(vkey, s.vkey_dir)
+    click.echo(vkey.vkey())
 
 
 @keys.command("register")

@@ -16,11 +16,12 @@ import click
 from ledger.cli.draft_lines import read_batch
 from ledger.cli.edge import edge, json_option, now, settings_for
 from ledger.cli.root import main
+from ledger.cli.token_options import token_options, token_slot
 from ledger.errors import Problem, ValidationError
 from ledger.log import canonical
 from ledger.log.statement import SignedStatement, sign_statement
 from ledger.signing import keystore
-from ledger.signing.keys import Signer
+from ledger.signing.keys import SigningKey
 from ledger.signing.private_files import write_private
 
 
@@ -30,14 +31,25 @@ from ledger.signing.private_files import write_private
               help="The authority's key, from LEDGER_KEY_DIR (its name is the statement's key).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the signed statements here (0600) instead of standard output.")
+@token_options
 @json_option
 @edge
-def sign(source, key_name, out_path, as_json):
-    """Sign the JSON-lines drafts in SOURCE (or -) as statements by key NAME."""
-    s = settings_for(None)
+def sign(source, key_name, out_path, pkcs11_module, token_label, pin_file, as_json):
+    """Sign the JSON-lines drafts in SOURCE (or -) as statements by key NAME.
+
+    The key is LEDGER_KEY_DIR/NAME.key, or, with --pkcs11-module and --token,
+    the Ed25519 key labelled NAME on a hardware token (it never leaves it)."""
     batch = read_batch(source.read())
-    signer = keystore.load(key_name, s.key_dir, s.passphrase)
-    signed = sign_drafts_with(list(batch.drafts), batch.lines, signer, now())
+    slot = token_slot(pkcs11_module, token_label, pin_file)
+    if slot is None:
+        s = settings_for(None)
+        signer: SigningKey = keystore.load(key_name, s.key_dir, s.passphrase)
+        signed = sign_drafts_with(list(batch.drafts), batch.lines, signer, now())
+    else:
+        from ledger.signing.token_key import TokenKey
+
+        with TokenKey(slot, key_name) as signer:
+            signed = sign_drafts_with(list(batch.drafts), batch.lines, signer, now())
     text = "".join(canonical.encode(x.to_json()).decode("utf-8") + "\n" for x in signed)
     if out_path is None:
         click.echo(text, nl=False)
@@ -50,7 +62,7 @@ def sign(source, key_name, out_path, as_json):
             click.echo(f"{len(signed)} statements signed by {signer.name}: {out_path}")
 
 
-def sign_drafts_with(drafts: list, lines: tuple[int, ...], signer: Signer, at: datetime) -> list[SignedStatement]:
+def sign_drafts_with(drafts: list, lines: tuple[int, ...], signer: SigningKey, at: datetime) -> list[SignedStatement]:
     """Each draft signed by ``signer`` at ``at``; an input line that is already signed is refused."""
     if len(drafts) != len(lines):
         raise ValidationError([Problem("input", "holds signed statements: `ledger sign` signs drafts only")])

@@ -34,7 +34,7 @@ from ledger.log.entry import (
     format_time,
     parse_time,
 )
-from ledger.signing.keys import Signer, VerifierKey, check_key_name
+from ledger.signing.keys import SigningKey, VerifierKey, check_key_name
 
 # How far the signer's clock may run ahead of the log's (§2.7 "a small documented
 # skew"): signed_at <= recorded_at + SIGNED_AT_SKEW. Five minutes covers NTP-less
@@ -106,12 +106,12 @@ class SignedStatement:
         key.verify(self.signature, self.statement.signed_bytes)
 
 
-def sign_statement(draft: Draft, signer: Signer, signed_at: datetime) -> SignedStatement:
+def sign_statement(draft: Draft, signer: SigningKey, signed_at: datetime) -> SignedStatement:
     """Sign ``draft`` as a statement by ``signer`` at ``signed_at`` (the signer's clock, a parameter)."""
     return sign(Statement.of(draft, signer.name, format_time(signed_at)), signer)
 
 
-def sign(st: Statement, signer: Signer) -> SignedStatement:
+def sign(st: Statement, signer: SigningKey) -> SignedStatement:
     """Sign a statement whose ``key`` names ``signer``."""
     if st.key != signer.name:
         raise SignatureError(f"statement names key {st.key!r}, not {signer.name!r}")

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -75,6 +76,16 @@ def parse_vkey(text: str) -> VerifierKey:
     if key.id != want_id:
         raise KeyFormatError(f"verifier key {name}: key ID {hex_id} does not match key ({key.id.hex()})")
     return key
+
+
+class SigningKey(Protocol):
+    """What signs a statement: a key file's :class:`Signer`, or a key on a hardware
+    token (``ledger.signing.token_key.TokenKey``), whose private half never leaves it."""
+
+    name: str
+    verifier: VerifierKey
+
+    def sign(self, message: bytes) -> bytes: ...
 
 
 class Signer:
