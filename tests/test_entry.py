@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,3 +118,69 @@ def test_decode_refuses_every_non_canonical_spelling(value, how):
         return
     with pytest.raises(ValidationError):
         canonical.decode(bad.encode())
+
+
+# --- parse_time: the fast parser accepts exactly what the strptime round trip did ---
+
+def _reference_parse_time(text):
+    """The earlier definition, kept as the model: strptime, then format_time must give the text back."""
+    from datetime import UTC, datetime
+
+    from ledger.log.entry import format_time
+
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    if format_time(moment) != text:
+        raise ValueError(text)
+    return moment
+
+
+_TIME_ALPHABET = "0123456789-T:.Z +z٣"
+
+
+@st.composite
+def _near_times(draw):
+    """Valid times, and valid times with one to three characters replaced, inserted or deleted."""
+    from datetime import UTC, datetime
+
+    from ledger.log.entry import format_time
+
+    moment = draw(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+    text = list(format_time(moment.replace(tzinfo=UTC)) if moment.year >= 1000 else
+                f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.%fZ"))
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(text)))
+        op = draw(st.sampled_from(["replace", "insert", "delete"]))
+        ch = draw(st.sampled_from(_TIME_ALPHABET))
+        if op == "replace" and i < len(text):
+            text[i] = ch
+        elif op == "insert":
+            text.insert(i, ch)
+        elif text and i < len(text):
+            del text[i]
+    return "".join(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_near_times())
+def test_parse_time_accepts_exactly_the_strings_the_strptime_round_trip_accepts(text):
+    from ledger.log.entry import parse_time
+
+    try:
+        want = _reference_parse_time(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            parse_time(text)
+        return
+    assert parse_time(text) == want
+
+
+@pytest.mark.parametrize("text", ["0999-01-01T00:00:00.000000Z", "2026-02-29T00:00:00.000000Z",
+                                  "2026-01-01T24:00:00.000000Z", "2026-01-01T00:00:60.000000Z",
+                                  "2026-01-01T00:00:00.000000z", "2026-01-01 00:00:00.000000Z",
+                                  "٢026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000+00:00",
+                                  "2026-01-01T00:00:00.00000Z", "2026-01-01T00:00:00.000000Z\n"])
+def test_parse_time_refuses_other_spellings(text):
+    from ledger.log.entry import parse_time
+
+    with pytest.raises(ValueError):
+        parse_time(text)
