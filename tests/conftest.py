@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from ledger.log.append import append_entries
@@ -26,6 +27,11 @@ from ledger.signing.keyring import Keyring
 from ledger.signing.keys import Signer
 from ledger.store.engine import make_engine
 from ledger.store.migrate import upgrade
+
+# No timing assertions in tests: hypothesis's per-example deadline is one, and it
+# fails property tests on a loaded 2-core machine (a 0.3 ms example took 361 ms).
+settings.register_profile("ledger", deadline=None)
+settings.load_profile("ledger")
 
 # Airflow reads its configuration when first imported: set it before any test
 # module imports it. One metadata database per worker.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,3 +118,135 @@ def test_decode_refuses_every_non_canonical_spelling(value, how):
         return
     with pytest.raises(ValidationError):
         canonical.decode(bad.encode())
+
+
+# --- parse_time: the fast parser accepts exactly what the strptime round trip did ---
+
+def _reference_parse_time(text):
+    """The earlier definition, kept as the model: strptime, then format_time must give the text back."""
+    from datetime import UTC, datetime
+
+    from ledger.log.entry import format_time
+
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    if format_time(moment) != text:
+        raise ValueError(text)
+    return moment
+
+
+_TIME_ALPHABET = "0123456789-T:.Z +z٣"
+
+
+@st.composite
+def _near_times(draw):
+    """Valid times, and valid times with one to three characters replaced, inserted or deleted."""
+    from datetime import UTC, datetime
+
+    from ledger.log.entry import format_time
+
+    moment = draw(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+    text = list(format_time(moment.replace(tzinfo=UTC)) if moment.year >= 1000 else
+                f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.%fZ"))
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(text)))
+        op = draw(st.sampled_from(["replace", "insert", "delete"]))
+        ch = draw(st.sampled_from(_TIME_ALPHABET))
+        if op == "replace" and i < len(text):
+            text[i] = ch
+        elif op == "insert":
+            text.insert(i, ch)
+        elif text and i < len(text):
+            del text[i]
+    return "".join(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_near_times())
+def test_parse_time_accepts_exactly_the_strings_the_strptime_round_trip_accepts(text):
+    from ledger.log.entry import parse_time
+
+    try:
+        want = _reference_parse_time(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            parse_time(text)
+        return
+    assert parse_time(text) == want
+
+
+@pytest.mark.parametrize("text", ["0999-01-01T00:00:00.000000Z", "2026-02-29T00:00:00.000000Z",
+                                  "2026-01-01T24:00:00.000000Z", "2026-01-01T00:00:60.000000Z",
+                                  "2026-01-01T00:00:00.000000z", "2026-01-01 00:00:00.000000Z",
+                                  "٢026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000+00:00",
+                                  "2026-01-01T00:00:00.00000Z", "2026-01-01T00:00:00.000000Z\n"])
+def test_parse_time_refuses_other_spellings(text):
+    from ledger.log.entry import parse_time
+
+    with pytest.raises(ValueError):
+        parse_time(text)
+
+
+# --- decode against a model that shares no code with it: the standard parser and rfc8785 ---
+
+def _reference_accepts(data: bytes) -> bool:
+    """RFC 8785 canonical, by the book: strict UTF-8 and JSON, no floats, integers
+    within ±2^53-1, and the reference encoder writes exactly these bytes."""
+    import json
+
+    import rfc8785
+
+    def no_float(token):
+        raise ValueError(token)
+
+    def safe_int(token):
+        if abs(int(token)) > 2**53 - 1:
+            raise ValueError(token)
+        return int(token)
+
+    try:
+        value = json.loads(data.decode("utf-8"), parse_float=no_float, parse_constant=no_float, parse_int=safe_int)
+        return rfc8785.dumps(value) == data
+    except (ValueError, RecursionError, rfc8785.CanonicalizationError, UnicodeError):
+        return False
+
+
+_MUTATIONS = [b" ", b'"', b"\\", b"u", b"0", b"9", b"1", b"-", b".", b"e", b",", b":", b"{", b"}", b"[", b"]",
+              b"\\u0061", b"\\ud800", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"\xff", b"\x00", b"\x7f",
+              b"9007199254740992", b"9007199254740991", b"-9007199254740991", b"1.0", b"-0", b"NaN", b"\\n"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(tricky_values, st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["replace", "insert", "delete"]),
+                                         st.sampled_from(_MUTATIONS)), max_size=3))
+def test_decode_accepts_exactly_what_rfc8785_would_write(value, mutations):
+    import rfc8785
+
+    from ledger.errors import ValidationError
+
+    data = bytearray(rfc8785.dumps(value))
+    for at, op, chunk in mutations:
+        at = min(at, len(data))
+        if op == "replace":
+            data[at:at + len(chunk)] = chunk
+        elif op == "insert":
+            data[at:at] = chunk
+        else:
+            del data[at:at + len(chunk)]
+    data = bytes(data)
+    try:
+        canonical.decode(data)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == _reference_accepts(data), data
+
+
+@pytest.mark.parametrize("data", [b'{"n":9007199254740992}', b'{"n":-9007199254740992}', b'{"n":100000000000000000000}',
+                                  b'{"n":1.0}', b'{"n":1e5}', b'{"n":-0}', b'{"a":1,"a":1}', b'"\\ud800"',
+                                  b'"\xed\xa0\x80"', b'[' * 5000 + b']' * 5000, b'{"b":1,"a":2}', b'{"a":"\\u0061"}'])
+def test_decode_refuses_the_classic_non_canonical_inputs(data):
+    from ledger.errors import ValidationError
+
+    assert not _reference_accepts(data)
+    with pytest.raises(ValidationError):
+        canonical.decode(data)

@@ -8,6 +8,7 @@ from typing import cast
 
 import click
 
+from ledger.cli.chunk_size import ChunkSize
 from ledger.cli.draft_lines import Batch, read_batch
 from ledger.cli.draft_lines import parse_drafts as parse_drafts  # re-exported: tests import it from here
 from ledger.cli.edge import db_option, edge, json_option, now, parse_date, print_entry_ack, progress_bar, settings_for
@@ -37,10 +38,14 @@ def init(db_url, as_json):
 
 @main.command("record")
 @click.argument("source", type=click.File("rb"))
+@click.option("--chunk-size", type=ChunkSize(), default=None, metavar="N|auto",
+              help="An import: append N entries per transaction (auto: about 0.5 s of lock each), "
+                   "releasing the lock between them, instead of one all-or-nothing batch; re-run the "
+                   "same file to resume (docs/cli.md).")
 @db_option
 @json_option
 @edge
-def record(source, db_url, as_json):
+def record(source, chunk_size, db_url, as_json):
     """Append the JSON lines in SOURCE (or -) as one all-or-nothing batch: drafts, which
     are signed with this host's key for their authority, or statements signed
     elsewhere (`ledger sign`), which need no key here (docs/contracts.md §2.7)."""
@@ -48,13 +53,25 @@ def record(source, db_url, as_json):
     batch = read_batch(source.read())
     engine = make_engine(s.database_url)
     try:
-        out = append_statements(engine, _signed(engine, s, batch), now)
+        if chunk_size is None:
+            out = append_statements(engine, _signed(engine, s, batch), now)
+        else:
+            out = _import(engine, _signed(engine, s, batch), None if chunk_size == "auto" else chunk_size)
     except ValidationError as e:
         raise _on_its_line(e, batch) from e
     if as_json:
         click.echo(json.dumps([{"seq": e.seq, "leaf_hash": e.leaf_hash.hex(), "request_id": e.request_id} for e in out]))
     else:
         click.echo(f"{len(out)} entries: seq {out[0].seq}-{out[-1].seq}" if out else "nothing to record")
+
+
+def _import(engine, signed: list[SignedStatement], chunk_size: int | None):
+    from ledger.log.imports import append_in_chunks
+
+    with progress_bar("record") as bar:
+        task = bar.add_task("record", total=len(signed))
+        return append_in_chunks(engine, signed, now, chunk_size=chunk_size,
+                                progress=lambda done, total: bar.update(task, completed=done)).entries
 
 
 def _signed(engine, s, batch: Batch) -> list[SignedStatement]:

