@@ -174,6 +174,9 @@ class Entry:
         }
 
 
+_STATEMENT_KEY = b',"statement":'
+
+
 def _v2_head(e: Entry) -> bytes:
     """A v2 entry's canonical bytes up to its statement: the four members sorting before it."""
     return (b'{"prev":' + _member(e.prev) + b',"recorded_at":' + _member(e.recorded_at)
@@ -207,9 +210,12 @@ def from_canonical(data: bytes) -> Entry:
     """
     e = from_json(canonical.decode(data))
     if e.v == FORMAT_V2:
-        head = _v2_head(e)
-        if data.startswith(head) and data.endswith(_V2_TAIL):
-            stmt = data[len(head):-len(_V2_TAIL)]
+        # The bytes are canonical (decode proved it) with exactly the §2.7 members, so
+        # the statement follows the first ',"statement":': the members before it are
+        # strings and an integer, and a string never holds an unescaped '"'.
+        cut = data.find(_STATEMENT_KEY)
+        if cut > 0 and data.endswith(_V2_TAIL):
+            stmt = data[cut + len(_STATEMENT_KEY):-len(_V2_TAIL)]
             e.__dict__["canonical"] = data
             e.__dict__["statement_canonical"] = stmt
             e.__dict__["signing_bytes"] = STATEMENT_PREFIX + stmt
