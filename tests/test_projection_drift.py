@@ -191,3 +191,63 @@ def test_first_drift_is_in_key_order_and_pure():
     assert projection_check.first_drift(grants, want, dict(want)) is None
     assert projection_check.first_drift(grants, want, {(1,): want[(1,)]}, missing_from=2) is None
     assert "missing" in str(projection_check.first_drift(grants, want, {(1,): want[(1,)]}, missing_from=3))
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_upgrade_closes_an_existing_database(dialect, tmp_path):
+    """A database at revision 0005 whose application role was granted full DML on the
+    projections (as `ledger db upgrade --app-role` did before): `ledger db upgrade`
+    alone, without --app-role, leaves the role no UPDATE or DELETE, and the rows as they were."""
+    import uuid
+
+    from alembic import command
+
+    from ledger.store import migrate
+    from ledger.store.engine import make_engine
+    from tests.conftest import PG_APP, PG_OWNER, _with_search_path
+
+    row = "INSERT INTO grants VALUES (7, 's', 'nmg-1', '草原英才', 'research_funding', 100, '2026-01-02', '150100')"
+    if dialect == "sqlite":
+        owner = app = make_engine(f"sqlite:///{tmp_path}/old.db")
+    else:
+        if not (PG_OWNER and PG_APP):
+            pytest.skip("PostgreSQL not configured")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(PG_OWNER)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        owner, app = make_engine(_with_search_path(PG_OWNER, schema)), make_engine(_with_search_path(PG_APP, schema))
+    try:
+        cfg = migrate._config()
+        with owner.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005")
+            if dialect == "postgresql":
+                conn.execute(sa.text(f"GRANT USAGE ON SCHEMA {schema} TO ledger_app"))
+                for table in INSERT_ONLY_PROJECTIONS:
+                    conn.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO ledger_app"))
+            conn.execute(sa.text(row))
+        with app.begin() as conn:
+            conn.execute(sa.text("UPDATE grants SET amount_fen = 101"))  # allowed before the upgrade
+        migrate.upgrade(owner)
+        for statement in ("UPDATE grants SET amount_fen = 1", "DELETE FROM grants"):
+            with pytest.raises(sa.exc.DBAPIError), app.begin() as conn:
+                conn.execute(sa.text(statement))
+        with app.connect() as conn:
+            assert conn.execute(sa.text("SELECT amount_fen FROM grants")).scalar_one() == 101
+        if dialect == "postgresql":  # not only the triggers: the privileges are gone
+            with owner.connect() as conn:
+                for table in INSERT_ONLY_PROJECTIONS:
+                    for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+                        assert not conn.execute(sa.text(f"SELECT has_table_privilege('ledger_app', '{table}', "
+                                                        f"'{privilege}')")).scalar_one(), (table, privilege)
+                    assert conn.execute(sa.text(f"SELECT has_table_privilege('ledger_app', '{table}', "
+                                                "'INSERT')")).scalar_one()
+        assert migrate.current_revision(owner) == migrate.head_revision()
+    finally:
+        owner.dispose()
+        app.dispose()
+        if dialect == "postgresql":
+            with admin.begin() as conn:
+                conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()

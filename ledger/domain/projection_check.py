@@ -15,6 +15,7 @@ the same pure rule that wrote them (``projection.rows_of``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, Table, select
 
 from ledger.domain.projection import WRITERS, key_of, rows_of
 from ledger.errors import IntegrityError
-from ledger.log.entry import from_canonical
+from ledger.log.entry import from_json
 from ledger.store import log_store
 from ledger.store.schema import DOMAIN_PROJECTIONS, entries
 
@@ -57,7 +58,11 @@ def expected_rows(conn: Connection, size: int, tables: Sequence[str] = ALL_TABLE
     query = (select(entries.c.canonical).where(entries.c.type.in_(types), entries.c.seq < size)
              .order_by(entries.c.seq))
     for r in conn.execute(query):
-        e = from_canonical(bytes(r.canonical))
+        # The C JSON parser, not the strict canonical one (3x faster on the night's path,
+        # bench/reconcile.py): for canonical bytes both give the same values, and bytes
+        # that are not canonical fail the log's own verification (hash chain), which the
+        # DAG runs before the night and `ledger verify` before this check.
+        e = from_json(json.loads(bytes(r.canonical)))
         for table, values in rows_of(e, versions.__getitem__):
             if table.name == "sanction_versions":
                 versions[values["sanction_seq"]] = values  # type: ignore[index]
