@@ -76,7 +76,8 @@ def stored_rows(conn: Connection, table: Table, size: int | None) -> Rows:
     query = select(table)
     if size is not None:
         query = query.where(table.c[SEQ_COLUMN[table.name]] < size)
-    return {key_of(table, dict(r._mapping)): tuple(r) for r in conn.execute(query)}
+    at = [list(table.columns).index(c) for c in table.primary_key.columns]
+    return {tuple(r[i] for i in at): tuple(r) for r in conn.execute(query)}
 
 
 def stored_keys(conn: Connection, table: Table) -> set[tuple[object, ...]]:
@@ -88,6 +89,8 @@ def first_drift(table: Table, want: Rows, got: Rows, missing_from: int | None = 
     """The first difference between the log's rows and the stored ones, in key order
     (pure). A row missing from ``got`` whose seq is at least ``missing_from`` is not a
     difference (committed after the stored rows were read, or to be added by a rebuild)."""
+    if want == got:
+        return None  # the common case, compared in C; the walk below only names the difference
     for key in sorted(set(want) | set(got), key=_sortable):
         named = dict(zip((c.name for c in table.primary_key.columns), key, strict=True))
         seq = named.get(SEQ_COLUMN[table.name])
