@@ -150,7 +150,8 @@ class DomainProjection:
         """Before ``ledger reindex`` replays the log: the tables are insert-only
         (decision 0019), so nothing is deleted. Every stored row is checked against
         the log first (``ProjectionDrift`` names the first that differs, and nothing
-        is written); the replay then inserts only the rows that are missing."""
+        is written); the replay then inserts only the rows that are missing. All in
+        reindex's one transaction: a crash leaves the tables as they were."""
         from ledger.domain import projection_check
 
         size = log_store.size(conn)
