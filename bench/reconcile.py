@@ -36,7 +36,11 @@ measures that path):
   repeated rows; overpayments; recoveries nobody ordered, over-recoveries,
   overdue clawbacks; payments inside a bar as known that day, after a clawback
   or a correction; invalid rows; orphan reversals; reversed wrong bookings,
-  which must produce nothing; grants never paid).
+  whole or in parts, which must produce nothing; reversals that do not match
+  what they name (another grant, booked before it, too much); grants never
+  paid). The ledger's entries are real v1 entries (canonical bytes with the
+  bodies the projection rows come from: the night checks the rows against
+  them) with placeholder hashes and signatures.
 
 Measured, each in a fresh subprocess (peak RSS is the child's own ``VmHWM``,
 interpreter and imports included), medians of several runs (3 by default), the
@@ -52,7 +56,8 @@ order alternating between runs:
     kind (``child_pandas``): ``read_sql`` of the ledger's tables at the tree
     size of the end of the as-of day, ``read_csv`` of the funding file, the
     contract's row rules vectorised, then merges, ``duplicated()``, ``groupby``
-    and ``cumsum`` for reversals, repeated txn_ids, unknown grants, payees
+    and ``cumsum`` for repeated txn_ids, a loop over the reversals (what is
+    left to reverse depends on the earlier ones), repeated txn_ids, unknown grants, payees
     (a blind index per distinct payee, the ledger's identifier normalisation
     only on a miss), re-bookings, payee mismatches, payments after a void or a
     clawback, bars as known at the end of the booking day (latest sanction
@@ -74,6 +79,7 @@ No assertions on timings: this script measures and reports.
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import hashlib
 import json
@@ -88,7 +94,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +105,7 @@ from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 SEED = 1
-GENERATOR = 2  # bump when the generated data changes (invalidates --cache)
+GENERATOR = 3  # bump when the generated data changes (invalidates --cache)
 AS_OF = date(2026, 11, 29)
 D0 = date(2024, 1, 1)
 UNPAID_DAYS = 90
@@ -167,7 +173,8 @@ class Build:
         return max(1, round(k * self.scale))
 
     def at(self, day: date) -> str:
-        return f"{day.isoformat()}T{self.rng.randrange(86400) // 3600:02d}:{self.rng.randrange(60):02d}:" \
+        # 00:00-15:59 UTC is 08:00-23:59 in Beijing: the UTC date is the business day (Asia/Shanghai).
+        return f"{day.isoformat()}T{self.rng.randrange(57600) // 3600:02d}:{self.rng.randrange(60):02d}:" \
                f"{self.rng.randrange(60):02d}.{self.rng.randrange(10**6):06d}Z"
 
     def event(self, day: date, type_: str, authority: str, subject: str | None) -> Event:
@@ -445,11 +452,34 @@ class Build:
         for k, g in enumerate(self.pick(plain, n(1000))):
             self.extra.append(self.row(g, f"X-OVER-{k}", 1_000_00, max(p[2] for p in g.pays) + timedelta(days=1)))
             self.expect("overpaid", None, g.ref.casefold())
-        # wrong bookings, reversed: no finding; reversals of nothing: orphan_reversal
+        # wrong bookings, reversed (docs/contracts.md §2.5: same grant_ref and payee, booked on or after the
+        # payment, at most what is not yet reversed), whole or in two parts: no finding
         for k, g in enumerate(self.pick(plain, n(1000))):
             day = g.pays[0][2]
             self.extra.append(self.row(g, f"X-WRONG-{k}", 999_00, day))
-            self.extra.append([f"X-WRONG-{k}-REV", "reversal", f"X-WRONG-{k}", "", "", "", 999_00, day, g.programme])
+            parts = (999_00,) if k % 4 else (400_00, 599_00)
+            for j, part in enumerate(parts):  # booked the same day: on or after the payment, by the as-of date
+                rev = self.row(g, f"X-WRONG-{k}-REV{'' if len(parts) == 1 else j}", part, day,
+                               kind="reversal", ref=g.ref.upper() if k % 3 == 0 else None)  # refs match case-folded
+                rev[2] = f"X-WRONG-{k}"
+                self.extra.append(rev)
+        # reversals that do not match what they name cancel nothing: reversal_mismatch (the payment counts)
+        others = [g for g in plain if g.pays]
+        for k, g in enumerate(self.pick(plain, n(200))):
+            p = g.pays[0]
+            r = k % 3
+            if r == 0:  # a 1-fen "reversal" under another grant
+                h = rng.choice(others)
+                while h is g:
+                    h = rng.choice(others)
+                rev = self.row(h, f"X-MISREV-{k}", 1, p[2], kind="reversal")
+            elif r == 1:  # booked before the payment it reverses
+                rev = self.row(g, f"X-MISREV-{k}", p[1], p[2] - timedelta(days=1), kind="reversal")
+            else:  # more than the payment
+                rev = self.row(g, f"X-MISREV-{k}", p[1] + 1, p[2], kind="reversal")
+            rev[2] = p[0]
+            self.extra.append(rev)
+            self.expect("reversal_mismatch", rev[0], g.ref.casefold())
         for k in range(n(200)):
             day = AS_OF - timedelta(days=rng.randrange(300))
             self.extra.append([f"X-ORPHAN-{k}", "reversal", f"P-NEVER-BOOKED-{k}", "", "", "", 100, day, "草原英才"])
@@ -565,42 +595,45 @@ class Build:
         engine = make_engine(f"sqlite:///{db}")
         upgrade(engine)
         chunk = 50_000
+        grant_rows = [
+            {"seq": g.seq.seq, "subject": g.subject.ref, "grant_ref": g.ref.strip().casefold(),
+             "programme": g.programme, "kind": g.kind, "amount_fen": g.amount,
+             "decision_date": g.decision.isoformat(), "region": g.region} for g in self.all_grants]
+        version_rows = [
+            {"version_seq": v.seq, "sanction_seq": s.seq, "subject": subj.ref, "severity": "serious",
+             "effective_from": start.isoformat(), "effective_until": until.isoformat() if until else None,
+             "benefits": json.dumps(sorted(benefits)), "regions": '["150000"]', "programmes": "[]",
+             "legal_basis": json.dumps(json.loads(legal), ensure_ascii=False, sort_keys=True),
+             "deciding_body": "内蒙古自治区人力资源和社会保障厅"}
+            for v, s, subj, start, until, benefits, legal in self.sanction_rows]
+        ex = [{"target_seq": p.sanction["event"].seq, "exit_seq": p.sanction["ended"][0].seq, "subject": p.ref,
+               "kind": "ended", "on_date": p.sanction["ended"][1].isoformat(), "reason": "credit_repair"}
+              for p in self.people if p.sanction and p.sanction["ended"]]
+        ex += [{"target_seq": g.seq.seq, "exit_seq": g.void["event"].seq, "subject": g.subject.ref,
+                "kind": "voided", "on_date": None, "reason": None} for g in self.voids]
+        ex += [{"target_seq": c["event"].seq, "exit_seq": c["exempt"].seq, "subject": c["grant"].subject.ref,
+                "kind": "exempted", "on_date": c["decision"].isoformat(), "reason": None}
+               for c in self.claws if c["exempt"]]
+        claw_rows = [
+            {"seq": c["event"].seq, "subject": c["grant"].subject.ref, "amount_fen": c["amount"],
+             "deadline": c["deadline"].isoformat(), "grant_seqs": json.dumps([c["grant"].seq.seq]),
+             "decision_date": c["decision"].isoformat()} for c in self.claws]
+        moves = [{"move_seq": e.seq, "clawback_seq": c["event"].seq, "kind": kind, "amount_fen": amount,
+                  "on_date": day.isoformat()} for c in self.claws for kind, amount, day, e in c["moves"]]
+        bodies = entry_bodies(grant_rows, version_rows, ex, claw_rows, moves,
+                              {g.seq.seq: g.ref for g in self.all_grants})
         with engine.begin() as conn:
             for lo in range(0, len(subject_rows), chunk):
                 conn.execute(subjects.insert(), subject_rows[lo:lo + chunk])
-            ev = [{"seq": e.seq, "prev": e.seq.to_bytes(32, "big"),
-                   "leaf_hash": hashlib.sha256(b"bench-leaf" + e.seq.to_bytes(8, "big")).digest(), "type": e.type,
-                   "recorded_at": e.at, "authority_id": e.authority, "subject": e.subject,
-                   "request_id": f"bench-{e.seq}", "signer": f"dev-{e.authority}", "canonical": b"{}"}
-                  for e in self.events]
-            for lo in range(0, len(ev), chunk):
-                conn.execute(entries.insert(), ev[lo:lo + chunk])
-            del ev
-            conn.execute(grants.insert(), [
-                {"seq": g.seq.seq, "subject": g.subject.ref, "grant_ref": g.ref.strip().casefold(),
-                 "programme": g.programme, "kind": g.kind, "amount_fen": g.amount,
-                 "decision_date": g.decision.isoformat(), "region": g.region} for g in self.all_grants])
-            conn.execute(sanction_versions.insert(), [
-                {"version_seq": v.seq, "sanction_seq": s.seq, "subject": subj.ref, "severity": "serious",
-                 "effective_from": start.isoformat(), "effective_until": until.isoformat() if until else None,
-                 "benefits": json.dumps(sorted(benefits)), "regions": '["150000"]', "programmes": "[]",
-                 "legal_basis": legal, "deciding_body": "内蒙古自治区人力资源和社会保障厅"}
-                for v, s, subj, start, until, benefits, legal in self.sanction_rows])
-            ex = [{"target_seq": p.sanction["event"].seq, "exit_seq": p.sanction["ended"][0].seq, "subject": p.ref,
-                   "kind": "ended", "on_date": p.sanction["ended"][1].isoformat(), "reason": "credit_repair"}
-                  for p in self.people if p.sanction and p.sanction["ended"]]
-            ex += [{"target_seq": g.seq.seq, "exit_seq": g.void["event"].seq, "subject": g.subject.ref,
-                    "kind": "voided", "on_date": None, "reason": None} for g in self.voids]
-            ex += [{"target_seq": c["event"].seq, "exit_seq": c["exempt"].seq, "subject": c["grant"].subject.ref,
-                    "kind": "exempted", "on_date": c["decision"].isoformat(), "reason": None}
-                   for c in self.claws if c["exempt"]]
+            for lo in range(0, len(self.events), chunk):
+                conn.execute(entries.insert(), [entry_row(e, *bodies.get(e.seq, ((), {})))
+                                                for e in self.events[lo:lo + chunk]])
+            # The projection rows, as the append path writes them from these entries: the night checks
+            # them against the entries before it reads them (ledger.domain.projection_check).
+            conn.execute(grants.insert(), grant_rows)
+            conn.execute(sanction_versions.insert(), version_rows)
             conn.execute(exits.insert(), ex)
-            conn.execute(clawbacks.insert(), [
-                {"seq": c["event"].seq, "subject": c["grant"].subject.ref, "amount_fen": c["amount"],
-                 "deadline": c["deadline"].isoformat(), "grant_seqs": json.dumps([c["grant"].seq.seq]),
-                 "decision_date": c["decision"].isoformat()} for c in self.claws])
-            moves = [{"move_seq": e.seq, "clawback_seq": c["event"].seq, "kind": kind, "amount_fen": amount,
-                      "on_date": day.isoformat()} for c in self.claws for kind, amount, day, e in c["moves"]]
+            conn.execute(clawbacks.insert(), claw_rows)
             if moves:
                 conn.execute(money_moves.insert(), moves)
         engine.dispose()
@@ -618,9 +651,59 @@ class Build:
                 "subjects": self.S, "entries": len(self.events), "tree_size_at_as_of": size,
                 "sanctioned_subjects": self.counts["sanctioned_subjects"], "clawbacks": len(self.claws),
                 "voided_grants": len(self.voids), "reversed_wrong_bookings": self.n(1000),
+                "mismatched_reversals": self.n(200),
                 "injected": kinds, "injected_findings": len(self.truth),
                 "csv_mib": round((d / "funding.csv").stat().st_size / 2**20, 1),
                 "build_s": round(time.perf_counter() - t0, 1)}
+
+
+def entry_bodies(grant_rows, version_rows, exit_rows, claw_rows, moves, refs_as_written) -> dict[int, tuple]:
+    """Each domain entry's refs and body, such that ``ledger.domain.projection.rows_of`` makes exactly the
+    projection rows written beside them (the night checks that before reading them)."""
+    out: dict[int, tuple] = {}
+    for r in grant_rows:
+        out[r["seq"]] = ((), {"programme": r["programme"], "kind": r["kind"], "amount_fen": r["amount_fen"],
+                              "grant_ref": refs_as_written[r["seq"]], "decision_date": r["decision_date"],
+                              "region": r["region"], "budget_account": "2130101"})
+    for v in version_rows:
+        scope = {"benefits": json.loads(v["benefits"]), "regions": json.loads(v["regions"]),
+                 "programmes": json.loads(v["programmes"])}
+        until = {"effective_until": v["effective_until"]} if v["effective_until"] else {}
+        if v["version_seq"] == v["sanction_seq"]:
+            out[v["version_seq"]] = ((), {"severity": v["severity"], "effective_from": v["effective_from"], **until,
+                                          "scope": scope, "legal_basis": json.loads(v["legal_basis"]),
+                                          "deciding_body": v["deciding_body"], "decision_date": v["effective_from"],
+                                          "grounds": "伪造申报材料"})
+        else:
+            out[v["version_seq"]] = ((v["sanction_seq"],), {"effective_from": v["effective_from"],
+                                                            **(until or {"indefinite": True}), "scope": scope})
+    for x in exit_rows:
+        body = {"ended": {"ended_on": x["on_date"], "reason": x["reason"]}, "voided": {},
+                "exempted": {"decision_date": x["on_date"]}}[x["kind"]]
+        out[x["exit_seq"]] = ((x["target_seq"],), body)
+    for c in claw_rows:
+        out[c["seq"]] = (tuple(json.loads(c["grant_seqs"])), {"amount_fen": c["amount_fen"], "deadline": c["deadline"],
+                                                              "decision_date": c["decision_date"]})
+    for m in moves:
+        day = {"recovered_on": m["on_date"]} if m["kind"] == "recovered" else {"decision_date": m["on_date"]}
+        out[m["move_seq"]] = ((m["clawback_seq"],), {"amount_fen": m["amount_fen"], **day})
+    return out
+
+
+def entry_row(e: Event, refs: tuple, body: dict) -> dict:
+    """An ``entries`` row whose canonical bytes parse as a v1 entry (``from_canonical``) with ``refs`` and
+    ``body``; hashes, chain and signature are placeholders (nothing on the night's path checks them:
+    ``ledger verify`` does, and bench/verify.py prices it)."""
+    from ledger.log import canonical
+
+    prev = e.seq.to_bytes(32, "big")
+    envelope = {"v": 1, "seq": e.seq, "prev": prev.hex(), "type": e.type, "recorded_at": e.at,
+                "authority": {"id": e.authority, "region": "150000"}, "actor": "bench", "subject": e.subject,
+                "refs": list(refs), "request_id": f"bench-{e.seq}", "body": body, "signer": f"dev-{e.authority}",
+                "sig": base64.b64encode(bytes(64)).decode()}
+    return {"seq": e.seq, "prev": prev, "leaf_hash": hashlib.sha256(b"bench-leaf" + e.seq.to_bytes(8, "big")).digest(),
+            "type": e.type, "recorded_at": e.at, "authority_id": e.authority, "subject": e.subject,
+            "request_id": f"bench-{e.seq}", "signer": f"dev-{e.authority}", "canonical": canonical.encode(envelope)}
 
 
 def build_data(d: Path, params: dict, cache: bool) -> dict:
@@ -657,11 +740,12 @@ def child_ledger(d: Path, out: Path) -> dict:
                 now=end_of(AS_OF), progress=lambda msg: marks.append((msg, time.perf_counter())))
     wall = time.perf_counter() - t0
     engine.dispose()
-    # produce() reports twice: after the tree size, after load_book + Lookups; the rest is streaming + reports.
+    # produce() reports three times: after the tree size, after the projection check, after load_book + Lookups.
     phases = {"anchor lookup, tree size at the end of the as-of day": marks[0][1] - t0,
-              "load_book + Lookups (vault blind index)": marks[1][1] - marks[0][1],
+              "projection check against the log's entries": marks[1][1] - marks[0][1],
+              "load_book + Lookups (vault blind index)": marks[2][1] - marks[1][1],
               "two passes over the CSV, findings, report.json / findings.csv / summary.html":
-                  t0 + wall - marks[1][1]}
+                  t0 + wall - marks[2][1]}
     return {"wall_s": wall, "peak_rss_mib": peak_rss_mib(), "rss_at_start_mib": rss0,
             "rss_after_imports_mib": rss_imports, "rows": p.result.rows, "counts": p.result.counts,
             "findings": len(p.result.findings), "tree_size": p.report["tree_size"], "phases": phases,
@@ -698,6 +782,7 @@ def child_pandas(d: Path, out: Path) -> dict:
     rss_imports = peak_rss_mib()
     t0 = time.perf_counter()
     as_of = AS_OF.isoformat()  # dates stay ISO text: they compare as dates
+    end_of_day = (datetime.combine(AS_OF, datetime.min.time()) + timedelta(hours=16)).strftime("%Y-%m-%dT%H:%M:%S")
     unpaid_before = (AS_OF - timedelta(days=UNPAID_DAYS)).isoformat()
     vault = Vault(MASTER)
     con = sqlite3.connect(d / "ledger.db")
@@ -706,8 +791,10 @@ def child_pandas(d: Path, out: Path) -> dict:
         return pd.read_sql_query(query, con, params=params)
 
     # --- The ledger at the end of the as-of day -------------------------------------------------------------
-    log = sql("SELECT seq, substr(recorded_at, 1, 10) AS day FROM entries")
-    size = int(log["day"].le(as_of).sum())  # recorded_at never decreases along seq
+    # Days are business days in Asia/Shanghai (UTC+8, no daylight saving): the as-of day ends at 16:00 UTC.
+    log = sql("SELECT seq, recorded_at, substr(datetime(substr(recorded_at, 1, 19), '+8 hours'), 1, 10) AS day "
+              "FROM entries")
+    size = int(log["recorded_at"].lt(end_of_day).sum())  # recorded_at never decreases along seq
     recorded_on = log.loc[log["seq"].lt(size)].set_index("seq")["day"]  # the day each entry became known
     exits = sql("SELECT target_seq, exit_seq, kind, on_date FROM exits WHERE exit_seq < ?", size)
     exits["known_on"] = exits["exit_seq"].map(recorded_on)
@@ -764,38 +851,23 @@ def child_pandas(d: Path, out: Path) -> dict:
     bad = problem > 0
     invalid = pd.DataFrame({"txn_id": txn_id[bad].to_numpy(), "line": line[bad], "rule": problem[bad]})
     ok = ~bad
-    t = pd.DataFrame({"line": line[ok], "txn_id": txn_id[ok].to_numpy(), "kind": kind[ok].to_numpy(),
-                      "reverses": reverses[ok].to_numpy(),
-                      "grant_ref": raw.loc[ok, "grant_ref"].str.strip().str.casefold().to_numpy(),
+    ref_as_written = raw.loc[ok, "grant_ref"].str.strip()
+    t = pd.DataFrame({"txn_id": txn_id[ok].to_numpy(), "kind": kind[ok].to_numpy(),
+                      "reverses": reverses[ok].to_numpy(), "ref": ref_as_written.to_numpy(),
+                      "grant_ref": ref_as_written.str.casefold().to_numpy(),
                       "scheme": raw.loc[ok, "payee_scheme"].str.strip().str.lower().to_numpy(),
                       "payee_id": raw.loc[ok, "payee_id"].str.strip().to_numpy(),
-                      "amount": amount[ok].astype("int64").to_numpy(), "day": day[ok].to_numpy()})
-    del raw, txn_id, kind, amount_text, amount, booked, day, reverses, problem
+                      "amount": amount[ok].astype("int64").to_numpy(), "day": day[ok].to_numpy(),
+                      "programme": raw.loc[ok, "programme"].str.strip().to_numpy()})
+    del raw, txn_id, kind, amount_text, amount, booked, day, reverses, problem, ref_as_written
     t = t[t["day"].le(as_of)]  # booked later: a later night's
-
-    # Reversals cancel what they reverse; a reversal of nothing booked is an orphan.
-    reversed_by = t.loc[t["kind"].eq("reversal"), ["reverses", "txn_id"]].drop_duplicates("reverses")
-    live = t[t["kind"].ne("reversal")]
-    del t
-    cancelled = live["txn_id"].isin(reversed_by["reverses"])
-    orphans = reversed_by[~reversed_by["reverses"].isin(live.loc[cancelled, "txn_id"])]
-    live = live[~cancelled]
-    repeated = live["txn_id"].duplicated()  # a txn_id seen before in the file
-    again = live[repeated]
-    live = live[~repeated]
-
-    m = live.merge(grants[["grant_ref", "seq", "subject"]], on="grant_ref", how="left")
-    del live
-    unknown = m[m["seq"].isna()]
-    m = m[m["seq"].notna()].astype({"seq": "int64"})
-    rec = m[m["kind"].eq("recovery")]
-    unrecorded = rec[~rec["seq"].isin(per_grant["grant_seq"])]
-    recovered = rec.groupby("seq")["amount"].sum()
-    pay = m[m["kind"].eq("payment")]
-    del m
+    # Where the ledger must pick one of several rows under one txn_id, it takes the first in this order of
+    # the rows' fields (never the file's order); sorted once, so every drop_duplicates below keeps that one.
+    field_order = ["kind", "ref", "scheme", "payee_id", "amount", "day", "programme", "reverses"]
+    t = t.sort_values(field_order, kind="stable")
 
     # Who was paid: the blind index of the identifier as written; the ledger's normalisation on a miss.
-    payees = pay[["scheme", "payee_id"]].drop_duplicates()
+    payees = t[["scheme", "payee_id"]].drop_duplicates()
     payees["blind_index"] = [vault.blind_index(Identifier(s, v.upper()))
                              for s, v in zip(payees["scheme"], payees["payee_id"])]
     payees = payees.merge(index, on="blind_index", how="left")
@@ -811,7 +883,52 @@ def child_pandas(d: Path, out: Path) -> dict:
                                        zip(payees.loc[miss, "scheme"], payees.loc[miss, "payee_id"])]
     payees = payees.drop(columns="payee").merge(index, on="blind_index", how="left")
     payees["who"] = payees["payee"].fillna(payees["scheme"] + ":" + payees["payee_id"].str.upper())
-    pay = pay.merge(payees[["scheme", "payee_id", "payee", "who"]], on=["scheme", "payee_id"], how="left")
+    t = t.merge(payees[["scheme", "payee_id", "payee", "who"]], on=["scheme", "payee_id"], how="left")
+
+    # Reversals (docs/contracts.md §2.5): one reversal per txn_id (other copies are invalid rows). Each cancels
+    # the whole or a part of the first row (field order) under the txn_id it names, if it has the same grant_ref
+    # (trimmed, case-folded) and payee, is booked on or after it, and is for at most what of it is not yet
+    # reversed (its target's reversals taken by date, then txn_id); otherwise reversal_mismatch, and it cancels
+    # nothing. A reversal whose target is not in the input (or not booked by the as-of date) is an orphan.
+    rv = t[t["kind"].eq("reversal")]
+    rv_copies = rv[rv["txn_id"].duplicated()]
+    rv = rv[~rv["txn_id"].duplicated()]
+    named = t[t["txn_id"].isin(rv["reverses"])]
+    targets = named.drop_duplicates("txn_id")
+    orphans = rv[~rv["reverses"].isin(targets["txn_id"])]
+    pairs = (rv.merge(targets, left_on="reverses", right_on="txn_id", suffixes=("", "_t"))
+             .sort_values(["reverses", "day", "txn_id"], kind="stable"))
+    left = dict(zip(targets["txn_id"], targets["amount"]))
+    matched = []
+    for r in pairs.itertuples(index=False):  # sequential by nature: what is left depends on earlier reversals
+        ok_ = (r.kind_t != "reversal" and r.grant_ref == r.grant_ref_t and r.who == r.who_t and r.day >= r.day_t
+               and r.amount <= left[r.reverses])
+        if ok_:
+            left[r.reverses] -= r.amount
+        matched.append(ok_)
+    mismatched = pairs[~np.array(matched, dtype=bool)] if len(pairs) else pairs
+    mismatched = mismatched.merge(grants[["grant_ref", "seq", "subject"]], left_on="grant_ref_t",
+                                  right_on="grant_ref", how="left", suffixes=("", "_g"))
+    rest = targets[targets["kind"].ne("reversal")].assign(amount=lambda f: f["txn_id"].map(left))
+    rest = rest[rest["amount"].gt(0)]
+    # The target's txn_id is taken: the other rows under it (not reversals) are repeats.
+    live = pd.concat([t[t["kind"].ne("reversal") & ~t["txn_id"].isin(named["txn_id"])], rest])
+    named_again = named[named["kind"].ne("reversal") & ~named.index.isin(targets.index)]
+    del t, named, targets, pairs
+    live = live.sort_values(field_order, kind="stable")
+    repeated = live["txn_id"].duplicated()  # a txn_id taken by a row before it in field order
+    again = pd.concat([live[repeated], named_again])
+    live = live[~repeated].drop(columns=["ref", "programme"])  # the grant's programme is the one that counts
+
+    m = live.merge(grants[["grant_ref", "seq", "subject"]], on="grant_ref", how="left")
+    del live
+    unknown = m[m["seq"].isna()]
+    m = m[m["seq"].notna()].astype({"seq": "int64"})
+    rec = m[m["kind"].eq("recovery")]
+    unrecorded = rec[~rec["seq"].isin(per_grant["grant_seq"])]
+    recovered = rec.groupby("seq")["amount"].sum()
+    pay = m[m["kind"].eq("payment")]
+    del m
 
     # The same payment under several txn_ids: all but the smallest id are duplicates.
     key = ["seq", "who", "amount", "day"]
@@ -894,9 +1011,14 @@ def child_pandas(d: Path, out: Path) -> dict:
     fen = lambda f: amounts(amount_fen=f["amount"])  # noqa: E731
     ref_or_blank = lambda s: s.fillna("")  # noqa: E731
     findings = pd.concat([
-        found("invalid_row", invalid, invalid["txn_id"], amts=amounts(line=invalid["line"]),
-              message=[f"row {n}: {' '.join(rules[r - 1])}" for n, r in zip(invalid["line"], invalid["rule"])]),
+        found("invalid_row", invalid, invalid["txn_id"],
+              message=[" ".join(rules[r - 1]) for r in invalid["rule"]]),
+        found("invalid_row", rv_copies, rv_copies["txn_id"], amts=fen(rv_copies)),
         found("orphan_reversal", orphans, orphans["txn_id"]),
+        found("reversal_mismatch", mismatched, mismatched["txn_id"], mismatched["grant_ref_t"],
+              ref_or_blank(mismatched["subject"]),
+              [str(int(q)) if q == q else "" for q in mismatched["seq"]],
+              amounts(amount_fen=mismatched["amount"], reversed_fen=mismatched["amount_t"])),
         found("duplicate_payment", again[again["kind"].eq("payment")], again.loc[again["kind"].eq("payment"), "txn_id"],
               again.loc[again["kind"].eq("payment"), "grant_ref"], amts=fen(again[again["kind"].eq("payment")])),
         found("invalid_row", again[again["kind"].ne("payment")], again.loc[again["kind"].ne("payment"), "txn_id"],
@@ -939,9 +1061,11 @@ def child_pandas(d: Path, out: Path) -> dict:
 def child_breakdown(d: Path, out: Path) -> dict:
     """Where the ledger's time goes: produce()'s steps called one by one, the lookups instrumented."""
     import ledger.finance.job as rec
+    from ledger.domain import projection_check
     from ledger.domain.identifiers import Identifier
     from ledger.domain.vault import Vault
     from ledger.errors import LedgerError
+    from ledger.finance import business_day
     from ledger.finance.reconciliation import reconcile, row_digest
     from ledger.finance.sources import CsvSource
     from ledger.finance.transactions import parse
@@ -962,10 +1086,13 @@ def child_breakdown(d: Path, out: Path) -> dict:
         size = real_size(conn, AS_OF, log_store.size(conn)) if previous is None else previous.body["tree_size"]
         ph["anchor lookup + tree size"] = time.perf_counter() - t
         t = time.perf_counter()
+        projection_check.check(conn, size, projection_check.NIGHT_TABLES, beyond=False)
+        ph["projection check (the night's tables rebuilt from the log's entries)"] = time.perf_counter() - t
+        t = time.perf_counter()
         book = rec.load_book(conn, size, AS_OF)
         ph["load_book (grants, clawbacks, sanctioned)"] = time.perf_counter() - t
         t = time.perf_counter()
-        look = rec.Lookups(conn, vault, size, book.sanctioned)
+        look = rec.Lookups(conn, vault, size, book.sanctioned, business_day.recorded_before_end_of(AS_OF))
         ph["Lookups: blind index, day sizes, sanction rows (set-based)"] = time.perf_counter() - t
 
         def payee_ref(scheme, number):

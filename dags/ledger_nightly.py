@@ -25,7 +25,8 @@ The ledger itself is configured as for the CLI (LEDGER_DATABASE_URL, key
 directory and passphrase, vault key): see ledger/config.py.
 
 Errors that a retry cannot fix fail the task at once (AirflowFailException): a
-log that does not verify (``IntegrityError``), an input refused
+log that does not verify (``IntegrityError``), projection rows the log does not
+make (``ProjectionDrift``, an IntegrityError: decision 0019), an input refused
 (``ValidationError``), a night anchored with another result (``AnchorMismatch``).
 The later tasks are then upstream_failed: nothing is anchored for a log that
 does not verify. Every failure, and every night whose findings need a person,
@@ -53,7 +54,9 @@ DEFAULTS = {"retries": 2, "retry_delay": timedelta(minutes=5), "on_failure_callb
 # Not transient: a retry reads the same log, the same input, the same anchor.
 FINAL = (IntegrityError, ValidationError, AnchorMismatch)
 # Findings that are informational only: no notification for them alone.
-INFORMATIONAL = frozenset({"unpaid_grant"})
+# Kinds that alone need no person tonight: an erased subject's payments are
+# payee_erased every night after the erasure (decision 0019), known and stable.
+INFORMATIONAL = frozenset({"unpaid_grant", "payee_erased"})
 
 
 def _as_of() -> date:

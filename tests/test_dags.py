@@ -199,3 +199,21 @@ def test_witness_dag_cosigns_the_newest_checkpoint(airflow_db, demo, monkeypatch
     with sqlite3.connect(demo["db"]) as conn:  # the cosignature is stored with the checkpoint
         assert conn.execute("SELECT size, witness FROM cosignatures").fetchall() == [(size, "w1")]
     assert json.loads((demo["dir"] / "w1-state.json").read_text())["size"] == size
+
+
+def test_a_rewritten_projection_fails_the_night_at_once_and_anchors_nothing(airflow_db, demo):
+    """Decision 0019 on the DAG: the log verifies, but a grant's amount was rewritten
+    in the projection (the trigger dropped, as with file access): the reconcile task
+    fails with ProjectionDrift, not retried, and nothing is anchored."""
+    with sqlite3.connect(demo["db"]) as conn:
+        conn.execute("DROP TRIGGER IF EXISTS grants_no_update")
+        seq = conn.execute("SELECT min(seq) FROM grants").fetchone()[0]
+        conn.execute("UPDATE grants SET amount_fen = amount_fen * 10 WHERE seq = ?", (seq,))
+    run, states, _ = _run()
+    assert states["verify"] == "success" and states["reconcile"] == "failed" and states["anchor"] == "upstream_failed"
+    [ti] = [t for t in run.get_task_instances() if t.task_id == "reconcile"]
+    assert ti.try_number == 1  # a verification failure: not retried
+    assert _anchors(demo["db"]) == []
+    [failure] = [n for n in captured(demo["notes"]) if n["event"] == "task_failed"]
+    assert "ProjectionDrift" in failure["message"] and f"seq {seq}" in failure["message"]
+    assert "table grants" in failure["message"] and "amount_fen" in failure["message"]

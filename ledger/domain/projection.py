@@ -14,7 +14,9 @@ State rules (each a ``Problem`` naming the field):
   reason), which is then part of the signed record.
 
 Rows are written as each entry is sealed (same transaction), so later drafts
-in one batch see earlier ones; a rollback removes them with the entries.
+in one batch see earlier ones; a rollback removes them with the entries. The
+rows are insert-only (``rows_of``; revision 0006, decision 0019) and are checked
+against the log by ``ledger.domain.projection_check``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, insert, select
 
 from ledger.domain import vault_store
 from ledger.domain.authorities import AuthorityRegistry
@@ -79,6 +81,7 @@ class DomainProjection:
         self.authorities = AuthorityRegistry()
         self.size = 0
         self.today = date.min
+        self._present: dict[str, set[tuple[object, ...]]] | None = None  # set by clear() for a rebuild
 
     # --- Projection protocol --------------------------------------------------
     def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None,
@@ -135,16 +138,25 @@ class DomainProjection:
             self.states[e.subject].add(e)
         elif e.subject is not None:
             self.pending.setdefault(e.subject, []).append(e)
-        write = getattr(self, "_write_" + e.type.replace(".", "_"), None)
-        if write:
-            write(e)
+        for table, values in rows_of(e, self._latest_version):
+            self._insert(table, values)
+        if e.type == "subject.erased":
+            self._write_subject_erased(e)
 
     def flush(self, conn: Connection) -> None:
         pass  # rows were written in apply()
 
     def clear(self, conn: Connection) -> None:
-        for table in DOMAIN_PROJECTIONS:
-            conn.execute(delete(table))
+        """Before ``ledger reindex`` replays the log: the tables are insert-only
+        (decision 0019), so nothing is deleted. Every stored row is checked against
+        the log first (``ProjectionDrift`` names the first that differs, and nothing
+        is written); the replay then inserts only the rows that are missing. All in
+        reindex's one transaction: a crash leaves the tables as they were."""
+        from ledger.domain import projection_check
+
+        size = log_store.size(conn)
+        projection_check.check(conn, size, missing_ok=True)
+        self._present = {t.name: projection_check.stored_keys(conn, t) for t in DOMAIN_PROJECTIONS}
 
     # --- shared rules -------------------------------------------------------------
     def _jurisdiction(self, d: Draft) -> None:
@@ -333,76 +345,15 @@ class DomainProjection:
         return [Problem("subject", why)] if why else []
 
     # --- writes --------------------------------------------------------------------
-    def _insert(self, table: Table, **values: object) -> None:
+    def _insert(self, table: Table, values: Mapping[str, object]) -> None:
+        if self._present is not None and key_of(table, values) in self._present[table.name]:
+            return  # rebuilding (clear): the row is there already, and was checked equal to the log's
         self._conn.execute(insert(table).values(**values))
 
-    def _exit(self, target: int, e: Entry, kind: str, on_date: str | None = None, reason: str | None = None) -> None:
-        self._insert(exits, target_seq=target, exit_seq=e.seq, subject=e.subject, kind=kind, on_date=on_date, reason=reason)
-
-    def _write_honor_granted(self, e: Entry) -> None:
-        b = e.body
-        self._insert(honors, seq=e.seq, subject=e.subject, title=b["title"], level=b["level"],
-                     programme=b["programme"], decision_date=b["decision_date"], region=b["region"])
-
-    def _write_honor_revoked(self, e: Entry) -> None:
-        self._exit(e.refs[0], e, "revoked", e.body["decision_date"])
-
-    def _write_subsidy_granted(self, e: Entry) -> None:
-        b = e.body
-        self._insert(grants, seq=e.seq, subject=e.subject, grant_ref=normalise_grant_ref(b["grant_ref"]),
-                     programme=b["programme"], kind=b["kind"], amount_fen=b["amount_fen"],
-                     decision_date=b["decision_date"], region=b["region"])
-
-    def _write_clawback_ordered(self, e: Entry) -> None:
-        b = e.body
-        self._insert(clawbacks, seq=e.seq, subject=e.subject, amount_fen=b["amount_fen"], deadline=b["deadline"],
-                     grant_seqs=json.dumps(list(e.refs)), decision_date=b["decision_date"])
-
-    def _write_clawback_recovered(self, e: Entry) -> None:
-        self._insert(money_moves, move_seq=e.seq, clawback_seq=e.refs[0], kind="recovered",
-                     amount_fen=e.body["amount_fen"], on_date=e.body["recovered_on"])
-
-    def _write_clawback_waived(self, e: Entry) -> None:
-        self._insert(money_moves, move_seq=e.seq, clawback_seq=e.refs[0], kind="waived",
-                     amount_fen=e.body["amount_fen"], on_date=e.body["decision_date"])
-
-    def _write_sanction_imposed(self, e: Entry) -> None:
-        b = e.body
-        self._version(e, e.seq, b["effective_from"], b.get("effective_until"), b["scope"], b["severity"],
-                      b["legal_basis"], b["deciding_body"])
-
-    def _write_sanction_amended(self, e: Entry) -> None:
-        row = self._conn.execute(select(sanction_versions).where(sanction_versions.c.sanction_seq == e.refs[0])
-                                .order_by(sanction_versions.c.version_seq.desc()).limit(1)).one()
-        b = e.body
-        until = None if "indefinite" in b else b.get("effective_until", row.effective_until)
-        scope = b.get("scope") or {"benefits": json.loads(row.benefits), "regions": json.loads(row.regions),
-                                   "programmes": json.loads(row.programmes)}
-        self._version(e, e.refs[0], b.get("effective_from", row.effective_from), until, scope, row.severity,
-                      json.loads(row.legal_basis), row.deciding_body)
-
-    def _version(self, e: Entry, sanction_seq: int, start: str, until: str | None, scope: Scope, severity: str,
-                 basis: LegalBasis, body: str) -> None:
-        self._insert(sanction_versions, version_seq=e.seq, sanction_seq=sanction_seq, subject=e.subject,
-                     severity=severity, effective_from=start, effective_until=until,
-                     benefits=json.dumps(sorted(scope["benefits"])), regions=json.dumps(sorted(scope["regions"])),
-                     programmes=json.dumps(sorted(scope.get("programmes") or [])),
-                     legal_basis=json.dumps(basis, ensure_ascii=False, sort_keys=True), deciding_body=body)
-
-    def _write_sanction_ended(self, e: Entry) -> None:
-        self._exit(e.refs[0], e, "ended", e.body["ended_on"], e.body["reason"])
-
-    def _write_exemption_granted(self, e: Entry) -> None:
-        for r in e.refs:
-            self._exit(r, e, "exempted", e.body["decision_date"])
-
-    def _write_entry_corrected(self, e: Entry) -> None:
-        self._exit(e.refs[0], e, "voided")
-
-    def _write_subject_linked(self, e: Entry) -> None:
-        b = e.body
-        self._insert(links, seq=e.seq, subject=e.subject, organisation=b["organisation"], relation=b["relation"],
-                     valid_from=b["valid_from"], valid_until=b.get("valid_until"))
+    def _latest_version(self, sanction_seq: int) -> Mapping[str, Any]:
+        row = self._conn.execute(select(sanction_versions).where(sanction_versions.c.sanction_seq == sanction_seq)
+                                 .order_by(sanction_versions.c.version_seq.desc()).limit(1)).one()
+        return dict(row._mapping)
 
     def _write_subject_erased(self, e: Entry) -> None:
         # PIPL Art. 47: in the same transaction as the entry; a crash before commit
@@ -410,6 +361,87 @@ class DomainProjection:
         # data; copies of it (WAL, free pages, heap, backups) open nothing only after
         # the epoch rotation that follows (ledger.domain.vault_rotation, docs/erasure.md).
         vault_store.erase(self._conn, _subject(e), e.seq)
+
+
+def rows_of(e: Entry, latest_version: Callable[[int], Mapping[str, Any]]) -> list[tuple[Table, dict[str, object]]]:
+    """The rows entry ``e`` adds to the domain projections (pure: ``latest_version``
+    reads a sanction's latest version row, from the table or from a replay).
+
+    Every row is new: a state change (an amendment, an end, a correction) is a new
+    row keyed by the seq of the entry that made it, never an edit of an old one, so
+    the tables can refuse UPDATE and DELETE (revision 0006, decision 0019)."""
+    b, t = e.body, e.type
+
+    def exit_(target: int, kind: str, on_date: str | None = None,
+              reason: str | None = None) -> tuple[Table, dict[str, object]]:
+        return exits, {"target_seq": target, "exit_seq": e.seq, "subject": e.subject, "kind": kind,
+                       "on_date": on_date, "reason": reason}
+
+    if t == "honor.granted":
+        return [(honors, {"seq": e.seq, "subject": e.subject, "title": b["title"], "level": b["level"],
+                          "programme": b["programme"], "decision_date": b["decision_date"], "region": b["region"]})]
+    if t == "honor.revoked":
+        return [exit_(e.refs[0], "revoked", b["decision_date"])]
+    if t == "subsidy.granted":
+        return [(grants, {"seq": e.seq, "subject": e.subject, "grant_ref": normalise_grant_ref(b["grant_ref"]),
+                          "programme": b["programme"], "kind": b["kind"], "amount_fen": b["amount_fen"],
+                          "decision_date": b["decision_date"], "region": b["region"]})]
+    if t == "clawback.ordered":
+        return [(clawbacks, {"seq": e.seq, "subject": e.subject, "amount_fen": b["amount_fen"],
+                             "deadline": b["deadline"], "grant_seqs": json.dumps(list(e.refs)),
+                             "decision_date": b["decision_date"]})]
+    if t in ("clawback.recovered", "clawback.waived"):
+        recovered = t == "clawback.recovered"
+        return [(money_moves, {"move_seq": e.seq, "clawback_seq": e.refs[0],
+                               "kind": "recovered" if recovered else "waived", "amount_fen": b["amount_fen"],
+                               "on_date": b["recovered_on"] if recovered else b["decision_date"]})]
+    if t == "sanction.imposed":
+        return [_version(e, e.seq, b["effective_from"], b.get("effective_until"), b["scope"], b["severity"],
+                         b["legal_basis"], b["deciding_body"])]
+    if t == "sanction.amended":
+        row = latest_version(e.refs[0])
+        until = None if "indefinite" in b else b.get("effective_until", row["effective_until"])
+        scope = b.get("scope") or {"benefits": json.loads(row["benefits"]), "regions": json.loads(row["regions"]),
+                                   "programmes": json.loads(row["programmes"])}
+        return [_version(e, e.refs[0], b.get("effective_from", row["effective_from"]), until, scope,
+                         row["severity"], json.loads(row["legal_basis"]), row["deciding_body"])]
+    if t == "sanction.ended":
+        return [exit_(e.refs[0], "ended", b["ended_on"], b["reason"])]
+    if t == "exemption.granted":
+        return [exit_(r, "exempted", b["decision_date"]) for r in e.refs]
+    if t == "entry.corrected":
+        return [exit_(e.refs[0], "voided")]
+    if t == "subject.linked":
+        return [(links, {"seq": e.seq, "subject": e.subject, "organisation": b["organisation"],
+                         "relation": b["relation"], "valid_from": b["valid_from"],
+                         "valid_until": b.get("valid_until")})]
+    return []
+
+
+# The entry types that add projection rows, per table (rows_of).
+WRITERS: dict[str, tuple[str, ...]] = {
+    "honors": ("honor.granted",),
+    "grants": ("subsidy.granted",),
+    "clawbacks": ("clawback.ordered",),
+    "money_moves": ("clawback.recovered", "clawback.waived"),
+    "sanction_versions": ("sanction.imposed", "sanction.amended"),
+    "exits": ("honor.revoked", "sanction.ended", "exemption.granted", "entry.corrected"),
+    "links": ("subject.linked",),
+}
+
+
+def key_of(table: Table, values: Mapping[str, object]) -> tuple[object, ...]:
+    """A row's primary key (every domain projection's key is the seqs that made the row)."""
+    return tuple(values[c.name] for c in table.primary_key.columns)
+
+
+def _version(e: Entry, sanction_seq: int, start: str, until: str | None, scope: Scope, severity: str,
+             basis: LegalBasis, body: str) -> tuple[Table, dict[str, object]]:
+    return sanction_versions, {
+        "version_seq": e.seq, "sanction_seq": sanction_seq, "subject": e.subject, "severity": severity,
+        "effective_from": start, "effective_until": until, "benefits": json.dumps(sorted(scope["benefits"])),
+        "regions": json.dumps(sorted(scope["regions"])), "programmes": json.dumps(sorted(scope.get("programmes") or [])),
+        "legal_basis": json.dumps(basis, ensure_ascii=False, sort_keys=True), "deciding_body": body}
 
 
 def _not_before(body: Body, later: str, earlier: str, field: str | None = None) -> list[Problem]:

@@ -182,10 +182,10 @@ SUBJECT_ERASED = register(EntryType("subject.erased", (
 
 RECONCILIATION_KINDS = ("unknown_grant", "payee_mismatch", "overpaid", "duplicate_payment", "paid_while_barred",
                         "paid_after_revocation", "unrecorded_recovery", "over_recovered", "clawback_overdue",
-                        "unpaid_grant", "invalid_row", "orphan_reversal", "reversal_mismatch")
+                        "unpaid_grant", "invalid_row", "orphan_reversal", "reversal_mismatch", "payee_erased")
 # Kinds added after anchors were first written: optional in ``counts``, so that
 # earlier anchors stay valid (docs/reconciliation.md).
-_LATER_KINDS = ("reversal_mismatch",)
+_LATER_KINDS = ("reversal_mismatch", "payee_erased")
 RECONCILIATION_COMPLETED = register(EntryType("reconciliation.completed", (
     Field("as_of", iso_date, doc="the business date reconciled (transactions booked on or before it)"),
     Field("tree_size", integer(0), doc="the ledger size the grants and clawbacks were read at"),

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from ledger.domain import vault_store
+from ledger.domain import projection_check, vault_store
 from ledger.domain.eligibility import Facts, Query, decide
 from ledger.domain.facts import assemble_sanctions
 from ledger.domain.identifiers import Identifier, normalise
@@ -127,7 +127,15 @@ def load_book(conn, size: int, as_of: date) -> Book:
                                        clawbacks.c.seq.not_in(gone)).order_by(clawbacks.c.seq))]
     sanctioned = frozenset(conn.execute(select(sanction_versions.c.subject).distinct()
                                         .where(sanction_versions.c.version_seq < size)).scalars())
-    return Book(size, gs, cs, sanctioned)
+    return Book(size, gs, cs, sanctioned, erasures(conn))
+
+
+def erasures(conn, since: int = 0) -> dict[str, int]:
+    """Subjects erased (PIPL Art. 47) by ``subject.erased`` entries at ``since`` or later
+    -> the entry's seq. Every erasure, not only those before the night's size: the
+    vault has lost the identifiers whenever the night is computed (decision 0019)."""
+    return {r.subject: r.seq for r in conn.execute(
+        select(entries.c.subject, entries.c.seq).where(entries.c.type == "subject.erased", entries.c.seq >= since))}
 
 
 class Lookups:
@@ -135,14 +143,20 @@ class Lookups:
     vault's blind index, the sanctioned subjects' sanction rows, and the log's
     size at the end of each day. No per-payment queries."""
 
-    def __init__(self, conn, vault: Vault | None, size: int, sanctioned: frozenset[str] = frozenset()):
+    def __init__(self, conn, vault: Vault | None, size: int, sanctioned: frozenset[str] = frozenset(),
+                 known_before: str | None = None):
         self.vault, self.size = vault, size
         # The index key of the database's current epoch, read in this connection: a
         # process that loaded its key before a rotation would otherwise match no payee
         # (docs/erasure.md).
         self._keys = vault_store.keys(conn, vault) if vault else None
-        self.index = {r.blind_index: r.ref for r in conn.execute(
-            select(subjects.c.blind_index, subjects.c.ref).where(subjects.c.blind_index.is_not(None)))} if vault else {}
+        # Only the vault records that existed at the night's cut-off (``known_before``,
+        # the end of the as-of day): a subject added later appends nothing to the log,
+        # and must not change a past night's findings (decision 0019).
+        live = select(subjects.c.blind_index, subjects.c.ref).where(subjects.c.blind_index.is_not(None))
+        if known_before is not None:
+            live = live.where(subjects.c.created_at < known_before)
+        self.index = {r.blind_index: r.ref for r in conn.execute(live)} if vault else {}
         self._refs: dict[tuple[str, str], str | None] = {}
         # Entries recorded on or before each business day: the last seq of each UTC
         # hour, folded into days in Asia/Shanghai (a whole-hour offset: every hour lies
@@ -281,9 +295,14 @@ def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, ou
             raise ValidationError([Problem("as_of", f"{as_of} is before the log's first entry: there is nothing "
                                                     "in the ledger to reconcile against")])
         say(f"reading the ledger at tree size {size}")
+        # Facts from the verified log only (decision 0019): the projection rows the
+        # night reads must be what the log's first `size` entries make, else
+        # ProjectionDrift (nothing written, nothing anchored).
+        checked = projection_check.check(conn, size, projection_check.NIGHT_TABLES, beyond=False)
+        say(f"{checked} projection rows match the log")
         pass_one = _start_scan(source, as_of)  # on the other core, while the book loads
         book = load_book(conn, size, as_of)
-        look = Lookups(conn, vault, size, book.sanctioned)
+        look = Lookups(conn, vault, size, book.sanctioned, business_day.recorded_before_end_of(as_of))
         say(f"{len(book.grants)} grants, {len(book.clawbacks)} clawbacks; streaming {source.label}")
         result = reconcile(source.rows, book, as_of, payee_ref=look.payee_ref, barred=look.barred,
                            unpaid_days=unpaid_days, scanned=_finish_scan(pass_one))
@@ -298,7 +317,9 @@ def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, ou
         refused = refused_directory(out_dir, as_of, digest)
         if not _holds(refused, digest):
             write_reports(refused, report, report_bytes)
-        raise _mismatch(report, previous.seq, previous.body["report_sha256"], digest, refused)
+        with engine.connect() as conn:
+            erased_since = erasures(conn, since=size)
+        raise _mismatch(report, previous.seq, previous.body["report_sha256"], digest, refused, erased_since)
     if previous is not None:
         # Anchored and reproduced: the directory on disk is the anchored one. Written only
         # if it is missing (deleted, or a crash between two renames); never replaced.
@@ -420,11 +441,21 @@ def anchor(engine: Engine, keyring: Keyring, directory: Path, clock: Clock) -> E
         raise _mismatch(report, e.seq, previous.body["report_sha256"] if previous else "?", digest, directory) from e
 
 
-def _mismatch(report: dict, seq: int, anchored_sha256: str, digest: str, kept: Path) -> AnchorMismatch:
+def _mismatch(report: dict, seq: int, anchored_sha256: str, digest: str, kept: Path,
+              erased_since: dict[str, int] | None = None) -> AnchorMismatch:
+    why = "The input or the ledger's side changed: investigate, do not re-anchor."
+    if erased_since:
+        # Decision 0019: the one documented way a past night stops being reproducible
+        # with the same input and log. The anchored report stands.
+        seqs = ", ".join(str(s) for s in sorted(erased_since.values())[:5])
+        why = (f"{len(erased_since)} subject(s) were erased after this night's tree size {report['tree_size']} "
+               f"(subject.erased at seq {seqs}{', …' if len(erased_since) > 5 else ''}): their identifiers are gone "
+               "from the vault (PIPL Art. 47), so their payees can no longer be matched as they were; if the input "
+               "is unchanged, that is the difference, and the anchored report stands. Do not re-anchor.")
     return AnchorMismatch(
         f"as_of: the reconciliation of {report['source']} for {report['as_of']} was anchored at seq {seq} with "
         f"report {anchored_sha256}; this run's report is {digest} (input {report['input']['fingerprint']}), "
-        f"kept in {kept}. The input or the ledger's side changed: investigate, do not re-anchor.")
+        f"kept in {kept}. {why}")
 
 
 def run(engine: Engine, keyring: Keyring, vault: Vault | None, source: Source, as_of: date, out_dir: Path,

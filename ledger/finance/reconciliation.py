@@ -13,6 +13,7 @@ Finding kinds (docs/reconciliation.md):
 =====================  =========================================================
 ``unknown_grant``      a payment or recovery whose grant_ref (trimmed, case-folded) matches no grant
 ``payee_mismatch``     paid to someone other than the grant's subject (or to no known subject)
+``payee_erased``       paid on a grant whose subject was erased (PIPL Art. 47): the payee cannot be matched any more
 ``overpaid``           net payments for a grant exceed the amount granted
 ``duplicate_payment``  same grant, payee, amount and date under another txn_id, or a repeated txn_id
 ``paid_while_barred``  booked on a date the payee was barred from subsidies there, as known then (Art. 66)
@@ -48,6 +49,10 @@ from ledger.domain.records import RECONCILIATION_KINDS
 from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, row_digest, txn_id_of
 
 KINDS = RECONCILIATION_KINDS
+# Kinds a report's ``counts`` lists only when found: a report of a night without
+# them keeps the bytes it had before they existed, so anchored nights stay
+# reproducible (decision 0019).
+LISTED_WHEN_FOUND = ("payee_erased",)
 # RFC 8785 §3.2.2.3 (I-JSON): the report's integers are exact only up to 2^53 - 1.
 MAX_REPORT_INT = 2**53 - 1
 
@@ -87,6 +92,9 @@ class Book:
     grants: dict[str, GrantFact]  # by normalised grant_ref
     clawbacks: list[ClawbackFact]
     sanctioned: frozenset[str] = frozenset()  # subjects with any sanction (others are never barred)
+    # Subjects erased (PIPL Art. 47) -> the seq of their subject.erased entry: their
+    # identifiers are gone from the vault, so their payees can no longer be matched.
+    erased: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,8 +131,9 @@ class Result:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {k: 0 for k in KINDS}
+        out = {k: 0 for k in KINDS if k not in LISTED_WHEN_FOUND}
         for f in self.findings:
+            out.setdefault(f.kind, 0)
             out[f.kind] += 1
         return out
 
@@ -428,7 +437,16 @@ def _check_payments(booking: _Booking, book: Book, barred: BarredBy, add: Add) -
     stop = _stops(book)
     for txn_id, g, on, ref, amount in booking.counted():
         paid[g.seq] = paid.get(g.seq, 0) + amount
-        if ref != g.subject:
+        if ref is None and g.subject in book.erased:
+            # Decision 0019: the subject's identifiers were erased, so whether the payee
+            # was the subject cannot be known; the finding names only the erasure's
+            # seq, which no later vault change alters (not a payee_mismatch every night).
+            gone = book.erased[g.subject]
+            add(Finding("payee_erased", f"payment {txn_id} on grant {g.grant_ref}: the grant's subject was erased "
+                                        f"at seq {gone} (PIPL Art. 47), so the payee can no longer be matched",
+                        txn_id=txn_id, grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq, gone),
+                        amounts={"amount_fen": amount}))
+        elif ref != g.subject:
             who = "a payee not in the vault" if ref is None else f"subject {ref[:12]}…"
             add(Finding("payee_mismatch", f"payment {txn_id} on grant {g.grant_ref} went to {who}, not to the "
                                           f"grant's subject {g.subject[:12]}…", txn_id=txn_id, grant_ref=g.grant_ref,

@@ -41,7 +41,8 @@ def head_revision() -> str | None:
 
 
 def grant_app_role(engine: Engine, role: str) -> None:
-    """SELECT+INSERT on the log tables; full DML on projections (derived, rebuildable)."""
+    """SELECT+INSERT on the append-only tables (the log and, revision 0006, the domain
+    projections); full DML on the rest (vault, tokens, authority keys)."""
     if engine.dialect.name != "postgresql":
         return
     quoted = engine.dialect.identifier_preparer.quote(role)

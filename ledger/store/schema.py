@@ -2,8 +2,12 @@
 (``migrations/versions``); these definitions are what the code reads and writes.
 
 Append-only tables (UPDATE/DELETE refused by triggers): ``entries``,
-``tree_nodes``, ``checkpoints``. Everything else is a projection: derived from
-the entries, rebuildable, never trusted over the log.
+``tree_nodes``, ``checkpoints``, ``cosignatures``, and the domain projections
+(``DOMAIN_PROJECTIONS``: insert-only since revision 0006, decision 0019), which
+are derived from the entries and checked against them before a reconciliation
+night is anchored and by ``ledger verify`` (``ledger.domain.projection_check``).
+Other projections (``authority_keys``) are derived and rebuildable; nothing
+trusts a projection over the log.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-APPEND_ONLY_TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures")
+LOG_TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures")
+# Domain projections: every row carries the seq that made it true and is never
+# changed (a new state is a new row, read as the latest); the application role
+# may only SELECT and INSERT them (ledger.store.migrate.grant_app_role, decision 0019).
+INSERT_ONLY_PROJECTIONS = ("sanction_versions", "grants", "honors", "clawbacks", "money_moves", "exits", "links")
+APPEND_ONLY_TABLES = LOG_TABLES + INSERT_ONLY_PROJECTIONS
 
 entries = Table(
     "entries",
