@@ -222,6 +222,7 @@ def test_admin_enrols_the_key_and_the_officer_signs_and_records_a_check(browser,
     sent: list = []
     officer.on("request", lambda r: sent.append(r))
     run_check(officer, BARRED, "150100", "150102")
+    expect(officer.locator("#record-key")).to_contain_text(f"将由本浏览器中您的密钥 {shown['name']} 签名")
     officer.fill("#award-ref", "草原英才〔2026〕第31号")
     officer.fill("#officer", "王审核")
     officer.click("#record-submit")
@@ -263,6 +264,7 @@ def test_a_console_without_an_enrolled_key_cannot_record(page, served):
     sent: list = []
     page.on("request", lambda r: sent.append(r))
     run_check(page, CLEAN, "152200", "152201")
+    expect(page.locator("#record-key")).to_contain_text("本浏览器没有您的签名密钥")
     page.fill("#award-ref", "鸿雁行动〔2026〕40号")
     page.fill("#officer", "赵经办")
     page.click("#record-submit")
@@ -335,13 +337,27 @@ def test_a_server_that_asks_for_other_bytes_gets_no_signature(page, served):
     assert served.size() == size
 
 
-def test_cli_enrolment_and_replacing_a_lost_key(page, served):
-    """The CLI route enrols a browser's key; replacing it makes a new name (a name is
-    never re-bound), pending until enrolled, and the old key's records stay valid."""
+def test_cli_enrolment_revocation_and_replacing_a_key(page, served):
+    """The CLI route enrols a browser's key; once revoked the page refuses to sign with
+    it; a replacement gets a new name (a name is never re-bound), is pending until
+    enrolled, then signs; the old key's registration and revocation stay in the log."""
     first = make_key(page, served, "replacer")
     enrol_with_cli(served, first["vkey"], "replacer")
     page.click("#key-refresh")
     expect(page.locator("#key-status")).to_have_attribute("data-state", "enrolled")
+    served.cli("keys", "revoke", first["name"], "--reason", "浏览器数据已清除，密钥替换")
+    page.click("#key-refresh")
+    expect(page.locator("#key-status")).to_have_attribute("data-state", "revoked")
+    expect(page.locator("#key-status-detail")).to_contain_text("被吊销")
+    sent: list = []
+    page.on("request", lambda r: sent.append(r))
+    run_check(page, CLEAN, "152200", "152201")
+    page.fill("#award-ref", "鸿雁行动〔2026〕50号")
+    page.fill("#officer", "赵经办")
+    page.click("#record-submit")
+    expect(page.locator("#record-message")).to_contain_text("已吊销")
+    assert not any(op in b["query"] for b in graphql_bodies(sent) for op in STATEMENT_OPS)
+    open_key_page(page, served)
     page.on("dialog", lambda d: d.accept())
     page.click("#key-replace")
     expect(page.locator("#key-name")).not_to_have_text(first["name"])
@@ -349,10 +365,16 @@ def test_cli_enrolment_and_replacing_a_lost_key(page, served):
     shot(page, "27-key-replaced")
     second = page.inner_text("#key-name")
     assert second.startswith(f"{AUTHORITY}-") and second != first["name"]
-    served.cli("keys", "revoke", first["name"], "--reason", "浏览器数据已清除，密钥替换")
     enrol_with_cli(served, page.input_value("#key-vkey"), "replacer")
     page.click("#key-refresh")
     expect(page.locator("#key-status")).to_have_attribute("data-state", "enrolled")
+    run_check(page, CLEAN, "152200", "152201")
+    page.fill("#award-ref", "鸿雁行动〔2026〕51号")
+    page.fill("#officer", "赵经办")
+    page.click("#record-submit")
+    expect(page.locator("#record-message")).to_contain_text(f"由本浏览器的密钥 {second} 签名")
+    seq = int(page.locator("#record-message").get_attribute("data-seq"))
+    assert served.entry(seq)["statement"]["key"] == second
     served.cli("verify")
 
 

@@ -126,6 +126,7 @@ function showAnswer(e, s) {
   for (const input of document.querySelectorAll('input[name="decision"]')) input.checked = input.value === (e.answer === "eligible" ? "proceed" : "refuse");
   showOverride();
   const canRecord = me.role === "programme_officer";
+  if (canRecord) showSigner();
   $("#record-form").hidden = !canRecord;
   $("#record-role").hidden = canRecord;
   say($("#record-message"), "id.empty");
@@ -197,6 +198,22 @@ async function enrolledKey(out) {
   out.className = "message error";
   say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
   return null;
+}
+
+/** Say beside the record button which key will sign, or why none can (the submit checks again). */
+async function showSigner() {
+  const out = $("#record-key");
+  try {
+    const key = await load(me.token_id);
+    if (!key) { out.className = "error"; say(out, "record.no_key"); return; }
+    const { state } = await enrolment(await describe(key));
+    out.className = state === "enrolled" ? "ok" : "error";
+    if (state === "enrolled") say(out, "record.signer", { name: key.name });
+    else say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
+  } catch (e) {
+    out.className = "error";
+    say(out, "common.error", { message: e.message });
+  }
 }
 
 /** The eligibility.checked body (ledger/domain/records.py ELIGIBILITY_CHECKED) for what was asked and decided. */
