@@ -27,7 +27,8 @@ from ledger.signing.private_files import write_private
 @main.command("sign")
 @click.argument("source", type=click.File("rb"))
 @click.option("--key", "key_name", required=True, metavar="NAME",
-              help="The authority's key, from LEDGER_KEY_DIR (its name is the statement's key).")
+              help="The authority's key, from LEDGER_AUTHORITY_KEY_DIR, else LEDGER_KEY_DIR (its name is the "
+                   "statement's key).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the signed statements here (0600) instead of standard output.")
 @json_option
@@ -36,7 +37,9 @@ def sign(source, key_name, out_path, as_json):
     """Sign the JSON-lines drafts in SOURCE (or -) as statements by key NAME."""
     s = settings_for(None)
     batch = read_batch(source.read())
-    signer = keystore.load(key_name, s.key_dir, s.passphrase)
+    # An authority's key: its own directory first (decision 0015), else the key directory.
+    where = s.authority_key_dir if keystore.private_path(s.authority_key_dir, key_name).exists() else s.key_dir
+    signer = keystore.load(key_name, where, s.passphrase)
     signed = sign_drafts_with(list(batch.drafts), batch.lines, signer, now())
     text = "".join(canonical.encode(x.to_json()).decode("utf-8") + "\n" for x in signed)
     if out_path is None:
