@@ -203,6 +203,7 @@ def test_admin_enrols_the_key_and_the_officer_signs_and_records_a_check(browser,
     # The admin enrols it on the console, after comparing the fingerprint it shows.
     login(admin, served, "admin", "keys")
     admin.fill("#enrol-authority", AUTHORITY)
+    admin.fill("#enrol-holder", "王审核")
     admin.fill("#enrol-key", shown["vkey"])
     expect(admin.locator("#enrol-fingerprint")).to_contain_text(shown["fingerprint"])
     admin.check("#enrol-confirm")
@@ -213,7 +214,7 @@ def test_admin_enrols_the_key_and_the_officer_signs_and_records_a_check(browser,
     registered = json.loads(served.cli("entry", str(served.size() - 1), "--raw"))
     stated = registered.get("statement", registered)
     assert stated["type"] == "key.registered" and stated["body"]["vkey"] == shown["vkey"]
-    assert stated["body"]["authority_id"] == AUTHORITY
+    assert stated["body"]["authority_id"] == AUTHORITY and stated["body"]["holder"] == "王审核"
     # The officer's page now says enrolled.
     officer.click("#key-refresh")
     expect(officer.locator("#key-status")).to_have_attribute("data-state", "enrolled")
@@ -337,15 +338,22 @@ def test_a_server_that_asks_for_other_bytes_gets_no_signature(page, served):
     assert served.size() == size
 
 
-def test_cli_enrolment_revocation_and_replacing_a_key(page, served):
-    """The CLI route enrols a browser's key; once revoked the page refuses to sign with
-    it; a replacement gets a new name (a name is never re-bound), is pending until
-    enrolled, then signs; the old key's registration and revocation stay in the log."""
+def test_cli_enrolment_revocation_and_replacing_a_key(browser, page, served):
+    """The CLI route enrols a browser's key; the admin revokes it on the console, and the
+    page refuses to sign with it; a replacement gets a new name (a name is never
+    re-bound), is pending until enrolled, then signs; the log keeps both keys' history."""
     first = make_key(page, served, "replacer")
     enrol_with_cli(served, first["vkey"], "replacer")
     page.click("#key-refresh")
     expect(page.locator("#key-status")).to_have_attribute("data-state", "enrolled")
-    served.cli("keys", "revoke", first["name"], "--reason", "浏览器数据已清除，密钥替换")
+    admin = browser.new_page()
+    login(admin, served, "admin", "keys")
+    admin.fill("#revoke-name", first["name"])
+    admin.fill("#revoke-reason", "浏览器数据已清除，密钥替换")
+    admin.click("#revoke-submit")
+    expect(admin.locator("#revoke-message")).to_contain_text(f"已吊销：{first['name']}")
+    shot(admin, "29-admin-revoked")
+    admin.close()
     page.click("#key-refresh")
     expect(page.locator("#key-status")).to_have_attribute("data-state", "revoked")
     expect(page.locator("#key-status-detail")).to_contain_text("被吊销")

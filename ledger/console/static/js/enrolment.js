@@ -8,9 +8,15 @@ import { gql } from "./api.js";
 const KEYS = `query ConsoleKeys($authority_id: String!) {
   keys(authority_id: $authority_id) { keys { name vkey authority_id fingerprint registered_seq revoked_seq valid } } }`;
 
-const REGISTER = `mutation ConsoleRegisterKey($authority_id: String!, $public_key: String!, $name: String) {
-  register_key(authority_id: $authority_id, public_key: $public_key, name: $name) { __typename
+const REGISTER = `mutation ConsoleRegisterKey($authority_id: String!, $public_key: String!, $name: String, $holder: String) {
+  register_key(authority_id: $authority_id, public_key: $public_key, name: $name, holder: $holder) { __typename
     ... on KeyRecorded { seq key { name vkey fingerprint } }
+    ... on ValidationFailed { code message problems { field rule } }
+    ... on Error { code message } } }`;
+
+const REVOKE = `mutation ConsoleRevokeKey($name: String!, $reason: String!) {
+  revoke_key(name: $name, reason: $reason) { __typename
+    ... on KeyRecorded { seq key { name revoked_seq } }
     ... on ValidationFailed { code message problems { field rule } }
     ... on Error { code message } } }`;
 
@@ -29,6 +35,12 @@ export async function enrolment(described) {
 }
 
 /** Admin: register a public key (vkey, or base64 raw key with a name) for an authority. */
-export async function registerKey(authorityId, publicKey, name) {
-  return (await gql(REGISTER, { authority_id: authorityId, public_key: publicKey, name: name || null })).register_key;
+export async function registerKey(authorityId, publicKey, name, holder) {
+  return (await gql(REGISTER, { authority_id: authorityId, public_key: publicKey, name: name || null,
+    holder: holder || null })).register_key;
+}
+
+/** Admin: revoke a key (key.revoked): it signs nothing after that entry; what it signed stays valid. */
+export async function revokeKey(name, reason) {
+  return (await gql(REVOKE, { name, reason })).revoke_key;
 }

@@ -5,7 +5,7 @@
 // the registering, with the admin token's rights.
 import { isError } from "./api.js";
 import { $, clear, table } from "./dom.js";
-import { keysOf, registerKey } from "./enrolment.js";
+import { keysOf, registerKey, revokeKey } from "./enrolment.js";
 import { say, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { fingerprint, grouped } from "./signing_key.js";
@@ -46,7 +46,8 @@ $("#enrol-form").addEventListener("submit", async (event) => {
   out.className = "message";
   say(out, "common.loading");
   try {
-    const r = await registerKey($("#enrol-authority").value.trim(), $("#enrol-key").value.trim(), $("#enrol-name").value.trim());
+    const r = await registerKey($("#enrol-authority").value.trim(), $("#enrol-key").value.trim(), $("#enrol-name").value.trim(),
+      $("#enrol-holder").value.trim());
     if (isError(r)) { out.className = "message error"; say(out, "common.error", { message: problemText(r) }); return; }
     out.className = "message ok";
     say(out, "keys.ok", { name: r.key.name, seq: r.seq });
@@ -72,6 +73,21 @@ async function list() {
   }
 }
 $("#list-form").addEventListener("submit", (event) => { event.preventDefault(); list(); });
+
+$("#revoke-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const out = $("#revoke-message");
+  try {
+    const r = await revokeKey($("#revoke-name").value.trim(), $("#revoke-reason").value.trim());
+    if (isError(r)) { out.className = "message error"; say(out, "common.error", { message: problemText(r) }); return; }
+    out.className = "message ok";
+    say(out, "keys.revoked", { name: r.key.name, seq: r.seq });
+    if ($("#list-authority").value.trim()) await list();
+  } catch (e) {
+    out.className = "message error";
+    say(out, "common.error", { message: e.message });
+  }
+});
 
 if (me && me.role !== "admin") { $("#enrol-message").className = "message error"; say($("#enrol-message"), "keys.role"); }
 document.body.dataset.ready = "1";
