@@ -69,7 +69,8 @@ def made(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env["LEDGER_KEY_PASSPHRASE_FILE"] = "var/dev-passphrase"
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
-    for step in (("db", "upgrade"), ("demo", "--entries", "60", "--seed", "1"), ("checkpoint",), ("verify",)):
+    for step in (("db", "upgrade"), ("demo", "--entries", "60", "--seed", "1"), ("checkpoint",), ("verify",),
+                 ("summary",)):
         _cli(tmp, *step, env=env)
     return tmp, env
 

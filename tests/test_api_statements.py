@@ -319,6 +319,22 @@ def test_register_key_refuses_what_is_not_a_key(api, domain, text, field):
     assert size(api) == before
 
 
+def test_a_key_for_an_unregistered_authority_is_refused(api, domain):
+    before = size(api)
+    out = api.gql("admin", REGISTER, a="hrss-999900", k=_raw_b64(Ed25519PrivateKey.generate()), n="nobodys")
+    assert out["register_key"]["__typename"] == "ValidationFailed", out
+    assert out["register_key"]["problems"][0]["field"] == "authority_id" and size(api) == before
+
+
+def test_a_batch_problem_of_several_statements_without_an_index_names_the_batch(api, domain):
+    """Two statements with one request_id and different content conflict as a batch."""
+    p = domain.subject(PERSON)
+    key = domain.keyring.authorities[HOHHOT.id]
+    a = sign_statement(sanction_draft(p, "api-dup"), key, domain.clock.now)
+    b = sign_statement(replace(sanction_draft(p, "api-dup"), body=sanction_body(("150102",))), key, domain.clock.now)
+    refused(api, "recorder", [a, b], "Conflict")
+
+
 def test_a_verifier_key_cannot_be_enrolled_under_another_name(api, domain):
     signer = Signer.generate("real-name")
     out = api.gql("admin", REGISTER, a=HOHHOT.id, k=signer.verifier.vkey(), n="other-name")["register_key"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from ledger.access.policy import Action, Principal, require
+from ledger.domain.facts import authority_registry
 from ledger.errors import KeyFormatError, Problem, ValidationError
 from ledger.log import operator
 from ledger.log.append import Clock
@@ -50,6 +51,11 @@ def register_public_key(engine: Engine, log_signer: Signer, principal: Principal
     nothing is written then. Idempotent per key name (request_id
     ``key.registered:<name>``)."""
     require(principal, Action.manage_keys)
+    with engine.connect() as conn:
+        known = authority_registry(conn, log_store.size(conn)).get(authority_id) is not None
+    if not known:  # a key for no authority would sign nothing; say so now (docs/authorities.md)
+        raise ValidationError([Problem("authority_id", f"{authority_id!r} is not a registered authority "
+                                                       "(`ledger authorities register`)")])
     try:
         key = parse_public_key(public_key, authority_id, name)
     except KeyFormatError as e:

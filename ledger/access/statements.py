@@ -161,9 +161,11 @@ def record_statements(engine: Engine, principal: Principal, signed: Sequence[Sig
     try:
         entries = append_statements(engine, items, clock)
     except ValidationError as e:
-        i = e.index if e.index is not None else 0
-        raise ValidationError([Problem(_under(f"statements.{i}", p.field), p.rule) for p in e.problems],
-                              index=i) from e
+        # append_statements names a batch's item by index, a batch of one by none; a
+        # problem of the whole batch (none, with several) is named "statements".
+        at = e.index if e.index is not None else 0 if len(items) == 1 else None
+        where = f"statements.{at}" if at is not None else "statements"
+        raise ValidationError([Problem(_under(where, p.field), p.rule) for p in e.problems], index=at) from e
     # Retried: recorded before this call (a lower seq), or recorded with another
     # signature (the same content signed again). A retry racing its own first
     # attempt, both after ``before`` was read, is reported as new by one of them.
