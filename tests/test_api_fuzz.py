@@ -71,7 +71,8 @@ REQUEST_TIMEOUT = 5  # seconds; answers take milliseconds
 
 # Who calls each root field (default: auditor for queries, recorder for mutations).
 CALLER = {"tokens": "admin", "issue_token": "admin", "revoke_token": "admin", "erase_subject": "admin",
-          "record_eligibility_check": "officer"}
+          "record_eligibility_check": "officer", "statement_to_sign": "recorder", "register_key": "admin",
+          "revoke_key": "admin"}
 NUL = "a\x00b"
 
 # Custom scalars. Fen: in range mostly, plus the edges and just beyond them (which must be
