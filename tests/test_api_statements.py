@@ -383,3 +383,23 @@ def test_draft_mutations_still_sign_where_the_host_holds_authority_keys(domain):
 def test_v1_entries_have_version_1_and_no_signed_at(api, domain):
     e = api.gql("auditor", "{ entry(seq: 0) { ... on Entry { v version signed_at } } }")["entry"]
     assert e == {"v": 1, "version": 1, "signed_at": None}
+
+
+@pytest.mark.parametrize("body, field", [
+    ([1, 2], "body"),  # not an object
+    ({**sanction_body(), "severity": 1.5}, "body.severity"),  # a fraction: no field takes one
+    ({**sanction_body(), "grounds": "a\x00b"}, "body.grounds"),  # NUL: PostgreSQL refuses it, so does the schema
+    ({**sanction_body(), "extra": 2**60}, "body"),  # unknown member; beyond I-JSON integers too
+])
+def test_statement_to_sign_refuses_hostile_bodies_as_typed_problems(api, domain, body, field):
+    domain.subject(PERSON)
+    out = api.gql("recorder", TO_SIGN, type="sanction.imposed", rid="api-hostile", body=body, key=f"test-{HOHHOT.id}",
+                  subject=PERSON)["statement_to_sign"]
+    assert out["__typename"] == "ValidationFailed", out
+    assert any(p["field"].startswith(field) for p in out["problems"]), out
+
+
+def test_an_oversized_or_overlong_batch_is_refused_before_parsing(api, domain):
+    refused(api, "recorder", [], "ValidationFailed", "statements")
+    refused(api, "recorder", ["{}"] * 101, "ValidationFailed", "statements")
+    refused(api, "recorder", ["[" * 70 + "]" * 70], "ValidationFailed", "statements.0")
