@@ -45,6 +45,8 @@ run: install var/dev-passphrase
 	$(DEV_ENV) $(BIN)/ledger checkpoint
 	$(DEV_ENV) $(BIN)/ledger verify
 	$(DEV_ENV) $(BIN)/ledger summary
+	@echo "The server holds the log key only (var/private-keys); the demo authorities' keys are in var/authority-keys,"
+	@echo "which it never reads: records arrive as signed statements (docs/decisions/0015-no-authority-key-on-the-api-host.md)."
 	@echo "Serving the demo ledger (Ctrl-C stops it). Demo tokens follow; each lasts 7 days."
 	$(DEV_ENV) $(BIN)/ledger serve --demo-tokens --port $(PORT)
 

@@ -6,6 +6,7 @@ Every value has an environment variable; the CLI's ``--db`` overrides the URL.
 |--------------------|------------------------------|----------------------------------|
 | database URL       | LEDGER_DATABASE_URL          | sqlite:///var/ledger.db          |
 | private-key dir    | LEDGER_KEY_DIR               | var/private-keys (git-ignored)   |
+| authority-key dir  | LEDGER_AUTHORITY_KEY_DIR     | <state dir>/authority-keys       |
 | verifier-key dir   | LEDGER_VKEY_DIR              | keys                             |
 | key passphrase     | LEDGER_KEY_PASSPHRASE[_FILE] | none (required to load keys)     |
 | checkpoint origin  | LEDGER_ORIGIN                | talent.nmg.example/integrity-ledger |
@@ -40,6 +41,9 @@ class Settings:
     passphrase_value: bytes | None = field(default=None, repr=False)
     state_dir: Path = Path("var")
     vault_key_file: Path = Path("var/vault.key")
+    # Authorities' own keys on a machine that signs for them (`ledger sign`, the demo),
+    # apart from the log host's key_dir: `ledger serve` never reads it (decision 0015).
+    authority_key_dir: Path = Path("var/authority-keys")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, database_url: str | None = None) -> Settings:
@@ -56,6 +60,8 @@ class Settings:
             passphrase_value=passphrase.encode() if passphrase else None,
             state_dir=Path(env.get("LEDGER_STATE_DIR", "var")),
             vault_key_file=Path(env.get("LEDGER_VAULT_KEY_FILE", str(Path(env.get("LEDGER_STATE_DIR", "var")) / "vault.key"))),
+            authority_key_dir=Path(env.get("LEDGER_AUTHORITY_KEY_DIR",
+                                           str(Path(env.get("LEDGER_STATE_DIR", "var")) / "authority-keys"))),
         )
 
     @property

@@ -174,3 +174,24 @@ def forge_log(served: Served, entries: dict[int, bytes], size: int, origin: str)
 
 def checkpoint_of(note: str) -> Checkpoint:
     return parse_body(notes.parse(note).text)
+
+
+def enrol_browser_key(page, served: Served, authority_id: str = HOHHOT["id"]) -> str:
+    """Make sure the logged-in officer's browser holds a signing key the log has
+    enrolled (docs/console.md, Signing key): make it on the key page if there is
+    none, register it with the documented CLI route if it is not enrolled. The
+    browser profile is per test module, so this runs once per module and login.
+    Returns the key's name; leaves the page on /console/check."""
+    page.goto(f"{served.base}/console/key")
+    page.wait_for_selector("body[data-ready]")
+    if page.locator("#no-key").is_visible():
+        page.click("#key-generate")
+    page.wait_for_selector("#key-status[data-state]")
+    vkey = page.input_value("#key-vkey")
+    name = vkey.split("+")[0]
+    if page.get_attribute("#key-status", "data-state") != "enrolled":
+        (served.tmp / "keys" / f"{name}.vkey").write_text(vkey + "\n")
+        served.cli("keys", "register", name, "--authority", authority_id, "--holder", "console tests")
+    page.goto(f"{served.base}/console/check")
+    page.wait_for_selector("body[data-ready]")
+    return name

@@ -53,6 +53,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.graphql import nodes
 
+import graphql
 from ledger.api.context import Limits
 from ledger.api.types import cursor_of
 from ledger.domain.records import MAX_FEN
@@ -70,7 +71,8 @@ REQUEST_TIMEOUT = 5  # seconds; answers take milliseconds
 
 # Who calls each root field (default: auditor for queries, recorder for mutations).
 CALLER = {"tokens": "admin", "issue_token": "admin", "revoke_token": "admin", "erase_subject": "admin",
-          "record_eligibility_check": "officer"}
+          "record_eligibility_check": "officer", "statement_to_sign": "recorder", "register_key": "admin",
+          "revoke_key": "admin"}
 NUL = "a\x00b"
 
 # Custom scalars. Fen: in range mostly, plus the edges and just beyond them (which must be
@@ -83,6 +85,35 @@ schemathesis.graphql.scalar("DateTime", st.one_of(
     st.tuples(st.datetimes(), st.sampled_from(["", "Z", "+08:00", "-23:59"])).map(lambda t: t[0].isoformat() + t[1]),
     st.sampled_from(["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-05:00", "2026-03-01T12:00:00+08:00"]),
 ).map(nodes.String))
+
+
+
+def _json_node(value):
+    """A JSON value as a GraphQL literal (the ``JSON`` scalar: statement_to_sign's body)."""
+    if isinstance(value, dict):
+        return nodes.Object([graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=_json_node(v))
+                             for k, v in value.items()])
+    if isinstance(value, list):
+        return nodes.List([_json_node(v) for v in value])
+    if value is None:
+        return nodes.Null
+    if isinstance(value, bool):
+        return nodes.Boolean(value)
+    if isinstance(value, int):
+        return nodes.Int(value)
+    if isinstance(value, float):
+        return nodes.Float(value)
+    return nodes.String(value)
+
+
+# JSON: objects mostly (a body), with fractions, huge integers, NUL and nesting among the leaves.
+_JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+                       st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20), st.just(NUL))
+schemathesis.graphql.scalar("JSON", st.recursive(
+    _JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                        st.dictionaries(st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True),
+                                                        inner, max_size=4)),
+    max_leaves=12).map(_json_node))
 
 
 class UnexpectedServerError(Failure):

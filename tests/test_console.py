@@ -30,6 +30,7 @@ from tests.console_support import (
     SCREENSHOTS,
     checkpoint_of,
     close_browser,
+    enrol_browser_key,
     forge_log,
     launch_browser,
     require_chromium,
@@ -210,6 +211,7 @@ def test_identifier_check_character_error_as_you_type(page, served):
 
 def test_barred_subject_shows_the_sanction_and_the_check_is_recorded(page, served):
     login(page, served, "officer", "check")
+    enrol_browser_key(page, served)  # recording signs in the browser (decision 0016)
     run_check(page, BARRED, "150100", "150102")
     expect(page.locator("#answer")).to_have_text("禁止授予")
     blocking = page.locator("#blocking")
@@ -234,6 +236,7 @@ def test_barred_subject_shows_the_sanction_and_the_check_is_recorded(page, serve
 
 def test_override_needs_an_approver_and_a_reason(page, served):
     login(page, served, "officer", "check")
+    enrol_browser_key(page, served)  # recording signs in the browser (decision 0016)
     run_check(page, BARRED, "150100", "")
     page.fill("#award-ref", "一事一议〔2026〕3号")
     page.fill("#officer", "王审核")
@@ -253,6 +256,7 @@ def test_override_needs_an_approver_and_a_reason(page, served):
 
 def test_clean_subject_is_eligible(page, served):
     login(page, served, "officer", "check")
+    enrol_browser_key(page, served)  # recording signs in the browser (decision 0016)
     run_check(page, CLEAN, "152200", "152201")
     expect(page.locator("#answer")).to_have_text("可以授予")
     expect(page.locator("#blocking")).to_have_count(0)
@@ -305,7 +309,7 @@ def test_changing_the_question_hides_the_answer_and_its_record_form(page, served
     page.on("request", lambda r: sent.append(r.post_data or ""))
     page.evaluate("document.getElementById('record-form').requestSubmit()")  # even forced: nothing to record
     run_check(page, CLEAN, "152200", "152201")  # a round trip after it
-    assert not any("ConsoleRecordCheck" in body for body in sent)
+    assert not any(op in body for body in sent for op in ("ConsoleStatementToSign", "ConsoleRecordStatements"))
 
 
 def test_default_award_date_is_the_local_date(page, served):

@@ -88,9 +88,11 @@ def demo_run(tmp_path, env, umask_022) -> Path:
 
 def test_what_the_ledgers_own_writers_create_is_private(demo_run):
     root = demo_run
-    for d in ("private", "out", "state/exports"):
+    for d in ("private", "state/authority-keys", "out", "state/exports"):
         assert stat.S_IMODE((root / d).stat().st_mode) == 0o700, d
-    files = [*(root / "private").glob("*.key"), root / "out" / "case.zip", *(root / "state" / "exports").glob("*.zip")]
+    # The authorities' keys are apart from the server's (decision 0015).
+    files = [*(root / "private").glob("*.key"), *(root / "state" / "authority-keys").glob("*.key"),
+             root / "out" / "case.zip", *(root / "state" / "exports").glob("*.zip")]
     assert len(files) >= 16  # 14 demo keys, the witness's, two bundles
     assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {"0o600"}
     assert not list(root.rglob("*.tmp"))  # atomic writes leave no temporary behind

@@ -50,7 +50,10 @@ from ledger.api.app import create_app
 from ledger.api.context import AppState, Limits
 from ledger.api.schema import build_schema
 from ledger.domain.vault import Vault
-from ledger.log import publish
+from ledger.log import canonical, operator, publish
+from ledger.log.entry import Draft
+from ledger.log.statement import sign_statement
+from ledger.signing.keys import Signer
 from tests.api_support import Api, make_api
 from tests.conftest import (
     BAOTOU,
@@ -207,10 +210,17 @@ ROOT_EXPECTED: dict[str, Expect] = {
     "Mutation.revoke_token": Expect("revoke_token", admin_only),
     "Mutation.erase_subject": Expect("erase_subject", admin_only),
     "Mutation.request_export": Expect("request_export", court_in_case),
+    # Signed statements (docs/api.md, Signed statements): authorised like the records they carry.
+    "Query.statement_to_sign": Expect("statement_to_sign", recorders_in_region),
+    "Mutation.record_statements": Expect("record_statements", recorders_in_region),
+    # The key registry is public; enrolling and revoking keys is the admin's.
+    "Query.keys": Expect("keys", anyone),
+    "Mutation.register_key": Expect("register_key", admin_only),
+    "Mutation.revoke_key": Expect("revoke_key", admin_only),
 }
 
-ENTRY_FIELDS = _fields("v seq prev type recorded_at authority actor subject refs request_id body signer sig canonical "
-                       "canonical_base64 leaf_hash")
+ENTRY_FIELDS = _fields("v version seq prev type recorded_at authority actor subject refs request_id body signer "
+                       "signed_at sig canonical canonical_base64 leaf_hash")
 # Object types: "Type" or "Type@variant" -> how it is reached, who may, every field.
 NESTED_EXPECTED: dict[str, Expect] = {
     "Me": Expect("me", anyone, _fields("token_id role authority_id region case_ref subjects")),
@@ -252,6 +262,14 @@ NESTED_EXPECTED: dict[str, Expect] = {
     "Recorded@record_eligibility_check": Expect("record_eligibility_check", officer_in_region,
                                                 _fields("entry tree_size")),
     "Recorded@erase_subject": Expect("erase_subject", admin_only, _fields("entry tree_size")),
+    "StatementToSign": Expect("statement_to_sign", recorders_in_region, _fields("statement signed_bytes")),
+    "StatementsRecorded": Expect("record_statements", recorders_in_region, _fields("recorded tree_size")),
+    "RecordedStatement": Expect("recorded_statement", recorders_in_region,
+                                _fields("index seq leaf_hash retried entry")),
+    "KeyList": Expect("keys", anyone, _fields("keys")),
+    "KeyInfo": Expect("key_info", anyone, _fields("name authority_id vkey fingerprint registered_seq revoked_seq "
+                                                  "valid")),
+    "KeyRecorded": Expect("register_key", admin_only, _fields("seq key")),
     # Error members, each reached by a request that fails that way for the role.
     "Forbidden": Expect("forbidden", anyone, _fields("code message")),
     "NotFound": Expect("not_found", anyone, _fields("code message")),
@@ -511,6 +529,41 @@ def _revoke_token(w: World, role: str, scope: str) -> Route:
     return Route(call("revoke_token", token_id=info.token_id), "TokenInfo", mutation=True)
 
 
+def _sanction_statement(w: World, role: str, scope: str) -> tuple[Draft, Signer]:
+    """A sanction on the side's writee, by the side's own authority, signed with its key:
+    "in" is the role's own authority and region, "out" the other side's."""
+    s = w.side(role, scope)
+    authority = OFFICE[s.region]
+    body = {"severity": "general", "grounds": "虚报", "legal_basis": BASIS, "deciding_body": "人社局",
+            "decision_date": "2026-02-01", "effective_from": "2026-02-01", "effective_until": "2026-12-31",
+            "scope": {"benefits": ["talent_project"], "regions": [s.region]}}
+    return Draft("sanction.imposed", authority, "officer-1", s.writee, (), _rid(), body), \
+        w.ledger.keyring.authorities[authority.id]
+
+
+def _statement_to_sign(w: World, role: str, scope: str) -> Route:
+    d, signer = _sanction_statement(w, role, scope)
+    return Route(call("statement_to_sign", type=d.type, request_id=d.request_id, body=d.body, key=signer.name,
+                      subject=d.subject), "StatementToSign")
+
+
+def _record_statements(w: World, role: str, scope: str, *keys: str | int) -> Route:
+    d, signer = _sanction_statement(w, role, scope)
+    text = canonical.encode(sign_statement(d, signer, w.ledger.clock.now).to_json()).decode()
+    return Route(call("record_statements", statements=[text]), "StatementsRecorded", keys, mutation=True)
+
+
+def _register_key(w: World, role: str, scope: str) -> Route:
+    return Route(call("register_key", authority_id=HOHHOT.id, public_key=Signer.generate(f"m-{_rid()}").verifier.vkey()),
+                 "KeyRecorded", mutation=True)
+
+
+def _revoke_key(w: World, role: str, scope: str) -> Route:
+    key = Signer.generate(f"m-{_rid()}").verifier
+    operator.register_key(w.ledger.engine, w.ledger.keyring.log, key.vkey(), HOHHOT.id, w.ledger.clock)
+    return Route(call("revoke_key", name=key.name, reason="遗失"), "KeyRecorded", mutation=True)
+
+
 def _erase(w: World, role: str, scope: str) -> Route:
     ref, _ = w.person()
     return Route(call("erase_subject", subject=ref, reason="本人申请"), "Recorded", mutation=True)
@@ -585,6 +638,13 @@ PATHS: dict[str, RouteFn] = {
     "erase_subject": _erase,
     "request_export": lambda w, r, s: Route(call("request_export", subjects=[w.side(r, s).ref]), "ExportReady",
                                            mutation=True),
+    "statement_to_sign": _statement_to_sign,
+    "record_statements": _record_statements,
+    "recorded_statement": lambda w, r, s: _record_statements(w, r, s, "recorded", 0),
+    "keys": lambda w, r, s: Route(call("keys", authority_id=HOHHOT.id), None),
+    "key_info": lambda w, r, s: Route(call("keys", authority_id=HOHHOT.id), None, ("keys", 0)),
+    "register_key": _register_key,
+    "revoke_key": _revoke_key,
     # error members
     "forbidden": lambda w, r, s: Route("latest_checkpoint" if r == "admin" else "tokens", "Forbidden"),
     "not_found": lambda w, r, s: (Route(call("revoke_token", token_id="000000000000"), "NotFound", mutation=True)

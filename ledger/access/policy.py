@@ -14,7 +14,8 @@ jurisdiction and case checks below narrow it further:
 - ``auditor``: reads everything, proofs and checkpoints; writes nothing;
 - ``court``: reads only the subjects named in its case (and proofs); requests
   evidence exports of them;
-- ``admin``: issues and revokes tokens, erases vault records; reads no records.
+- ``admin``: issues and revokes tokens, enrols and revokes authorities' public
+  keys, erases vault records; reads no records.
 
 Reading an entry's content (its body, bytes and signature) has one rule,
 ``may_read_entry``, whatever path reaches the entry: ``entry``, a page of
@@ -55,6 +56,7 @@ class Action(str, Enum):
     record = "record"  # the domain's record types
     record_check = "record_check"  # eligibility.checked
     manage_tokens = "manage_tokens"
+    manage_keys = "manage_keys"  # enrol (key.registered) and revoke authorities' public keys
     erase_subject = "erase_subject"
     request_export = "request_export"  # an evidence bundle for the court's case
 
@@ -69,6 +71,7 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.record: frozenset({R.recorder}),
     Action.record_check: frozenset({R.programme_officer}),
     Action.manage_tokens: frozenset({R.admin}),
+    Action.manage_keys: frozenset({R.admin}),
     Action.erase_subject: frozenset({R.admin}),
     Action.request_export: frozenset({R.court}),
 }

@@ -325,9 +325,15 @@ def _private_export_dir(state: AppState) -> None:
 
 
 def state_from_settings(settings: Settings, limits: Limits | None = None) -> AppState:
-    """The server's state: signing keys if a passphrase is configured (else
-    read-only), the vault if its key file exists (else references only)."""
+    """The server's state: the log key if a passphrase is configured (else no key:
+    signed statements only), the vault if its key file exists (else references only).
+
+    Authority keys are read from the server's key directory only, never from the
+    authority-key directory (decision 0015): a host set up as `make run` sets it up
+    holds the log key alone, and records arrive as statements signed elsewhere. A
+    key directory that holds authority keys is the legacy set-up (decision 0005),
+    where the draft mutations sign with them."""
     engine = make_engine(settings.database_url)
-    keyring = load_keyring(engine, settings) if settings.passphrase_value else None
+    keyring = load_keyring(engine, settings, authority_dirs=(settings.key_dir,)) if settings.passphrase_value else None
     vault = settings.vault() if settings.vault_key_file.exists() else None
     return AppState(engine, keyring, vault, lambda: datetime.now(UTC), limits or Limits(), settings)

@@ -30,6 +30,7 @@ from ledger.api.errors import ERROR_TYPES
 from ledger.api.mutation import Mutation
 from ledger.api.query import Query
 from ledger.api.scalars import SCALAR_MAP
+from ledger.api.statements import StatementMutation, StatementQuery
 
 log = logging.getLogger("ledger.api")
 
@@ -43,6 +44,16 @@ def should_mask(error: GraphQLError) -> bool:
         return False  # no path: the document or its literals were refused before execution
     log.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
     return True
+
+
+@strawberry.type(name="Query")
+class FullQuery(Query, StatementQuery):
+    """Reads, and the statement-signing helper and key registry (ledger/api/statements.py)."""
+
+
+@strawberry.type(name="Mutation")
+class FullMutation(Mutation, StatementMutation):
+    """Writes: draft records (legacy, decision 0005), signed statements and key enrolment."""
 
 
 class LedgerSchema(strawberry.Schema):
@@ -71,7 +82,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)
-    return LedgerSchema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions,
+    return LedgerSchema(query=FullQuery, mutation=FullMutation, types=list(ERROR_TYPES), extensions=extensions,
                              config=StrawberryConfig(auto_camel_case=False, scalar_map=SCALAR_MAP))
 
 

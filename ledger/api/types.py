@@ -59,10 +59,12 @@ def _readable(description: str | None = None) -> Any:
                             extensions=[PermissionExtension([EntryReadable()], use_directives=False)])
 
 
-@strawberry.type(description="One log entry exactly as recorded (docs/contracts.md §2.1). Every field passes the "
+@strawberry.type(description="One log entry exactly as recorded (docs/contracts.md §2.1, v2 §2.7). Every field passes the "
                              "entry read rule (docs/api.md, Reading entries).")
 class Entry:
     v: int = _readable()
+    version: int = _readable("Entry format: 1 (docs/contracts.md §2.1, signed by the log host) or 2 (§2.7, a "
+                             "statement signed by its authority). The same as `v`.")
     seq: int = _readable()
     prev: str = _readable()
     type: str = _readable()
@@ -73,7 +75,9 @@ class Entry:
     refs: list[int] = _readable()
     request_id: str = _readable()
     body: JSON = _readable()
-    signer: str = _readable()
+    signer: str = _readable("The key that signed it (v2: the statement's `key`).")
+    signed_at: str | None = _readable("v2: the signer's clock when it signed the statement (RFC 3339 UTC); "
+                                      "null for v1.")
     sig: str = _readable()
     canonical: str = _readable("The RFC 8785 canonical bytes, as UTF-8 text.")
     canonical_base64: str = _readable("The canonical bytes, base64 (byte-exact).")
@@ -81,10 +85,10 @@ class Entry:
 
     @classmethod
     def of(cls, e: LedgerEntry) -> Entry:
-        return cls(v=e.v, seq=e.seq, prev=e.prev, type=e.type, recorded_at=e.recorded_at,
+        return cls(v=e.v, version=e.v, seq=e.seq, prev=e.prev, type=e.type, recorded_at=e.recorded_at,
                    authority=Authority(id=e.authority.id, region=e.authority.region), actor=e.actor,
                    subject=e.subject, refs=list(e.refs), request_id=e.request_id, body=JSON(e.body), signer=e.signer,
-                   sig=e.sig, canonical=e.canonical.decode(), canonical_base64=base64.b64encode(e.canonical).decode(),
+                   signed_at=e.signed_at, sig=e.sig, canonical=e.canonical.decode(), canonical_base64=base64.b64encode(e.canonical).decode(),
                    leaf_hash=e.leaf_hash.hex())
 
 

@@ -105,7 +105,15 @@ def serve(host, port, introspection, demo_tokens, db_url, **limits):
         click.echo(f"Pre-award check with curl (README, 'Programme officers'):\n"
                    f"  TOKEN={officer} AUDITOR_TOKEN={next(t for r, _, t in issued if r == 'auditor')} "
                    f"URL={url} bash docs/examples/pre-award.sh")
-    mode = "read-write" if state.keyring else "read-only (no LEDGER_KEY_PASSPHRASE: no signing keys)"
+    # Decision 0015: records arrive as statements signed by their authority; this host
+    # signs drafts only in the legacy set-up, with authority keys in its key directory.
+    if state.keyring is None:
+        mode = "signed statements only (no LEDGER_KEY_PASSPHRASE: no log key, no token or key records)"
+    elif state.keyring.authorities:
+        mode = (f"legacy: holds {len(state.keyring.authorities)} authority keys and signs drafts for them "
+                "(decision 0005); record_statements needs none")
+    else:
+        mode = "log key only: records arrive as signed statements (record_statements)"
     err.print(f"serving {url} — {mode}; vault {'loaded' if state.vault else 'absent'}", highlight=False)
     # The console logs in with any of the tokens above (docs/console.md).
     click.echo(f"Web console: http://{host}:{port}/console/   (log in with a token)")

@@ -28,7 +28,8 @@ from ledger.signing.private_files import write_private
 @main.command("sign")
 @click.argument("source", type=click.File("rb"))
 @click.option("--key", "key_name", required=True, metavar="NAME",
-              help="The authority's key, from LEDGER_KEY_DIR (its name is the statement's key).")
+              help="The authority's key, from LEDGER_AUTHORITY_KEY_DIR, else LEDGER_KEY_DIR (its name is the "
+                   "statement's key).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the signed statements here (0600) instead of standard output.")
 @token_options
@@ -37,13 +38,15 @@ from ledger.signing.private_files import write_private
 def sign(source, key_name, out_path, pkcs11_module, token_label, pin_file, as_json):
     """Sign the JSON-lines drafts in SOURCE (or -) as statements by key NAME.
 
-    The key is LEDGER_KEY_DIR/NAME.key, or, with --pkcs11-module and --token,
+    The key is NAME.key in LEDGER_AUTHORITY_KEY_DIR, else LEDGER_KEY_DIR, or, with --pkcs11-module and --token,
     the Ed25519 key labelled NAME on a hardware token (it never leaves it)."""
     batch = read_batch(source.read())
     slot = token_slot(pkcs11_module, token_label, pin_file)
     if slot is None:
         s = settings_for(None)
-        signer: SigningKey = keystore.load(key_name, s.key_dir, s.passphrase)
+        # An authority's key: its own directory first (decision 0015), else the key directory.
+        where = s.authority_key_dir if keystore.private_path(s.authority_key_dir, key_name).exists() else s.key_dir
+        signer: SigningKey = keystore.load(key_name, where, s.passphrase)
         signed = sign_drafts_with(list(batch.drafts), batch.lines, signer, now())
     else:
         from ledger.signing.token_key import TokenKey

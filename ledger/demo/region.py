@@ -1,7 +1,8 @@
 """``ledger demo``: a realistic synthetic region, deterministic by seed.
 
 The 12 leagues and cities of Inner Mongolia, each with its own recording
-authority and key; persons (resident identity numbers with real birthplace
+authority and key (kept in the authority-key directory, never the server's:
+every record is a statement signed by its authority, docs/contracts.md §2.7); persons (resident identity numbers with real birthplace
 codes, some under former league codes) and employers (unified social credit
 codes); honours, grants, clawbacks with partial recoveries and waivers,
 sanctions with amendments, lifts and corrections, exemptions, employment links,
@@ -15,6 +16,7 @@ every request id is retried.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -29,12 +31,15 @@ from ledger.domain.regions import LEAGUES_AND_CITIES, NAMES, REGION
 from ledger.domain.subjects import add_subject
 from ledger.domain.vault import Vault
 from ledger.errors import Barred, LedgerError
-from ledger.log.append import Clock, append_entries
+from ledger.log.append import Clock, append_statements
 from ledger.log.entry import Authority, Draft, Entry
-from ledger.log.operator import init_log, load_keyring, register_authority, register_key
+from ledger.log.operator import init_log, register_authority, register_key
 from ledger.log.projection import load_registry
+from ledger.log.statement import sign_statement
 from ledger.signing import keystore
 from ledger.signing.keyring import Keyring
+from ledger.signing.keys import Signer
+from ledger.signing.private_files import private_dir, write_private
 from ledger.store import log_store
 
 OFFICE = Authority("nmg-talent-office", REGION)  # the region's talent office: its jurisdiction is the region
@@ -73,23 +78,52 @@ def authority_name(a: Authority) -> str:
     return "内蒙古自治区人才工作领导小组办公室" if a is OFFICE else f"{NAMES[a.region]}人力资源和社会保障局"
 
 
-def ensure_dev_keys(engine: Engine, settings: Settings, clock: Clock) -> None:
-    """Create the dev log key; register each demo authority (the leagues and cities
-    under the region's office, docs/authorities.md) and one key for it."""
+def ensure_dev_keys(engine: Engine, settings: Settings, clock: Clock) -> dict[str, Signer]:
+    """Create the dev log key (the log host's, in its key directory); register each demo
+    authority (the leagues and cities under the region's office, docs/authorities.md)
+    and one key for it; return each authority's signer.
+
+    The authorities' keys are made in the authority-key directory, apart from the
+    server's key directory (decision 0015): they stand for the keys each bureau keeps
+    on its own machines, and ``ledger serve`` never reads them. Only their public
+    halves reach the log (``key.registered``, signed by the log key). Each private
+    file is 0600 and named for its authority (``dev-<authority id>.key``)."""
     log = keystore.generate(settings.log_key_name, settings.key_dir, settings.vkey_dir, settings.passphrase, exist_ok=True)
     keystore.write_vkey(log.verifier, settings.vkey_dir)
     init_log(engine, log, settings.origin, clock)
     with engine.connect() as conn:
         registered = load_registry(conn).records
+    signers = {}
     for a in AUTHORITIES:
         register_authority(engine, log, a.id, authority_name(a), a.region, clock,
                            parent=None if a is OFFICE else OFFICE.id)  # idempotent: same request id
         name = dev_key_name(a.id)
-        signer = keystore.generate(name, settings.key_dir, settings.vkey_dir, settings.passphrase, exist_ok=True)
+        _move_out_of_server_dir(name, settings)
+        signer = keystore.generate(name, settings.authority_key_dir, settings.vkey_dir, settings.passphrase,
+                                   exist_ok=True)
         keystore.write_vkey(signer.verifier, settings.vkey_dir)
         if name not in registered:
             register_key(engine, log, signer.verifier.vkey(), a.id, clock,
                          purpose=f"records of {NAMES[a.region]}", holder=f"{authority_name(a)} (dev)")
+        signers[a.id] = signer
+    return signers
+
+
+def _move_out_of_server_dir(name: str, settings: Settings) -> None:
+    """A dev ledger made before decision 0015 kept the authorities' keys in the server's key
+    directory: move each (the same registered key) to the authority-key directory.
+    os.replace is atomic on one file system; a crash leaves the file in one place or the
+    other, and the next run finishes the move. Across file systems it is copied, then removed."""
+    old = keystore.private_path(settings.key_dir, name)
+    new = keystore.private_path(settings.authority_key_dir, name)
+    if not old.exists() or new.exists() or old.resolve() == new.resolve():
+        return
+    private_dir(settings.authority_key_dir)
+    try:
+        os.replace(old, new)
+    except OSError:  # another file system: write it privately, then remove the old one
+        write_private(new, old.read_bytes(), exclusive=True)
+        old.unlink()
 
 
 def person_id(rng: random.Random, league: str) -> str:
@@ -119,10 +153,12 @@ def org_id(rng: random.Random, league: str) -> str:
 
 
 class _Story:
-    """Appends one subject's history, entry by entry (refs need earlier seqs)."""
+    """Appends one subject's history, entry by entry (refs need earlier seqs), each a
+    statement signed with its authority's own key (``signers``) and appended as such."""
 
-    def __init__(self, engine, ring, clock, seed: int, key: str, subject: str, authority: Authority):
-        self.engine, self.ring, self.clock = engine, ring, clock
+    def __init__(self, engine, signers: dict[str, Signer], clock, seed: int, key: str, subject: str,
+                 authority: Authority):
+        self.engine, self.signers, self.clock = engine, signers, clock
         self.prefix, self.subject, self.authority, self.n = f"demo-{seed}-{key}", subject, authority, 0
         self.written = 0
 
@@ -135,7 +171,8 @@ class _Story:
         draft = Draft(type_, who, actor or f"officer-{self.n % 17:02d}@{who.id}", self.subject,
                       tuple(refs), f"{self.prefix}-{self.n}", body)
         try:
-            e = append_entries(self.engine, [draft], self.ring, self.clock)[0]
+            e = append_statements(self.engine, [sign_statement(draft, self.signers[who.id], self.clock())],
+                                  self.clock)[0]
             self.written += 1
             return e
         except Barred:
@@ -220,9 +257,9 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
     domain entries of this seed exist; return how many entries were new (set-up included)."""
     with engine.connect() as conn:
         before = log_store.size(conn)
-    ensure_dev_keys(engine, settings, clock)
-    ring = load_keyring(engine, settings)
-    append_entries(engine, programme_drafts(), ring, clock)  # idempotent: a re-run returns the originals
+    signers = ensure_dev_keys(engine, settings, clock)
+    at = clock()  # the office signs its programmes once; a re-run returns the originals (same content)
+    append_statements(engine, [sign_statement(d, signers[d.authority.id], at) for d in programme_drafts()], clock)
     v: Vault = settings.vault(create=True)
     rng = random.Random(seed)
     employers: dict[str, list[str]] = {}
@@ -238,7 +275,7 @@ def build_demo(engine: Engine, settings: Settings, clock: Clock, *, entries: int
         else:
             ident, name = person_id(sub_rng, league), sub_rng.choice(SURNAMES) + "".join(sub_rng.sample(GIVEN, 2))
         ref, _ = add_subject(engine, v, ident, name, clock)
-        st = _Story(engine, ring, clock, seed, str(k), ref, authority)
+        st = _Story(engine, signers, clock, seed, str(k), ref, authority)
         if ident.startswith("cn-uscc"):
             employers.setdefault(league, []).append(ref)
             g = st.add("subsidy.granted", {"programme": "一事一议", "kind": "project", "amount_fen": sub_rng.choice([500_000_00, 2_000_000_00]),

@@ -3,6 +3,9 @@ authority keys, and load the keys this host may sign with."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from ledger.config import Settings
@@ -73,16 +76,21 @@ def revoke_key(engine: Engine, log_signer: Signer, name: str, reason: str, clock
     return append_entries(engine, [draft], Keyring(log_signer), clock)[0]
 
 
-def load_keyring(engine: Engine, settings: Settings) -> Keyring:
-    """The log key plus every registered, unrevoked authority key whose private half is here."""
+def load_keyring(engine: Engine, settings: Settings, *, authority_dirs: Sequence[Path] | None = None) -> Keyring:
+    """The log key plus every registered, unrevoked authority key whose private half is here:
+    in ``authority_dirs``, by default the authority-key directory, then the key directory.
+    ``ledger serve`` passes only the key directory (decision 0015: the API host signs for
+    no authority unless configured the legacy way, decision 0005)."""
     log_signer = keystore.load(settings.log_key_name, settings.key_dir, settings.passphrase)
     ring = Keyring(log_signer)
     with engine.connect() as conn:
         registry = load_registry(conn)
         size = log_store.size(conn)
+    dirs = (settings.authority_key_dir, settings.key_dir) if authority_dirs is None else tuple(authority_dirs)
     for name, rec in registry.records.items():
-        if rec.valid_at(size) and keystore.private_path(settings.key_dir, name).exists():
-            ring.authorities[rec.authority_id] = keystore.load(name, settings.key_dir, settings.passphrase)
+        where = next((d for d in dirs if keystore.private_path(d, name).exists()), None)
+        if rec.valid_at(size) and where is not None:
+            ring.authorities[rec.authority_id] = keystore.load(name, where, settings.passphrase)
     return ring
 
 

@@ -18,4 +18,9 @@ class Keyring:
         try:
             return self.authorities[authority_id]
         except KeyError:
-            raise ConfigError(f"no signing key loaded for authority {authority_id!r}") from None
+            # Decision 0015: the API host holds no authority key; the legacy draft path
+            # (decision 0005) answers this, pointing at the statement path instead.
+            raise ConfigError(f"no signing key loaded for authority {authority_id!r}: this host signs no "
+                              "authority's records; sign the statement where the key is (`ledger sign`, the "
+                              "console) and submit it with record_statements (docs/api.md, Signed "
+                              "statements)") from None

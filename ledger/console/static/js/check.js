@@ -1,8 +1,12 @@
 // The pre-award check page (docs/console.md, Pre-award check): identifier checked as typed (locally,
 // then by the server), the ledger's answer with its reasons, and recording the
-// check with the decision (record_eligibility_check).
+// check with the decision as an eligibility.checked statement the officer signs
+// in this browser with their enrolled key (decision 0016; statement.js).
 import { checkIdentifierOnServer, gql, isError } from "./api.js";
 import { $, clear, h, table, yuan } from "./dom.js";
+import { enrolment } from "./enrolment.js";
+import { describe, load } from "./signing_key.js";
+import { signAndRecord, signedAt, statement, StatementError } from "./statement.js";
 import { asApiText, checkIdentifier } from "./ids.js";
 import { join, say, t } from "./i18n.js";
 import { frame } from "./layout.js";
@@ -20,17 +24,6 @@ const CHECK = `query ConsolePreAwardCheck($subject: String!, $benefit: Benefit!,
     ... on Subject { ref tree_size
       sanctions(in_force_only: true) { seq severity effective_from effective_until benefits regions deciding_body legal_basis { article document_no } }
       clawbacks { seq amount_fen recovered_fen waived_fen outstanding_fen deadline overdue voided_seq exempted_seq } }
-    ... on Error { code message }
-  }
-}`;
-
-const RECORD = `mutation ConsoleRecordCheck($request_id: String!, $subject: String!, $benefit: Benefit!, $programme: String!,
-    $region: String!, $on: Date!, $award_ref: String!, $officer: String!, $decision: CheckDecision!, $approver: String, $reason: String) {
-  record_eligibility_check(request_id: $request_id, subject: $subject, benefit: $benefit, programme: $programme, region: $region,
-      on: $on, award_ref: $award_ref, officer: $officer, decision: $decision, approver: $approver, reason: $reason) {
-    __typename
-    ... on Recorded { tree_size entry { seq type leaf_hash body } }
-    ... on ValidationFailed { code message problems { field rule } }
     ... on Error { code message }
   }
 }`;
@@ -133,6 +126,7 @@ function showAnswer(e, s) {
   for (const input of document.querySelectorAll('input[name="decision"]')) input.checked = input.value === (e.answer === "eligible" ? "proceed" : "refuse");
   showOverride();
   const canRecord = me.role === "programme_officer";
+  if (canRecord) showSigner();
   $("#record-form").hidden = !canRecord;
   $("#record-role").hidden = canRecord;
   say($("#record-message"), "id.empty");
@@ -176,7 +170,10 @@ $("#check-form").addEventListener("submit", async (event) => {
     // A valid identifier no subject holds: the ledger answers eligible with no record behind it.
     if (e.__typename === "Eligibility" && !e.on_record) { asked = null; showNoSubject(data.subject.message ?? ""); return; }
     if (isError(e)) { showError(out, e); return; }
-    asked = { ...vars, request_id: crypto.randomUUID(), answer: e.answer };
+    // What the officer was shown is what gets signed: the answer, the tree size it was computed at
+    // and the seqs that blocked (the eligibility.checked body, docs/entry-types.md).
+    asked = { ...vars, request_id: crypto.randomUUID(), answer: e.answer, tree_size: e.tree_size,
+      blocking: e.blocking.map((r) => r.seq), ref: isError(data.subject) ? null : data.subject.ref };
     showAnswer(e, data.subject);
   } catch (err) {
     if (mine !== generation) return;
@@ -192,25 +189,69 @@ function showOverride() {
 }
 $("#decision").addEventListener("change", showOverride);
 
+/** The officer's key, if this browser holds one the log has enrolled; else say why not. */
+async function enrolledKey(out) {
+  const key = await load(me.token_id);
+  if (!key) { out.className = "message error"; say(out, "record.no_key"); return null; }
+  const { state } = await enrolment(await describe(key));
+  if (state === "enrolled") return key;
+  out.className = "message error";
+  say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
+  return null;
+}
+
+/** Say beside the record button which key will sign, or why none can (the submit checks again). */
+async function showSigner() {
+  const out = $("#record-key");
+  try {
+    const key = await load(me.token_id);
+    if (!key) { out.className = "error"; say(out, "record.no_key"); return; }
+    const { state } = await enrolment(await describe(key));
+    out.className = state === "enrolled" ? "ok" : "error";
+    if (state === "enrolled") say(out, "record.signer", { name: key.name });
+    else say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
+  } catch (e) {
+    out.className = "error";
+    say(out, "common.error", { message: e.message });
+  }
+}
+
+/** The eligibility.checked body (ledger/domain/records.py ELIGIBILITY_CHECKED) for what was asked and decided. */
+function checkBody(recording, decision) {
+  const body = { officer: $("#officer").value.trim(), programme: recording.programme, award_ref: $("#award-ref").value.trim(),
+    benefit: recording.benefit, region: recording.region, on: recording.on, answer: recording.answer,
+    tree_size: recording.tree_size, blocking: recording.blocking, decision };
+  if (decision === "override") Object.assign(body, { approver: $("#approver").value.trim(), reason: $("#reason").value.trim() });
+  return body;
+}
+
 $("#record-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const out = $("#record-message");
   const decision = document.querySelector('input[name="decision"]:checked')?.value;
   const approver = $("#approver").value.trim(), reason = $("#reason").value.trim();
   if (decision === "override" && !(approver && reason)) { out.className = "message error"; say(out, "record.need_override"); return; }
-  if (!asked || $("#result").hidden) return; // no answer on screen (the question changed): nothing to record
+  if (!asked || !asked.ref || $("#result").hidden) return; // no answer on screen (the question changed): nothing to record
   const recording = asked;
-  const { answer, ...question } = recording;
-  const vars = { ...question, award_ref: $("#award-ref").value.trim(), officer: $("#officer").value.trim(), decision,
-    approver: decision === "override" ? approver : null, reason: decision === "override" ? reason : null };
+  // Proceeding needs an eligible answer; otherwise an override (Art. 66 and the approver's name on record).
+  if (decision === "proceed" && recording.answer !== "eligible") { out.className = "message error"; say(out, "record.proceed_barred"); return; }
   try {
-    const r = (await gql(RECORD, vars)).record_eligibility_check;
-    if (r.__typename !== "Recorded") { showError(out, r); return; }
+    const key = await enrolledKey(out);
+    if (!key) return;
+    out.className = "message";
+    say(out, "record.signing");
+    const st = statement({ type: "eligibility.checked", authority: { id: me.authority_id, region: me.region },
+      actor: `token:${me.token_id}`, subject: recording.ref, refs: [], request_id: recording.request_id,
+      body: checkBody(recording, decision), signed_at: signedAt(), key: key.name });
+    const entry = (await signAndRecord(key, st)).recorded[0];
     out.className = "message ok";
-    say(out, "record.ok", { seq: r.entry.seq, leaf: r.entry.leaf_hash });
+    say(out, "record.ok_signed", { seq: entry.seq, leaf: entry.leaf_hash, key: key.name });
+    out.dataset.seq = entry.seq;
     if (asked === recording) asked = { ...asked, request_id: crypto.randomUUID() }; // a second record is a new request
   } catch (err) {
     out.className = "message error";
+    if (err instanceof StatementError && err.code === "mismatch") { say(out, "record.mismatch"); return; }
+    if (err instanceof StatementError) { showError(out, err); return; }
     say(out, "common.error", { message: err.message });
   }
 });

@@ -5,6 +5,9 @@ import { $, h } from "./dom.js";
 import { applyI18n, lang, setLang, t } from "./i18n.js";
 
 const LINKS = [["/console/check", "nav.check"], ["/console/timeline", "nav.timeline"], ["/console/audit", "nav.audit"]];
+// Role pages: recording roles keep a signing key in the browser; admins enrol keys (decision 0016).
+const ROLE_LINKS = { programme_officer: [["/console/key", "nav.key"]], recorder: [["/console/key", "nav.key"]],
+  admin: [["/console/keys", "nav.keys"]] };
 
 export function frame(titleKey, { requireLogin = true } = {}) {
   if (requireLogin && !session.token()) { toLogin(); return null; }
@@ -14,7 +17,7 @@ export function frame(titleKey, { requireLogin = true } = {}) {
   title.dataset.i18n = titleKey;
   bar.append(
     h("span", { class: "brand", "data-i18n": "brand" }, t("brand")),
-    h("nav", {}, me ? LINKS.map(([href, key]) => h("a", { href, "data-i18n": key,
+    h("nav", {}, me ? [...LINKS, ...(ROLE_LINKS[me.role] ?? [])].map(([href, key]) => h("a", { href, "data-i18n": key,
       "aria-current": location.pathname === href ? "page" : null }, t(key))) : []),
     h("span", { class: "spacer" }),
     me ? h("span", { id: "who", class: "who" }, "") : null,

@@ -6,7 +6,7 @@ import { say } from "./i18n.js";
 import { frame } from "./layout.js";
 
 const HOME = { programme_officer: "/console/check", recorder: "/console/check", auditor: "/console/audit",
-  court: "/console/timeline", admin: "/console/audit" };
+  court: "/console/timeline", admin: "/console/keys" };
 
 function next(role) {
   const wanted = new URLSearchParams(location.search).get("next");
