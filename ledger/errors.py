@@ -128,7 +128,7 @@ class ConfigError(LedgerError):
 
 class OriginMismatch(ConfigError):
     """A configured checkpoint origin that differs from the one the log's genesis
-    entry fixed (design §2.3: the origin names the log; it never changes)."""
+    entry fixed (docs/contracts.md §2.3: the origin names the log; it never changes)."""
 
     def __init__(self, configured: str, logged: str, setting: str = "LEDGER_ORIGIN"):
         self.configured, self.logged, self.setting = configured, logged, setting

@@ -40,6 +40,7 @@ from sqlalchemy import Engine, or_, select
 
 from ledger.config import Settings
 from ledger.domain import vault_store
+from ledger.domain.facts import authority_registry
 from ledger.domain.vault import Vault
 from ledger.errors import NotFound, Problem, ValidationError
 from ledger.evidence.layout import FORMAT, KEY_TYPES, MAX_ENTRIES, VERSION, content_digest
@@ -147,6 +148,8 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
             d = vault_store.reveal(conn, vault, ref)
             disclosures[ref] = {"ref": d.ref, "scheme": d.scheme, "id": d.id, "salt": d.salt.hex(), "name": d.name}
         keys = _key_entries(conn, size, {e.signer for e in chosen})
+        # The report names authorities as registered (authority.registered), not by id.
+        names = {a.id: a.name for a in authority_registry(conn, size).records.values()}
     say(f"{len(chosen)} entries, {len(keys)} key entries, {len(disclosures)} disclosures")
 
     files: dict[str, bytes] = {}
@@ -202,8 +205,8 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
                "origin": origin, "tree_size": cp_size, "custody_seq": custody.seq,
                "log_key": keyring.log.verifier.name}
     all_entries = {**included, custody.seq: custody}
-    files["report.html"] = render_html(summary, all_entries, disclosures, note).encode()
-    files["report.pdf"] = render_pdf(summary, all_entries, disclosures, note)
+    files["report.html"] = render_html(summary, all_entries, disclosures, note, names).encode()
+    files["report.pdf"] = render_pdf(summary, all_entries, disclosures, note, names)
     files["VERIFY.md"] = verify_md(summary, sorted(all_entries)).encode()
     files["verify_bundle.py"] = VERIFY_SCRIPT.encode()
     manifest = {"format": FORMAT, "version": VERSION, **summary,

@@ -97,7 +97,7 @@ def publish(engine: Engine, signer: Signer, origin: str | None, clock: Callable[
             if size is not None and not 0 <= size <= head:
                 raise ValidationError([Problem("size", f"{size} is not a tree size of this log (0 to its head, {head})")])
             size = head if size is None else size
-            name = log_origin(conn, origin)  # design §2.3: the log's origin, never a configured second one
+            name = log_origin(conn, origin)  # docs/contracts.md §2.3: the log's origin, never a configured second one
             _require_log_key(conn, signer)
             existing = conn.execute(select(checkpoints.c.note).where(checkpoints.c.size == size)).first()
             if existing:
@@ -122,7 +122,7 @@ def publish(engine: Engine, signer: Signer, origin: str | None, clock: Callable[
 
 
 def _require_log_key(conn: Connection, signer: Signer) -> None:
-    """Only the key the genesis entry names signs checkpoints (design §2.3): every
+    """Only the key the genesis entry names signs checkpoints (docs/contracts.md §2.3): every
     verifier checks them against that key, so another one would sign nothing usable."""
     genesis = log_store.get_entry(conn, 0)
     logged = genesis.body["log_key"] if genesis is not None else None
