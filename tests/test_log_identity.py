@@ -163,3 +163,16 @@ def test_init_keeps_the_first_origin(env):
     assert mixed.exit_code == 2 and "c.example/log" in mixed.stderr
     assert json.loads(cli("entry", "0").stdout)["statement"]["body"]["origin"] == "a.example/log"
     assert cli("entry", "1").exit_code == 2  # and nothing else was appended
+
+
+def test_the_command_signs_a_size_below_the_head(env):
+    assert cli("init", "--origin", "a.example/log").exit_code == 0
+    assert cli("authorities", "register", "hrss-150100", "--name", "呼和浩特市人力资源和社会保障局",
+               "--region", "150100").exit_code == 0
+    r = cli("checkpoint", "--size", "1")
+    assert r.exit_code == 0 and r.stdout.splitlines()[:2] == ["a.example/log", "1"], r.output + r.stderr
+    beyond = cli("checkpoint", "--size", "99")
+    assert beyond.exit_code == 2 and "size" in beyond.stderr
+    head = cli("checkpoint")
+    assert head.exit_code == 0 and head.stdout.splitlines()[1] == "2"
+    assert cli("checkpoint", "--show", "--size", "1").stdout == r.stdout

@@ -1,8 +1,8 @@
 """The bundle's report reads as native Simplified Chinese (docs/evidence.md, "The
 report"; decision 0018): the SC face of Noto Sans CJK, codes as Chinese labels,
 authorities by their registered names, Beijing time, amounts kept whole, and text
-that pypdf and pdfminer.six both extract. The first page is rendered with pdftoppm
-to var/screenshots/evidence-report-page-1.png for a look by eye."""
+that pypdf and pdfminer.six both extract. Every page is rendered with pdftoppm to
+var/screenshots/evidence-report-<n>.png (git-ignored) for a look by eye."""
 
 from __future__ import annotations
 
@@ -192,12 +192,17 @@ def test_a_font_file_other_than_the_pinned_one_is_refused(monkeypatch):
     assert pdf.font_face().name == "NotoSansCJKsc-Regular"
 
 
-def test_the_first_page_rendered_for_the_eye(bundle, tmp_path):
+def test_the_pages_rendered_for_the_eye(bundle, tmp_path):
+    """Every page to var/screenshots/evidence-report-<n>.png (and the PDF beside them)."""
     if not shutil.which("pdftoppm"):  # pragma: no cover
         pytest.skip("pdftoppm (poppler-utils) not installed")
     _, data, _ = bundle
-    (tmp_path / "report.pdf").write_bytes(data)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile", str(tmp_path / "report.pdf"),
-                    str(SCREENSHOTS / "evidence-report-page-1")], check=True)
-    assert (SCREENSHOTS / "evidence-report-page-1.png").stat().st_size > 10_000
+    for old in SCREENSHOTS.glob("evidence-report*"):
+        old.unlink()
+    (SCREENSHOTS / "evidence-report.pdf").write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "110", str(SCREENSHOTS / "evidence-report.pdf"),
+                    str(SCREENSHOTS / "evidence-report")], check=True)
+    pages = sorted(SCREENSHOTS.glob("evidence-report-*.png"))
+    assert len(pages) == len(PdfReader(io.BytesIO(data)).pages) >= 2
+    assert all(p.stat().st_size > 10_000 for p in pages)
