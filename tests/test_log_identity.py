@@ -6,6 +6,7 @@ origin, and a checkpoint can be signed at a verified size below the head."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -176,3 +177,20 @@ def test_the_command_signs_a_size_below_the_head(env):
     head = cli("checkpoint")
     assert head.exit_code == 0 and head.stdout.splitlines()[1] == "2"
     assert cli("checkpoint", "--show", "--size", "1").stdout == r.stdout
+
+
+def test_the_command_verify_fails_on_a_checkpoint_signed_under_another_origin(env):
+    """A log that the earlier code let sign under LEDGER_ORIGIN=example.org/other."""
+    from ledger.signing import keystore
+    from ledger.store.engine import make_engine
+
+    assert cli("init", "--origin", "a.example/log").exit_code == 0
+    assert cli("verify").exit_code == 0
+    engine = make_engine(env["LEDGER_DATABASE_URL"])
+    signer = keystore.load("dev-log", Path(env["LEDGER_KEY_DIR"]), env["LEDGER_KEY_PASSPHRASE"].encode())
+    with engine.begin() as conn:
+        root = tree.tree_root(conn, 1)
+        forged = note.sign(Checkpoint(OTHER, 1, root).body(), signer).render()
+        conn.execute(sa.insert(checkpoints).values(size=1, root=root, note=forged, created_at="2026-01-05T08:00:00.000000Z"))
+    r = cli("verify")
+    assert r.exit_code == 1 and OTHER in r.output + r.stderr, r.output + r.stderr
