@@ -87,6 +87,7 @@ def test_both_extractors_read_the_labels_names_and_beijing_times(bundle):
             assert code not in flat, (tool, code)  # no code left untranslated
         assert not re.search(r"\d{2}:\d{2}:\d{2}(\.\d+)?Z", text), tool  # no UTC times
     assert _beijing(b.custody.recorded_at).replace("日", "日 ", 1) in html and "资助补贴、人才项目" in html
+    assert '<span class="amount">1,234,567.89 元</span>' in html and ".amount{white-space:nowrap}" in html
 
 
 def test_only_simplified_forms_are_in_the_text(bundle):
