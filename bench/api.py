@@ -419,7 +419,7 @@ def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) ->
     from sqlalchemy import func, select
 
     from bench.common import bulk_load
-    from ledger.config import Settings
+    from ledger.config import DEFAULT_ORIGIN, Settings
     from ledger.store import log_store
     from ledger.store.engine import make_engine
     from ledger.store.migrate import upgrade
@@ -443,7 +443,7 @@ def build_ledger(d: Path, size: int, subjects: int, sample: int, cache: bool) ->
     vault = settings.vault(create=True)
     progress(f"adding {sample} subjects to the vault (ledger.domain.subjects.add_subject)")
     idents, vault_refs, vault_s = vault_subjects(engine, vault, sample)
-    log_head(engine, settings.origin)
+    log_head(engine, settings.origin or DEFAULT_ORIGIN)  # a benchmark log: the development origin
     with engine.connect() as conn:
         head = log_store.size(conn)
     rng = random.Random(SEED + 1)

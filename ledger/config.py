@@ -2,6 +2,11 @@
 
 Every value has an environment variable; the CLI's ``--db`` overrides the URL.
 
+The checkpoint origin is the log's name, fixed once by its genesis entry (seq 0,
+``ledger init --origin``) and read from the log afterwards (docs/operations.md,
+decision 0018). LEDGER_ORIGIN is only a check: set, it must equal the log's
+origin, or nothing is signed (``ledger.errors.OriginMismatch``).
+
 | setting            | variable                     | default                          |
 |--------------------|------------------------------|----------------------------------|
 | database URL       | LEDGER_DATABASE_URL          | sqlite:///var/ledger.db          |
@@ -9,7 +14,7 @@ Every value has an environment variable; the CLI's ``--db`` overrides the URL.
 | authority-key dir  | LEDGER_AUTHORITY_KEY_DIR     | <state dir>/authority-keys       |
 | verifier-key dir   | LEDGER_VKEY_DIR              | keys                             |
 | key passphrase     | LEDGER_KEY_PASSPHRASE[_FILE] | none (required to load keys)     |
-| checkpoint origin  | LEDGER_ORIGIN                | talent.nmg.example/integrity-ledger |
+| checkpoint origin  | LEDGER_ORIGIN                | none: the log's own (see below)  |
 | log key name       | LEDGER_LOG_KEY               | dev-log                          |
 | state dir          | LEDGER_STATE_DIR             | var                              |
 | vault epoch key    | LEDGER_VAULT_KEY_FILE        | var/vault.key (git-ignored)      |
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
     from ledger.domain.vault import Vault
 
 DEFAULT_DATABASE_URL = "sqlite:///var/ledger.db"
+# The origin of development logs only (``ledger demo``): a production log names its own
+# at ``ledger init --origin``, and never this one (docs/operations.md).
 DEFAULT_ORIGIN = "talent.nmg.example/integrity-ledger"
 
 
@@ -36,7 +43,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     key_dir: Path = Path("var/private-keys")
     vkey_dir: Path = Path("keys")
-    origin: str = DEFAULT_ORIGIN
+    origin: str | None = None  # configured, checked against the log's (None: the log's own)
     log_key_name: str = "dev-log"
     passphrase_value: bytes | None = field(default=None, repr=False)
     state_dir: Path = Path("var")
@@ -55,7 +62,7 @@ class Settings:
             database_url=database_url or env.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             key_dir=Path(env.get("LEDGER_KEY_DIR", "var/private-keys")),
             vkey_dir=Path(env.get("LEDGER_VKEY_DIR", "keys")),
-            origin=env.get("LEDGER_ORIGIN", DEFAULT_ORIGIN),
+            origin=env.get("LEDGER_ORIGIN") or None,
             log_key_name=env.get("LEDGER_LOG_KEY", "dev-log"),
             passphrase_value=passphrase.encode() if passphrase else None,
             state_dir=Path(env.get("LEDGER_STATE_DIR", "var")),

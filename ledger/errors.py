@@ -12,6 +12,7 @@
     ├── Forbidden               role or jurisdiction does not allow it (API)
     ├── Unauthenticated         no valid bearer token (API)
     ├── ConfigError             missing key, passphrase, database URL …
+    │   └── OriginMismatch      a configured origin that is not the log's own
     ├── KeyFormatError          a vkey / signature line that does not parse
     ├── SignatureError          a signature that does not verify, or an unknown/revoked signer
     ├── ProofError              an inclusion or consistency proof that does not verify
@@ -123,6 +124,17 @@ class Unauthenticated(LedgerError):
 
 class ConfigError(LedgerError):
     """The ledger is not configured well enough to do what was asked."""
+
+
+class OriginMismatch(ConfigError):
+    """A configured checkpoint origin that differs from the one the log's genesis
+    entry fixed (docs/contracts.md §2.3: the origin names the log; it never changes)."""
+
+    def __init__(self, configured: str, logged: str, setting: str = "LEDGER_ORIGIN"):
+        self.configured, self.logged, self.setting = configured, logged, setting
+        super().__init__(f"{setting}={configured!r}, but this log's origin is {logged!r} (fixed by its genesis "
+                         f"entry, seq 0); nothing was signed: unset {setting} or set it to the log's origin "
+                         "(a log's origin never changes; docs/operations.md)")
 
 
 class KeyFormatError(LedgerError):

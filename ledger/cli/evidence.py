@@ -38,10 +38,13 @@ from ledger.store.engine import make_engine
 @click.option("--consistency-from", type=SEQ, default=None,
               help="Include a consistency proof from this tree size (an earlier bundle's).")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The bundle (.zip).")
+@click.option("--release-id", "release", default=None, metavar="ID",
+              help="Name this release: a re-run with the same ID (after a failure) is a retry and records nothing "
+                   "new. Without it every run is a new release with its own custody entry (docs/evidence.md).")
 @db_option
 @json_option
 @edge
-def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_url, as_json):
+def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, release, db_url, as_json):
     """Export a self-verifying evidence bundle; the export is recorded in the log first."""
     from ledger.evidence import export as evidence
     from ledger.log.operator import load_keyring
@@ -54,7 +57,7 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, db_ur
         task = bar.add_task("export", total=None)
         b = evidence.export(engine, load_keyring(engine, s), vault, s, case=case, requested_by=requested_by,
                             subjects=refs, seqs=list(seqs), clock=now, consistency_from=consistency_from,
-                            progress=lambda msg: bar.update(task, description=msg))
+                            release=release, progress=lambda msg: bar.update(task, description=msg))
     evidence.write(b, out)
     info = {"bundle": str(out), "entries": sum(1 for f in b.manifest["files"] if f.startswith("entries/")),
             "custody_seq": b.custody.seq, "tree_size": b.manifest["tree_size"],

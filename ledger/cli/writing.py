@@ -23,17 +23,25 @@ from ledger.store.migrate import upgrade
 
 
 @main.command("init")
+@click.option("--origin", default=None, metavar="ORIGIN",
+              help="The log's name on every checkpoint (C2SP origin, e.g. talent.nmg.gov.cn/integrity-ledger), "
+                   "fixed for good by the genesis entry: choose it first (docs/operations.md). Default: LEDGER_ORIGIN.")
 @db_option
 @json_option
 @edge
-def init(db_url, as_json):
-    """Upgrade the schema and append the genesis entry (log.initialized)."""
+def init(origin, db_url, as_json):
+    """Upgrade the schema and append the genesis entry (log.initialized), which fixes
+    the log's origin and key; a re-run with the same origin is a no-op."""
     from ledger.log.operator import init_log, require_log_signer
+    from ledger.log.publish import init_origin
 
     s = settings_for(db_url)
     engine = make_engine(s.database_url)
     upgrade(engine)
-    print_entry_ack(init_log(engine, require_log_signer(s), s.origin, now), as_json)
+    signer = require_log_signer(s)
+    with engine.connect() as conn:
+        chosen = init_origin(conn, origin, s.origin)
+    print_entry_ack(init_log(engine, signer, chosen, now), as_json)
 
 
 @main.command("record")

@@ -25,7 +25,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Engine
 from stdnum.cn import ric, uscc
 
-from ledger.config import Settings
+from ledger.config import DEFAULT_ORIGIN, Settings
 from ledger.domain.identifiers import parse
 from ledger.domain.regions import LEAGUES_AND_CITIES, NAMES, REGION
 from ledger.domain.subjects import add_subject
@@ -90,7 +90,7 @@ def ensure_dev_keys(engine: Engine, settings: Settings, clock: Clock) -> dict[st
     file is 0600 and named for its authority (``dev-<authority id>.key``)."""
     log = keystore.generate(settings.log_key_name, settings.key_dir, settings.vkey_dir, settings.passphrase, exist_ok=True)
     keystore.write_vkey(log.verifier, settings.vkey_dir)
-    init_log(engine, log, settings.origin, clock)
+    init_log(engine, log, settings.origin or DEFAULT_ORIGIN, clock)  # a demo log: the development origin
     with engine.connect() as conn:
         registered = load_registry(conn).records
     signers = {}

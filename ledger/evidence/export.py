@@ -19,7 +19,10 @@ proven from the log itself, not asserted by the bundle.
 Chain of custody: before the bundle is released, an ``evidence.exported``
 entry (log-signed) records the case, requester, seqs, subjects and the SHA-256
 of the content files; the checkpoint is then signed over a tree that includes
-it, and the bundle carries its proof too.
+it, and the bundle carries its proof too. Every release gets its own custody
+entry, even of identical content to the same recipient: the entry's request_id
+names the release (``release``), not the content, so only a retry of the same
+release returns the entry already recorded (docs/evidence.md, decision 0018).
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ from sqlalchemy import Engine, or_, select
 
 from ledger.config import Settings
 from ledger.domain import vault_store
+from ledger.domain.facts import authority_registry
 from ledger.domain.vault import Vault
 from ledger.errors import NotFound, Problem, ValidationError
 from ledger.evidence.layout import FORMAT, KEY_TYPES, MAX_ENTRIES, VERSION, content_digest
 from ledger.log import canonical, prove, publish
 from ledger.log.append import append_entries
-from ledger.log.entry import Draft, Entry, from_canonical
+from ledger.log.entry import Draft, Entry, format_time, from_canonical
 from ledger.log.operator import OPERATOR
 from ledger.log.tlog_proof import TlogProof
 from ledger.signing import keystore
@@ -82,20 +86,48 @@ def _key_entries(conn, size: int, signers: set[str]) -> list[Entry]:
     return out
 
 
-def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Settings, *, case: str,
-           requested_by: str, subjects: list[str], seqs: list[int], clock: Callable[[], datetime],
-           consistency_from: int | None = None, progress: Callable[[str], None] | None = None) -> Bundle:
-    say = progress or (lambda _: None)
+MAX_RELEASE = 128
+
+
+def release_request_id(case: str, release: str) -> str:
+    """The custody entry's request_id for one release of a case: a digest of both, so
+    a long case number still fits the 128-character request_id (entry_types), and
+    the same release (a retry) always names the same entry."""
+    return "evidence.exported:" + hashlib.sha256(canonical.encode({"case": case, "release": release})).hexdigest()
+
+
+def _check_request(case: str, requested_by: str, subjects: list[str], seqs: list[int], release: str | None) -> None:
+    """Every problem with the request, naming its field; raised before anything is read or written."""
     problems = []
     if not case.strip():
         problems.append(Problem("case", "is required"))
     if not requested_by.strip():
         problems.append(Problem("requested_by", "is required"))
+    if release is not None and not (0 < len(release) <= MAX_RELEASE and release.isprintable() and release.strip()):
+        problems.append(Problem("release", f"must be 1-{MAX_RELEASE} printable characters"))
     if not subjects and not seqs:
         problems.append(Problem("subject", "name at least one subject or seq"))
     if problems:
         raise ValidationError(problems)
+
+
+def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Settings, *, case: str,
+           requested_by: str, subjects: list[str], seqs: list[int], clock: Callable[[], datetime],
+           consistency_from: int | None = None, progress: Callable[[str], None] | None = None,
+           release: str | None = None) -> Bundle:
+    """Export a bundle and record its release in the log first.
+
+    ``release`` names this release (the CLI's --release-id): calling again with the
+    same one is a retry and returns the custody entry already recorded (if the
+    content, requester and case are the same; else ``RequestConflict``). Without
+    it every call is a new release, named by the clock's reading, and appends its
+    own custody entry, even for a bundle identical to an earlier one."""
+    say = progress or (lambda _: None)
+    _check_request(case, requested_by, subjects, seqs, release)
     with engine.connect() as conn:
+        # Before anything is written: a configured origin that is not the log's
+        # refuses the export (the checkpoint in the bundle would not be signed).
+        origin = publish.log_origin(conn, settings.origin)
         size = log_store.size(conn)
         if consistency_from is not None and not 0 <= consistency_from <= size:
             # Judged before anything is written: the custody entry is appended before
@@ -116,6 +148,8 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
             d = vault_store.reveal(conn, vault, ref)
             disclosures[ref] = {"ref": d.ref, "scheme": d.scheme, "id": d.id, "salt": d.salt.hex(), "name": d.name}
         keys = _key_entries(conn, size, {e.signer for e in chosen})
+        # The report names authorities as registered (authority.registered), not by id.
+        names = {a.id: a.name for a in authority_registry(conn, size).records.values()}
     say(f"{len(chosen)} entries, {len(keys)} key entries, {len(disclosures)} disclosures")
 
     files: dict[str, bytes] = {}
@@ -135,15 +169,19 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
     digest = content_digest(files, content)
 
     # 1. Chain of custody first: the export is in the log before the bundle exists.
-    #    A crash after this leaves a recorded export and no bundle; re-running
-    #    appends a second export record (a new request), which is the truth.
+    #    One custody entry per release, whoever receives it and however often the
+    #    same content went out before: the request_id names the release, not the
+    #    content. A crash after this leaves a recorded export and no bundle; a retry
+    #    with the same release id returns this entry (idempotent), a run without
+    #    one appends a second export record (a new release), which is the truth.
+    release_id = release if release is not None else "at " + format_time(clock())
     custody = append_entries(engine, [Draft(
-        "evidence.exported", OPERATOR, requested_by, None, (), f"evidence.exported:{case}:{digest}",
+        "evidence.exported", OPERATOR, requested_by, None, (), release_request_id(case, release_id),
         {"case": case, "requested_by": requested_by, "seqs": sorted(included), "subjects": sorted(disclosures),
          "content_sha256": digest})], keyring, clock)[0]
     files[f"entries/{custody.seq}.json"] = custody.canonical
     # 2. A checkpoint over a tree that includes the custody entry (one per size).
-    publish.publish(engine, keyring.log, settings.origin, clock)
+    publish.publish(engine, keyring.log, origin, clock)
     with engine.connect() as conn:
         cp_size = publish.stored(conn).size
         note = publish.with_cosignatures(conn, cp_size)
@@ -164,11 +202,11 @@ def export(engine: Engine, keyring: Keyring, vault: Vault | None, settings: Sett
     from ledger.evidence.report import VERIFY_SCRIPT, render_html, verify_md
 
     summary = {"case": case, "requested_by": requested_by, "exported_at": custody.recorded_at,
-               "origin": settings.origin, "tree_size": cp_size, "custody_seq": custody.seq,
+               "origin": origin, "tree_size": cp_size, "custody_seq": custody.seq,
                "log_key": keyring.log.verifier.name}
     all_entries = {**included, custody.seq: custody}
-    files["report.html"] = render_html(summary, all_entries, disclosures, note).encode()
-    files["report.pdf"] = render_pdf(summary, all_entries, disclosures, note)
+    files["report.html"] = render_html(summary, all_entries, disclosures, note, names).encode()
+    files["report.pdf"] = render_pdf(summary, all_entries, disclosures, note, names)
     files["VERIFY.md"] = verify_md(summary, sorted(all_entries)).encode()
     files["verify_bundle.py"] = VERIFY_SCRIPT.encode()
     manifest = {"format": FORMAT, "version": VERSION, **summary,

@@ -1,77 +1,65 @@
-"""The human-readable parts of an evidence bundle: the report in Chinese
-(HTML), VERIFY.md, and a verification script that needs only hashlib and the
-cryptography package."""
+"""The human-readable parts of an evidence bundle: the report in Simplified Chinese
+(HTML; its wording is ``labels``), VERIFY.md, and a verification script that needs
+only hashlib and the cryptography package."""
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
+from ledger.evidence import labels
 from ledger.log.entry import Entry
 
-TYPE_ZH = {
-    "log.initialized": "账本初始化", "key.registered": "登记签名密钥", "key.revoked": "撤销签名密钥",
-    "honor.granted": "授予表彰奖励", "honor.revoked": "撤销表彰奖励", "subsidy.granted": "发放资助补贴",
-    "clawback.ordered": "责令追回资金", "clawback.recovered": "追回资金到账", "clawback.waived": "免予追回",
-    "sanction.imposed": "列入失信惩戒", "sanction.amended": "变更失信惩戒", "sanction.ended": "解除失信惩戒",
-    "exemption.granted": "容错免责认定", "entry.corrected": "更正错误记录", "eligibility.checked": "资格审查记录",
-    "subject.linked": "任职关系登记", "subject.erased": "删除个人信息", "note.recorded": "备注",
-    "reconciliation.completed": "资金对账完成", "evidence.exported": "证据导出登记",
-}
-FIELD_ZH = {
-    "title": "名称", "level": "级别", "programme": "项目", "awarding_body": "授予机关", "decision_date": "决定日期",
-    "region": "行政区划", "document_no": "文号", "grounds": "事由", "legal_basis": "法律依据", "deciding_body": "决定机关",
-    "amount_fen": "金额", "grant_ref": "资助编号", "budget_account": "预算科目", "deadline": "期限",
-    "recovered_on": "到账日期", "severity": "严重程度", "effective_from": "起始日期", "effective_until": "截止日期",
-    "scope": "惩戒范围", "reason": "理由", "ended_on": "解除日期", "project": "项目", "finding": "认定意见",
-    "answer": "审查结论", "decision": "处理决定", "case": "案号", "requested_by": "申请人", "seqs": "导出记录",
-    "override": "特批", "authority_id": "机关标识", "holder": "持有人", "purpose": "用途", "origin": "账本名称",
-    "name": "密钥名称", "relation": "关系", "organisation": "单位", "valid_from": "起始日期", "valid_until": "截止日期", "kind": "类别", "officer": "审核人", "award_ref": "评审编号", "on": "评审日期",
-}
+# Amounts stay whole: one unit for the line breaker (pdf) and the browser (nowrap).
+AMOUNT = re.compile(r"\d[\d,]*\.\d{2} 元")
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d} 元"
+def entry_line(e: Entry, names: dict[str, str]) -> str:
+    """An entry's heading: its seq, Beijing date, what and who recorded it."""
+    return (f"第 {e.seq} 条　{labels.beijing_date(e.recorded_at)}　{labels.TYPES.get(e.type, e.type)}　"
+            f"记录机关：{labels.authority_name(e.authority.id, names)}")
 
 
-def describe(e: Entry) -> str:
+def describe(e: Entry, names: dict[str, str] | None = None) -> str:
     """One entry in plain Chinese: what, who decided, basis, dates, amounts."""
-    parts = []
-    for k, v in e.body.items():
-        if k in ("vkey", "log_key", "blocking", "tree_size", "subjects", "content_sha256", "counts", "input_fingerprint"):
-            continue
-        label = FIELD_ZH.get(k, k)
-        if k == "amount_fen":
-            v = _yuan(v)
-        elif k == "legal_basis" and isinstance(v, dict):
-            v = f"{v.get('article', '')}（{v.get('document_no', '')}）"
-        elif k == "scope" and isinstance(v, dict):
-            v = f"{'、'.join(v.get('benefits', []))}；地区 {'、'.join(v.get('regions', []))}"
-        elif isinstance(v, (dict, list)):
-            v = "、".join(map(str, v)) if isinstance(v, list) else "；".join(f"{a}：{b}" for a, b in v.items())
-        parts.append(f"{label}：{v}")
-    return "；".join(parts)
+    return "；".join(labels.describe(e.type, e.body, names or {}))
 
 
-def render_html(summary: dict, entries: dict[int, Entry], disclosures: dict[str, dict], checkpoint: str) -> str:
-    e = html.escape
+def summary_lines(summary: dict) -> list[str]:
+    """The export's own facts, in Chinese, times in Beijing time."""
+    return [f"案号：{summary['case']}", f"申请人：{summary['requested_by']}",
+            f"导出时间：{labels.beijing_time(summary['exported_at'])}",
+            f"账本：{summary['origin']}，检查点树大小 {summary['tree_size']}；本次导出登记于第 {summary['custody_seq']} 条记录。"]
+
+
+def render_html(summary: dict, entries: dict[int, Entry], disclosures: dict[str, dict], checkpoint: str,
+                names: dict[str, str] | None = None) -> str:
+    """The report as HTML (lang zh-CN); ``names`` are the registered authorities' names by id."""
+    names = names or {}
+
+    def e(text: str) -> str:
+        return AMOUNT.sub(lambda m: f'<span class="amount">{m[0]}</span>', html.escape(text))
+
     people = "".join(f"<tr><td>{e(d['name'])}</td><td>{e(d['scheme'])}:{e(d['id'])}</td><td><code>{e(ref)}</code></td></tr>"
                      for ref, d in sorted(disclosures.items()))
     rows = "".join(
-        f"<tr><td>{seq}</td><td>{e(x.recorded_at[:10])}</td><td>{e(TYPE_ZH.get(x.type, x.type))}</td>"
-        f"<td>{e(x.authority.id)}（{e(x.authority.region)}）</td><td>{e(describe(x))}</td>"
-        f"<td><code>{x.leaf_hash.hex()}</code></td></tr>" for seq, x in sorted(entries.items()))
+        f"<tr><td>{seq}</td><td>{e(labels.beijing_time(x.recorded_at))}</td><td>{e(labels.TYPES.get(x.type, x.type))}</td>"
+        f"<td>{e(labels.authority_name(x.authority.id, names))}<br><small>{e(x.authority.id)}</small></td>"
+        f"<td>{e(describe(x, names))}</td><td><code>{x.leaf_hash.hex()}</code></td></tr>"
+        for seq, x in sorted(entries.items()))
+    head = "<br>".join(e(line) for line in summary_lines(summary))
     return f"""<!doctype html>
 <html lang="zh-CN"><meta charset="utf-8"><title>证据材料 {e(summary['case'])}</title>
 <style>body{{font-family:"Noto Sans CJK SC","Source Han Sans SC",sans-serif;margin:2em}}
-td,th{{border-bottom:1px solid #ccc;padding:3px 6px;vertical-align:top;font-size:13px}}code{{font-size:11px;word-break:break-all}}</style>
+td,th{{border-bottom:1px solid #ccc;padding:3px 6px;vertical-align:top;font-size:13px}}code{{font-size:11px;word-break:break-all}}
+.amount{{white-space:nowrap}}small{{color:#666}}</style>
 <h1>诚信记录证据材料</h1>
-<p>案号：{e(summary['case'])}<br>申请人：{e(summary['requested_by'])}<br>导出时间：{e(summary['exported_at'])}<br>
-账本：{e(summary['origin'])}，树大小 {summary['tree_size']}；本次导出登记于第 {summary['custody_seq']} 条记录。</p>
+<p>{head}</p>
 <h2>当事人</h2><table><tr><th>姓名/名称</th><th>证件</th><th>主体标识</th></tr>{people}</table>
 <h2>记录</h2>
-<table><tr><th>序号</th><th>记录日期</th><th>事项</th><th>记录机关</th><th>内容</th><th>叶哈希（SHA-256）</th></tr>{rows}</table>
-<h2>签名检查点</h2><pre>{e(checkpoint)}</pre>
+<table><tr><th>序号</th><th>记录时间（北京时间）</th><th>事项</th><th>记录机关</th><th>内容</th><th>叶哈希（SHA-256）</th></tr>{rows}</table>
+<h2>签名检查点</h2><pre>{html.escape(checkpoint)}</pre>
 <h2>如何核验</h2>
 <p>见 VERIFY.md：用 sha256sum 核对 manifest.json 中每个文件的哈希；用账本公钥核对检查点签名；
 用 tlog-proof 核对每条记录包含在检查点所承诺的默克尔树中（RFC 9162）；用主体披露信息重新计算主体标识。
