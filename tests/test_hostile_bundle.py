@@ -104,12 +104,12 @@ def world(tmp_path_factory) -> World:
 
 def ledger_verdict(w: World, data: bytes, *, trusted: bool = True, against: bytes | None = None) -> int:
     try:
-        verify_bundle(data, parse_vkey(w.vkey) if trusted else None, against)
+        r = verify_bundle(data, parse_vkey(w.vkey) if trusted else None, against)
     except BundleError:
         return 1
     except UnreadableBundle:
         return 2
-    return 0
+    return 0 if r.authenticated else 3  # 3: consistent, not authenticated (no trusted key)
 
 
 def script_verdict(w: World, data: bytes, *, trusted: bool = True, against: bytes | None = None) -> int:
@@ -124,7 +124,8 @@ def script_verdict(w: World, data: bytes, *, trusted: bool = True, against: byte
     with contextlib.redirect_stdout(out):
         code = standalone.main(args)
     path.unlink()
-    assert out.getvalue().startswith({0: "OK:", 1: "FAIL:", 2: "UNREADABLE:"}[code]), out.getvalue()
+    assert out.getvalue().startswith({0: "OK:", 1: "FAIL:", 2: "UNREADABLE:", 3: "CONSISTENT, NOT AUTHENTICATED:"}[code]), \
+        out.getvalue()
     return code
 
 
@@ -411,7 +412,7 @@ def test_a_later_bundle_against_an_earlier_one(world):
 
 def test_without_a_trusted_key_both_check_internal_consistency(world):
     w = world
-    assert verdicts(w, w.old, trusted=False) == (0, 0)
+    assert verdicts(w, w.old, trusted=False) == (3, 3)  # consistent, not authenticated: never a plain OK
     files = members(w.old)
     name = json.loads(files["manifest.json"])["log_key"]
     impostor = {**files, f"keys/{name}.vkey": (Signer.from_seed(name, b"impostor").verifier.vkey() + "\n").encode()}
@@ -598,7 +599,7 @@ def test_an_unzipped_folder_ignores_only_the_hand_checks_leftovers(world, tmp_pa
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert standalone.main([str(tmp_path), "--log-vkey", world.vkey]) == 0
-    assert "ignored (not in the bundle): SHA256SUMS" in out.getvalue()
+    assert "Ignored (not in the bundle): SHA256SUMS" in out.getvalue()
     (tmp_path / "entries" / "999.json").write_text("{}")
     with contextlib.redirect_stdout(io.StringIO()):
         assert standalone.main([str(tmp_path), "--log-vkey", world.vkey]) == 1
@@ -683,7 +684,7 @@ def forged_entries() -> list[dict]:
 
 def test_a_forged_but_consistent_bundle_passes_both_only_without_a_pin(world):
     good = forged_bundle(forged_entries()[:3])
-    assert verdicts(world, good, trusted=False) == (0, 0)
+    assert verdicts(world, good, trusted=False) == (3, 3)  # consistent, not authenticated
     assert verdicts(world, good) == (1, 1)  # the pinned log key is not the forger's
     revoked = forged_bundle(forged_entries())  # entry 4 is signed after its key's revocation
     assert verdicts(world, revoked, trusted=False) == (1, 1)
