@@ -79,7 +79,12 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    tmp = tmp_path_factory.mktemp("hostile")
+    return build_world(tmp_path_factory.mktemp("hostile"))
+
+
+def build_world(tmp: Path) -> World:
+    """Two real exports of one subject from a SQLite log begun in v1, continued in v2
+    (also tests/tamper_corpus.py's starting point)."""
     with open_store("sqlite", tmp) as store:
         ring, clock = make_keyring(), FixedClock()
         bootstrap(store.engine, ring, clock, (HOHHOT, BAOTOU, REGIONAL))

@@ -88,7 +88,7 @@ def verify_bundle_cmd(bundle, trusted, against, as_json):
         click.echo(printable(standalone.report_text(r)))
     else:  # the names and values come from the bundle: escaped, never markup
         label = "FAIL" if code == EXIT_VERIFICATION_FAILED else "UNREADABLE"
-        err.print(f"[red]{label}[/red] [{escape(str(r['check']))}] {escape(printable(r['file']))}"
+        err.print(f"[red]{label}[/red] {escape('[' + str(r['check']) + ']')} {escape(printable(r['file']))}"
                   f"\n  expected: {escape(printable(r['expected']))}\n  found:    {escape(printable(r['found']))}",
                   highlight=False)
     sys.exit(code)

@@ -215,7 +215,7 @@ def strict_json(data, file, kind):
 
     try:
         return json.loads(data.decode("utf-8"), object_pairs_hook=unique, parse_float=no_number,
-                          parse_constant=no_number)
+                          parse_constant=no_number, parse_int=safe_int)  # I-JSON (RFC 7493 §2.2), as the browser
     except (ValueError, RecursionError) as e:
         raise finding(kind, file, "strict JSON (UTF-8, unique keys, integers only)", str(e)[:200]) from e
 
@@ -819,13 +819,12 @@ USAGE = "python3 verify_bundle.py BUNDLE [--log-vkey VKEY] [--against OLDER] [--
 
 def run(argv):
     """(exit code, the result as a dict) for a command line; never raises for any input."""
-    args, opts, as_json = [], {}, False
-    it = iter(argv)
+    as_json = "--json" in argv  # wherever it stands: the answer's form is settled before anything can fail
+    args, opts = [], {}
+    it = iter(a for a in argv if a != "--json")
     for a in it:
         if a in ("--log-vkey", "--against", "--skew-seconds"):
             opts[a] = next(it, None)
-        elif a == "--json":
-            as_json = True
         else:
             args.append(a)
     skew = opts.get("--skew-seconds", str(SKEW_SECONDS))
