@@ -385,9 +385,9 @@ def test_a_v2_evidence_bundle_from_the_ledger_verifies_with_the_standalone_scrip
 
 
 def test_verify_md_checks_a_v2_statement_signature_with_openssl(tmp_path):
-    """VERIFY.md section 4, run as a person would, on a bundle whose entries are v2
-    (the vectors' honest log): it cuts the statement's signed bytes out of the
-    entry and openssl verifies them with the key the statement names."""
+    """VERIFY.md step 5, run as a person would, on a bundle whose entries are v2 (the
+    vectors' honest log): for every entry it cuts the signed bytes (a v2 statement's, a
+    v1 entry's) and openssl verifies them with the key the entry names."""
     import shutil
     import subprocess
 
@@ -396,21 +396,24 @@ def test_verify_md_checks_a_v2_statement_signature_with_openssl(tmp_path):
     if not shutil.which("openssl"):  # pragma: no cover
         pytest.skip("openssl not installed")
     v = BY_NAME["mixed-v1-then-v2"]
+    folder = tmp_path / "bundle"
     for name, data in vv.bundle_files(v).items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    (tmp_path / "check").mkdir()
     summary = {"case": vv.CASE, "requested_by": vv.REQUESTED_BY, "exported_at": "-", "origin": vv.ORIGIN,
                "tree_size": len(v["entries"]), "custody_seq": len(v["entries"]) - 1, "log_key": vv.LOG.name}
-    section4 = re.findall(r"```sh\n(.*?)```", verify_md(summary, [0]), re.S)[3]
+    step5 = next(b for b in re.findall(r"```sh\n(.*?)```", verify_md(summary, [0]), re.S) if "signer.pem" in b)
+    out = subprocess.run(["bash", "-c", "set -euo pipefail\n" + step5], cwd=folder, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
     for seq in (len(v["entries"]) - 1, vv.AUTH_SEQ, vv.LATE_SEQ, 3):  # custody (log key), authorities' v2, a v1
-        script = "set -e\n" + section4.replace(f"entries/{summary['custody_seq']}.json", f"entries/{seq}.json")
-        out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
-        assert out.returncode == 0 and "Signature Verified Successfully" in out.stdout, out.stdout + out.stderr
         entry = json.loads(v["entries"][seq])
         signer = entry["statement"]["key"] if entry["v"] == 2 else entry["signer"]
-        assert f"format {entry['v']} signed by {signer}" in out.stdout
-    (tmp_path / f"entries/{vv.AUTH_SEQ}.json").write_bytes(
+        assert (f"5. entries/{seq}.json: format {entry['v']}, signed by {signer}: Signature Verified Successfully"
+                in out.stdout), out.stdout
+    (folder / f"entries/{vv.AUTH_SEQ}.json").write_bytes(
         BY_NAME["statement-body.text-changed-to-\"another text\""]["entries"][vv.AUTH_SEQ])
-    script = "set -e\n" + section4.replace(f"entries/{summary['custody_seq']}.json", f"entries/{vv.AUTH_SEQ}.json")
-    out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
-    assert out.returncode != 0 and "Signature Verified Successfully" not in out.stdout
+    out = subprocess.run(["bash", "-c", "set -euo pipefail\n" + step5], cwd=folder, capture_output=True, text=True)
+    assert out.returncode != 0 and f"5. entries/{vv.AUTH_SEQ}.json" in out.stdout
+    key = json.loads(v["entries"][vv.AUTH_SEQ])["statement"]["key"]
+    assert f"entries/{vv.AUTH_SEQ}.json: format 2, signed by {key}: Signature Verified Successfully" not in out.stdout
