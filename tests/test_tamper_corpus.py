@@ -203,3 +203,31 @@ def test_the_court_process_cannot_import_the_ledger(court, tmp_path):
     runner, _ = court
     r = subprocess.run([sys.executable, "-I", "-S", str(runner), str(probe)], capture_output=True, text=True)
     assert r.stdout.split() == ["True", "True"], r.stdout + r.stderr
+
+
+# --- the format-v2 vectors: the same failure name in Python and in the browser ---------------------
+
+def test_the_v2_vectors_fail_by_the_same_check_in_python_and_the_browser(page):  # noqa: F811
+    """tests/data/v2_vectors.json (98 logs, each wrapped in a bundle): ``ledger verify-bundle``
+    (the bundled script's code) and the browser name the same check for each."""
+    from ledger.evidence.verifier import BundleError, Unreadable, verify_bundle
+    from ledger.signing.keys import parse_vkey
+    from tests import v2_vectors as vv
+
+    doc = vv.load()
+    bundles = {v["name"]: vv.bundle_zip(v) for v in doc["vectors"]}
+    python: dict[str, Verdict] = {}
+    for name, data in bundles.items():
+        try:
+            verify_bundle(data, parse_vkey(doc["log_vkey"]))
+            python[name] = (0, None)
+        except BundleError as e:
+            python[name] = (1, e.check)
+        except Unreadable as e:
+            python[name] = (2, e.check)
+    payload = {n: [base64.b64encode(b).decode(), True] for n, b in bundles.items()}
+    browser = {n: tuple(v) for n, v in page.evaluate(BROWSER, {"cases": payload, "vkey": doc["log_vkey"]}).items()}
+    assert {v["name"]: ("accept" if python[v["name"]][0] == 0 else "reject") for v in doc["vectors"]} == {
+        v["name"]: v["want"] for v in doc["vectors"]}
+    wrong = {n: (python[n], browser[n]) for n in bundles if python[n] != browser[n]}
+    assert not wrong, json.dumps(wrong, indent=1)
