@@ -1,11 +1,14 @@
 """Hostile evidence bundles (docs/evidence.md, "Malformed input"): a corpus made by
-mutating a real export, checked by both verifiers, ``ledger verify-bundle``
-(``ledger.evidence.verifier``) and the bundled ``verify_bundle.py``
-(``ledger.evidence.standalone``, run as a script would be).
+mutating a real export, checked through both Python entry points, ``ledger
+verify-bundle``'s (``ledger.evidence.verifier``, bytes in) and the bundled
+``verify_bundle.py``'s (``ledger.evidence.standalone.main``, a file or folder, as a
+script is run). Since decision 0017 both run the script's checks; the browser joins
+them on the named corpus in tests/test_tamper_corpus.py.
 
 For every input both give the same verdict, as exit codes: 0 verified, 1
-verification failed, 2 not a bundle they can read. Neither raises anything else
-(a traceback fails the test). And neither passes a mutated bundle whose signed
+verification failed, 2 not a bundle they can read, 3 consistent but not
+authenticated (no trusted key). Neither raises anything else (a traceback fails
+the test). And neither passes a mutated bundle whose signed
 content changed: the entries, the disclosures, the key files the custody entry
 covers, the checkpoint's signed body.
 
