@@ -227,6 +227,21 @@ BROWSER_BUNDLES = """async ({cases, vkey}) => {
 }"""
 
 
+BROWSER_CHECKS = BROWSER_BUNDLES.replace('out[name] = "accept";', "out[name] = null;").replace(
+    ': "reject";', ": e.check;")
+
+
+def script_check(v: dict) -> str | None:
+    """The check verify_bundle.py names for a vector's bundle (None: it passes)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "bundle.zip"
+        path.write_bytes(vv.bundle_zip(v))
+        _, _, result = standalone.run([str(path), "--log-vkey", DOC["log_vkey"]])
+    return result["check"]
+
+
 def test_browser_verifier_on_every_vector(page):
     cases = {v["name"]: base64.b64encode(vv.bundle_zip(v)).decode() for v in VECTORS}
     got = page.evaluate(BROWSER_BUNDLES, {"cases": cases, "vkey": DOC["log_vkey"]})
@@ -281,6 +296,11 @@ def test_the_three_readers_agree_on_random_mutants(page):
     browser = page.evaluate(BROWSER_BUNDLES, {"cases": cases, "vkey": DOC["log_vkey"]})
     wrong = {n: (*python[n], browser[n]) for n in python if len({*python[n], browser[n]}) != 1}
     assert not wrong, f"(independent verifier, verify_bundle.py, browser) disagree: {wrong}"
+    # … and verify_bundle.py (so ledger verify-bundle) and the browser name the same failing check.
+    names = page.evaluate(BROWSER_CHECKS, {"cases": cases, "vkey": DOC["log_vkey"]})
+    script = {m["name"]: script_check(m) for m in mutants}
+    wrong_names = {n: (script[n], names[n]) for n in script if script[n] != names[n]}
+    assert not wrong_names, f"(verify_bundle.py, browser) name different checks: {wrong_names}"
     verdicts = [v[0] for v in python.values()]
     assert verdicts.count("accept") >= 5 and verdicts.count("reject") >= 200, verdicts.count("accept")
 
