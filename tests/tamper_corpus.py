@@ -132,12 +132,30 @@ def _check_of(group: str, name: str) -> str | None:
     return "manifest_format" if group == "manifest" else CONTENT_CHECKS[name]
 
 
+def encodings(w: hb.World) -> dict[str, Case]:
+    """Where Python and JavaScript could read the same bytes differently: member-name
+    encodings and what counts as white space in a key name."""
+    files = hb.members(w.old)
+    cp437 = hb.rezip({**files, "zz_ascii_a": b"x"}).replace(b"zz_ascii_a", b"zz_ascii_\xe9")  # no UTF-8 flag
+
+    def log_key(name: str) -> bytes:
+        return hb.with_manifest(w.old, lambda m: m.__setitem__("log_key", name))
+
+    return {
+        "encoding: a member name neither ASCII nor flagged UTF-8": Case(cp437, 2, "zip"),
+        "encoding: a flagged UTF-8 member name, listed": Case(hb.rezip({**files, "附件.txt": b"x"}, rehash=True), 0, None),
+        "encoding: log_key with an information separator": Case(log_key("test\x1clog"), 2, "manifest_format"),
+        "encoding: log_key with a byte-order mark": Case(log_key("\ufefftest-log"), 2, "manifest_format"),
+        "encoding: log_key with a next-line character": Case(log_key("test\x85log"), 2, "manifest_format"),
+    }
+
+
 def corpus(w: hb.World) -> dict[str, Case]:
     """Every case by name, with the verdict all three verifiers must give."""
     out: dict[str, Case] = {}
     for group, (make, code) in hb.CASES.items():
         for name, data in make(w).items():
             out[f"{group}: {name}"] = Case(data, code, _check_of(group, name))
-    for make in (falsifications, without_a_key):
+    for make in (falsifications, without_a_key, encodings):
         out.update(make(w))
     return out

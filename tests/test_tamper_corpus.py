@@ -116,7 +116,7 @@ def browser_verdicts(page, w: hb.World, cases: dict[str, tc.Case]) -> dict[str, 
 def test_the_corpus_is_the_shared_one(corpus):
     """Every kind the bundle tests know, the falsifications, malformed zips and manifests, no-key cases."""
     kinds = {name.split(":")[0] for name in corpus}
-    assert {"container", "manifest", "content", "passing", "no trusted key"} <= kinds, kinds
+    assert {"container", "manifest", "content", "passing", "no trusted key", "encoding"} <= kinds, kinds
     assert {c.exit_code for c in corpus.values()} == {0, 1, 2, 3}
     assert len(corpus) >= 90
     assert set(standalone.CHECKS) >= {c.check for c in corpus.values() if c.check}

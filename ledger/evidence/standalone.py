@@ -145,6 +145,9 @@ def read_zip(data, label, max_members=MAX_MEMBERS, max_bytes=MAX_BYTES, max_zip_
                 problem = unsafe_name(i.filename)
                 if problem:
                     raise finding(Unreadable, repr(i.filename), "a relative member name", problem)
+                if not i.flag_bits & 0x800 and not i.filename.isascii():  # APPNOTE 4.4.4 bit 11
+                    raise finding(Unreadable, repr(i.filename), "an ASCII or UTF-8 (flagged) member name",
+                                  "another encoding")
                 if i.flag_bits & 1 or i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                     raise finding(Unreadable, i.filename, "unencrypted, stored or deflated", "another kind")
                 if stat.S_ISLNK(i.external_attr >> 16):
@@ -220,8 +223,14 @@ def strict_json(data, file, kind):
         raise finding(kind, file, "strict JSON (UTF-8, unique keys, integers only)", str(e)[:200]) from e
 
 
+# c2sp.org/signed-note: a key name is non-empty, without "+" or white space. "White space"
+# spelt out, so that Python (str.isspace) and the browser (\s) agree on every character.
+SPACE = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"
+                  + "".join(chr(c) for c in range(0x2000, 0x200B)))
+
+
 def key_name_ok(name):
-    return isinstance(name, str) and name != "" and "+" not in name and not any(c.isspace() for c in name)
+    return isinstance(name, str) and name != "" and "+" not in name and not any(c in SPACE for c in name)
 
 
 def read_manifest(files):

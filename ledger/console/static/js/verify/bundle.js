@@ -50,7 +50,8 @@ export const NOT_AUTHENTICATED = "consistent, not authenticated";
 
 const HEX64 = /^[0-9a-f]{64}$/, SALT = /^[0-9a-f]{32}$/;
 const ENTRY = /^entries\/(0|[1-9][0-9]*)\.json$/, PROOF = /^proofs\/(0|[1-9][0-9]*)\.tlog-proof$/;
-const keyNameOk = (name) => typeof name === "string" && name.length > 0 && !/[\s+]/.test(name);
+// c2sp.org/signed-note: non-empty, no "+" nor white space, the characters of verify_bundle.py's SPACE.
+const keyNameOk = (name) => typeof name === "string" && name.length > 0 && !/[+\s\x1c-\x1f\x85]/.test(name);
 const MANIFEST = { format: "string", version: "int", case: "string", requested_by: "string", exported_at: "string",
   origin: "string", tree_size: "int", custody_seq: "int", log_key: "string", content: "list",
   content_sha256: "string", files: "object" };

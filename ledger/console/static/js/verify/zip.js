@@ -11,6 +11,15 @@ const EOCD = 0x06054b50, CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
 export const MAX_TOTAL = 2 ** 30;
 export const MAX_MEMBERS = 210000;
 
+/** A member name: ASCII, or UTF-8 with general-purpose flag bit 11 set (APPNOTE 4.4.4);
+ *  any other encoding is refused, as ledger/evidence/standalone.py read_zip does. */
+function memberName(raw, flags) {
+  if (!(flags & 0x800) && raw.some((b) => b > 0x7f)) {
+    throw new VerifyError("zip", "a member name in another encoding than ASCII or flagged UTF-8");
+  }
+  return decoder.decode(raw);
+}
+
 /** Why a member name is unsafe to extract, or null (ledger/evidence/standalone.py ``unsafe_name``). */
 export function unsafeName(name) {
   const path = name.endsWith("/") ? name.slice(0, -1) : name;
@@ -90,7 +99,7 @@ function centralDirectory(bytes, v) {
       flags: v.getUint16(at + 8, true), method: v.getUint16(at + 10, true), crc: v.getUint32(at + 16, true),
       packed: v.getUint32(at + 20, true), size: v.getUint32(at + 24, true), local: v.getUint32(at + 42, true) + shift,
       mode: v.getUint32(at + 38, true) >>> 16, // external attributes: the Unix mode in the high half
-      name: decoder.decode(bytes.subarray(at + 46, at + 46 + nameLen)),
+      name: memberName(bytes.subarray(at + 46, at + 46 + nameLen), v.getUint16(at + 8, true)),
     });
     at = next;
   }
