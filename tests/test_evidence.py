@@ -227,25 +227,24 @@ def test_a_later_bundle_extends_an_earlier_one(story, domain):
     assert e.value.file == "consistency.json"
 
 
-def test_verify_md_by_hand_with_sha256sum_and_openssl(story, tmp_path):
-    """Run the shell blocks of VERIFY.md sections 1-3 as a person would."""
+def test_verify_md_by_hand_with_sha256sum_and_openssl(story, domain, tmp_path):
+    """Run every shell block of VERIFY.md as a person would: one bash session beside
+    bundle.zip and trusted.vkey (tests/test_tamper_corpus_manual.py runs it on tampered bundles)."""
     import shutil
 
     if not (shutil.which("openssl") and shutil.which("sha256sum")):  # pragma: no cover
         pytest.skip("openssl or sha256sum not installed")
-    for name, data in unzip(story["bundle"].data).items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
-    guide = (tmp_path / "VERIFY.md").read_text()
-    blocks = re.findall(r"```sh\n(.*?)```", guide, re.S)[:3]
-    script = "set -e\n" + "\n".join(blocks)
+    (tmp_path / "bundle.zip").write_bytes(story["bundle"].data)
+    (tmp_path / "trusted.vkey").write_text(domain.keyring.log.verifier.vkey() + "\n")
+    guide = unzip(story["bundle"].data)["VERIFY.md"].decode()
+    script = "set -euo pipefail\n" + "\n".join(re.findall(r"```sh\n(.*?)```", guide, re.S))
     out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "FAILED" not in out.stdout and "report.pdf: OK" in out.stdout
-    assert "Signature Verified Successfully" in out.stdout
-    first = sorted(tmp_path.glob("entries/*.json"), key=lambda p: int(p.stem))[0]
+    assert "1. files: every file is present and matches manifest.json" in out.stdout
+    assert "Signature Verified Successfully" in out.stdout and out.stdout.rstrip().endswith("done: every step held")
+    first = sorted((tmp_path / "bundle").glob("entries/*.json"), key=lambda p: int(p.stem))[0]
     leaf = hashlib.sha256(b"\x00" + first.read_bytes()).hexdigest()
-    assert leaf in out.stdout  # the openssl leaf hash of the entry the guide names
+    assert f"3. entries/{first.stem}.json: leaf {leaf} is in the tree" in out.stdout
 
 
 def test_an_edited_report_is_named_as_not_authenticated(story, domain):

@@ -1,11 +1,14 @@
 """Hostile evidence bundles (docs/evidence.md, "Malformed input"): a corpus made by
-mutating a real export, checked by both verifiers, ``ledger verify-bundle``
-(``ledger.evidence.verifier``) and the bundled ``verify_bundle.py``
-(``ledger.evidence.standalone``, run as a script would be).
+mutating a real export, checked through both Python entry points, ``ledger
+verify-bundle``'s (``ledger.evidence.verifier``, bytes in) and the bundled
+``verify_bundle.py``'s (``ledger.evidence.standalone.main``, a file or folder, as a
+script is run). Since decision 0017 both run the script's checks; the browser joins
+them on the named corpus in tests/test_tamper_corpus.py.
 
 For every input both give the same verdict, as exit codes: 0 verified, 1
-verification failed, 2 not a bundle they can read. Neither raises anything else
-(a traceback fails the test). And neither passes a mutated bundle whose signed
+verification failed, 2 not a bundle they can read, 3 consistent but not
+authenticated (no trusted key). Neither raises anything else (a traceback fails
+the test). And neither passes a mutated bundle whose signed
 content changed: the entries, the disclosures, the key files the custody entry
 covers, the checkpoint's signed body.
 
@@ -79,7 +82,12 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    tmp = tmp_path_factory.mktemp("hostile")
+    return build_world(tmp_path_factory.mktemp("hostile"))
+
+
+def build_world(tmp: Path) -> World:
+    """Two real exports of one subject from a SQLite log begun in v1, continued in v2
+    (also tests/tamper_corpus.py's starting point)."""
     with open_store("sqlite", tmp) as store:
         ring, clock = make_keyring(), FixedClock()
         bootstrap(store.engine, ring, clock, (HOHHOT, BAOTOU, REGIONAL))
@@ -104,12 +112,12 @@ def world(tmp_path_factory) -> World:
 
 def ledger_verdict(w: World, data: bytes, *, trusted: bool = True, against: bytes | None = None) -> int:
     try:
-        verify_bundle(data, parse_vkey(w.vkey) if trusted else None, against)
+        r = verify_bundle(data, parse_vkey(w.vkey) if trusted else None, against)
     except BundleError:
         return 1
     except UnreadableBundle:
         return 2
-    return 0
+    return 0 if r.authenticated else 3  # 3: consistent, not authenticated (no trusted key)
 
 
 def script_verdict(w: World, data: bytes, *, trusted: bool = True, against: bytes | None = None) -> int:
@@ -124,7 +132,8 @@ def script_verdict(w: World, data: bytes, *, trusted: bool = True, against: byte
     with contextlib.redirect_stdout(out):
         code = standalone.main(args)
     path.unlink()
-    assert out.getvalue().startswith({0: "OK:", 1: "FAIL:", 2: "UNREADABLE:"}[code]), out.getvalue()
+    assert out.getvalue().startswith({0: "OK:", 1: "FAIL:", 2: "UNREADABLE:", 3: "CONSISTENT, NOT AUTHENTICATED:"}[code]), \
+        out.getvalue()
     return code
 
 
@@ -411,7 +420,7 @@ def test_a_later_bundle_against_an_earlier_one(world):
 
 def test_without_a_trusted_key_both_check_internal_consistency(world):
     w = world
-    assert verdicts(w, w.old, trusted=False) == (0, 0)
+    assert verdicts(w, w.old, trusted=False) == (3, 3)  # consistent, not authenticated: never a plain OK
     files = members(w.old)
     name = json.loads(files["manifest.json"])["log_key"]
     impostor = {**files, f"keys/{name}.vkey": (Signer.from_seed(name, b"impostor").verifier.vkey() + "\n").encode()}
@@ -598,7 +607,7 @@ def test_an_unzipped_folder_ignores_only_the_hand_checks_leftovers(world, tmp_pa
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert standalone.main([str(tmp_path), "--log-vkey", world.vkey]) == 0
-    assert "ignored (not in the bundle): SHA256SUMS" in out.getvalue()
+    assert "Ignored (not in the bundle): SHA256SUMS" in out.getvalue()
     (tmp_path / "entries" / "999.json").write_text("{}")
     with contextlib.redirect_stdout(io.StringIO()):
         assert standalone.main([str(tmp_path), "--log-vkey", world.vkey]) == 1
@@ -683,7 +692,7 @@ def forged_entries() -> list[dict]:
 
 def test_a_forged_but_consistent_bundle_passes_both_only_without_a_pin(world):
     good = forged_bundle(forged_entries()[:3])
-    assert verdicts(world, good, trusted=False) == (0, 0)
+    assert verdicts(world, good, trusted=False) == (3, 3)  # consistent, not authenticated
     assert verdicts(world, good) == (1, 1)  # the pinned log key is not the forger's
     revoked = forged_bundle(forged_entries())  # entry 4 is signed after its key's revocation
     assert verdicts(world, revoked, trusted=False) == (1, 1)

@@ -227,6 +227,21 @@ BROWSER_BUNDLES = """async ({cases, vkey}) => {
 }"""
 
 
+BROWSER_CHECKS = BROWSER_BUNDLES.replace('out[name] = "accept";', "out[name] = null;").replace(
+    ': "reject";', ": e.check;")
+
+
+def script_check(v: dict) -> str | None:
+    """The check verify_bundle.py names for a vector's bundle (None: it passes)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "bundle.zip"
+        path.write_bytes(vv.bundle_zip(v))
+        _, _, result = standalone.run([str(path), "--log-vkey", DOC["log_vkey"]])
+    return result["check"]
+
+
 def test_browser_verifier_on_every_vector(page):
     cases = {v["name"]: base64.b64encode(vv.bundle_zip(v)).decode() for v in VECTORS}
     got = page.evaluate(BROWSER_BUNDLES, {"cases": cases, "vkey": DOC["log_vkey"]})
@@ -281,43 +296,47 @@ def test_the_three_readers_agree_on_random_mutants(page):
     browser = page.evaluate(BROWSER_BUNDLES, {"cases": cases, "vkey": DOC["log_vkey"]})
     wrong = {n: (*python[n], browser[n]) for n in python if len({*python[n], browser[n]}) != 1}
     assert not wrong, f"(independent verifier, verify_bundle.py, browser) disagree: {wrong}"
+    # … and verify_bundle.py (so ledger verify-bundle) and the browser name the same failing check.
+    names = page.evaluate(BROWSER_CHECKS, {"cases": cases, "vkey": DOC["log_vkey"]})
+    script = {m["name"]: script_check(m) for m in mutants}
+    wrong_names = {n: (script[n], names[n]) for n in script if script[n] != names[n]}
+    assert not wrong_names, f"(verify_bundle.py, browser) name different checks: {wrong_names}"
     verdicts = [v[0] for v in python.values()]
     assert verdicts.count("accept") >= 5 and verdicts.count("reject") >= 200, verdicts.count("accept")
 
 
 # --- the ledger's own writer, read by the independent readers -------------------------------------
 
-# Vectors `ledger verify-bundle` passes though the spec refuses them: it does not check,
-# over the entries a bundle holds, prev between consecutive entries, recorded_at order,
-# refs below the entry's seq, or that the log's own v2 records are stated by the operator
-# (seq 0's authority). The three independent readers refuse them.
-LEDGER_GAPS = frozenset({
+def ledger_verdict(v: dict) -> str:
+    from ledger.evidence.verifier import BundleError, verify_bundle
+    from ledger.signing.keys import parse_vkey
+
+    try:
+        r = verify_bundle(vv.bundle_zip(v), parse_vkey(DOC["log_vkey"]))
+    except BundleError:
+        return "reject"
+    assert r.authenticated
+    return "accept"
+
+
+# Once `ledger verify-bundle` passed these though the spec refuses them (prev between
+# consecutive entries, recorded_at order, refs below the entry's seq, the log's own v2
+# records stated by the operator); it now runs the bundled script's checks (decision 0017).
+SPEC_REFUSES = frozenset({
     "entry-prev-" + "0" * 24,
     "entry-recorded_at-2026-02-01T08:03:30.0000", "entry-prev-one-digit-changed", "entry-prev-uppercase",
     "statement-refs-[5]", "statement-refs-[8]", "statement-refs-[-1]", "log-statement-for-another-authority",
 })
 
 
-def ledger_verdict(v: dict) -> str:
-    from ledger.evidence.verifier import BundleError, verify_bundle
-    from ledger.signing.keys import parse_vkey
-
-    try:
-        verify_bundle(vv.bundle_zip(v), parse_vkey(DOC["log_vkey"]))
-    except BundleError:
-        return "reject"
-    return "accept"
-
-
-@pytest.mark.parametrize("name", [n for n in BY_NAME if n not in LEDGER_GAPS])
+@pytest.mark.parametrize("name", list(BY_NAME))
 def test_ledger_verify_bundle_agrees_on_the_vectors(name):
     assert ledger_verdict(BY_NAME[name]) == BY_NAME[name]["want"]
 
 
-@pytest.mark.xfail(strict=True, reason="ledger verify-bundle does not check prev, recorded_at order, refs or the "
-                                       "operator's authority over a bundle's v2 entries (LEDGER_GAPS)")
-@pytest.mark.parametrize("name", sorted(LEDGER_GAPS))
+@pytest.mark.parametrize("name", sorted(SPEC_REFUSES))
 def test_ledger_verify_bundle_refuses_what_the_spec_refuses(name):
+    assert BY_NAME[name]["want"] == "reject"
     assert ledger_verdict(BY_NAME[name]) == "reject"
 
 
@@ -386,9 +405,9 @@ def test_a_v2_evidence_bundle_from_the_ledger_verifies_with_the_standalone_scrip
 
 
 def test_verify_md_checks_a_v2_statement_signature_with_openssl(tmp_path):
-    """VERIFY.md section 4, run as a person would, on a bundle whose entries are v2
-    (the vectors' honest log): it cuts the statement's signed bytes out of the
-    entry and openssl verifies them with the key the statement names."""
+    """VERIFY.md step 5, run as a person would, on a bundle whose entries are v2 (the
+    vectors' honest log): for every entry it cuts the signed bytes (a v2 statement's, a
+    v1 entry's) and openssl verifies them with the key the entry names."""
     import shutil
     import subprocess
 
@@ -397,21 +416,24 @@ def test_verify_md_checks_a_v2_statement_signature_with_openssl(tmp_path):
     if not shutil.which("openssl"):  # pragma: no cover
         pytest.skip("openssl not installed")
     v = BY_NAME["mixed-v1-then-v2"]
+    folder = tmp_path / "bundle"
     for name, data in vv.bundle_files(v).items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    (tmp_path / "check").mkdir()
     summary = {"case": vv.CASE, "requested_by": vv.REQUESTED_BY, "exported_at": "-", "origin": vv.ORIGIN,
                "tree_size": len(v["entries"]), "custody_seq": len(v["entries"]) - 1, "log_key": vv.LOG.name}
-    section4 = re.findall(r"```sh\n(.*?)```", verify_md(summary, [0]), re.S)[3]
+    step5 = next(b for b in re.findall(r"```sh\n(.*?)```", verify_md(summary, [0]), re.S) if "signer.pem" in b)
+    out = subprocess.run(["bash", "-c", "set -euo pipefail\n" + step5], cwd=folder, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
     for seq in (len(v["entries"]) - 1, vv.AUTH_SEQ, vv.LATE_SEQ, 3):  # custody (log key), authorities' v2, a v1
-        script = "set -e\n" + section4.replace(f"entries/{summary['custody_seq']}.json", f"entries/{seq}.json")
-        out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
-        assert out.returncode == 0 and "Signature Verified Successfully" in out.stdout, out.stdout + out.stderr
         entry = json.loads(v["entries"][seq])
         signer = entry["statement"]["key"] if entry["v"] == 2 else entry["signer"]
-        assert f"format {entry['v']} signed by {signer}" in out.stdout
-    (tmp_path / f"entries/{vv.AUTH_SEQ}.json").write_bytes(
+        assert (f"5. entries/{seq}.json: format {entry['v']}, signed by {signer}: Signature Verified Successfully"
+                in out.stdout), out.stdout
+    (folder / f"entries/{vv.AUTH_SEQ}.json").write_bytes(
         BY_NAME["statement-body.text-changed-to-\"another text\""]["entries"][vv.AUTH_SEQ])
-    script = "set -e\n" + section4.replace(f"entries/{summary['custody_seq']}.json", f"entries/{vv.AUTH_SEQ}.json")
-    out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
-    assert out.returncode != 0 and "Signature Verified Successfully" not in out.stdout
+    out = subprocess.run(["bash", "-c", "set -euo pipefail\n" + step5], cwd=folder, capture_output=True, text=True)
+    assert out.returncode != 0 and f"5. entries/{vv.AUTH_SEQ}.json" in out.stdout
+    key = json.loads(v["entries"][vv.AUTH_SEQ])["statement"]["key"]
+    assert f"entries/{vv.AUTH_SEQ}.json: format 2, signed by {key}: Signature Verified Successfully" not in out.stdout

@@ -26,7 +26,6 @@ from ledger.cli.edge import (
     subject_ref,
 )
 from ledger.cli.root import main
-from ledger.signing import keystore
 from ledger.store.engine import make_engine
 
 
@@ -68,33 +67,31 @@ def export_cmd(case, requested_by, subjects_, seqs, consistency_from, out, relea
 
 @main.command("verify-bundle")
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
-@click.option("--trusted-vkey", type=click.Path(exists=True, path_type=Path), default=None,
-              help="The log key you trust (else the bundle's own, which proves only internal consistency).")
+@click.option("--trusted-vkey", "--log-vkey", "trusted", default=None, metavar="VKEY|FILE",
+              help="The log key you trust, or a file holding it (else the bundle's own key: exit 3, "
+                   "consistent, not authenticated).")
 @click.option("--against", type=click.Path(exists=True, path_type=Path), default=None,
               help="An older bundle: check this one's checkpoint extends it.")
 @json_option
 @edge
-def verify_bundle_cmd(bundle, trusted_vkey, against, as_json):
-    """Verify an evidence bundle offline (no database). Exit 0 pass, 1 fail."""
-    from ledger.evidence.verifier import BundleError, verify_bundle
+def verify_bundle_cmd(bundle, trusted, against, as_json):
+    """Verify an evidence bundle (.zip or its unzipped folder) offline, no database.
 
-    trusted = keystore.read_vkey(trusted_vkey) if trusted_vkey else None
-    try:
-        r = verify_bundle(bundle.read_bytes(), trusted, against.read_bytes() if against else None)
-    except BundleError as e:
-        if as_json:
-            echo_json({"ok": False, "error": "BundleError", "message": str(e), "exit_code": EXIT_VERIFICATION_FAILED,
-                       "file": e.file, "expected": e.expected, "found": e.found})
-        else:  # the names and values come from the bundle: escaped, never markup
-            err.print(f"[red]FAIL[/red] {escape(printable(e.file))}\n  expected: {escape(printable(str(e.expected)))}"
-                      f"\n  found:    {escape(printable(str(e.found)))}", highlight=False)
-        sys.exit(EXIT_VERIFICATION_FAILED)
+    Exit 0 verified against the key you trust; 3 consistent, not authenticated (no
+    trusted key); 1 a check failed; 2 not a bundle (docs/evidence.md, "Verdicts")."""
+    from ledger.evidence import standalone
+
+    # The very code the bundle ships as verify_bundle.py (decision 0017): same checks, names, exit codes.
+    argv = [str(bundle), *(["--log-vkey", trusted] if trusted is not None else []),
+            *(["--against", str(against)] if against is not None else [])]
+    code, _, r = standalone.run(argv)
     if as_json:
-        click.echo(json.dumps({"ok": True, **r.__dict__}, ensure_ascii=False))
-    else:
-        warn = "" if trusted else " (checked against the bundle's own log key: pass --trusted-vkey)"
-        click.echo(f"OK: case {r.case}: {r.entries} entries, {r.subjects} disclosures; {r.origin} at tree size "
-                   f"{r.tree_size} (root {r.root}); export recorded at seq {r.custody_seq}{warn}")
-        if r.unauthenticated:
-            click.echo(f"Not authenticated by the log (renderings and helpers; rely on the entries): "
-                       f"{', '.join(r.unauthenticated)}")
+        echo_json(r)
+    elif code in (standalone.EXIT_OK, standalone.EXIT_NOT_AUTHENTICATED):
+        click.echo(printable(standalone.report_text(r)))
+    else:  # the names and values come from the bundle: escaped, never markup
+        label = "FAIL" if code == EXIT_VERIFICATION_FAILED else "UNREADABLE"
+        err.print(f"[red]{label}[/red] {escape('[' + str(r['check']) + ']')} {escape(printable(r['file']))}"
+                  f"\n  expected: {escape(printable(r['expected']))}\n  found:    {escape(printable(r['found']))}",
+                  highlight=False)
+    sys.exit(code)

@@ -17,8 +17,10 @@ Refused before anything is checked, so no later step can be misled:
 - a manifest that is not strict JSON (duplicate keys, floats, NaN) or whose
   members are missing, extra or of the wrong type.
 
-The bundled ``verify_bundle.py`` (``standalone``) applies the same rules, written
-again: a bug in one is not shared by the other (tests/test_hostile_bundle.py).
+``ledger verify-bundle`` runs the bundled ``verify_bundle.py`` (``standalone``), which
+applies the same rules (decision 0017); this reader, written apart, is held to the
+same verdicts by tests/test_hostile_bundle.py, and ``UnreadableBundle`` and ``Limits``
+are the types ``verifier`` answers with.
 """
 
 from __future__ import annotations

@@ -1,19 +1,25 @@
 """Verify an evidence bundle with the Python standard library and ``cryptography`` only.
 
-    python3 verify_bundle.py BUNDLE [--log-vkey VKEY] [--against OLDER] [--skew-seconds N]
+    python3 verify_bundle.py BUNDLE [--log-vkey VKEY] [--against OLDER] [--skew-seconds N] [--json]
 
 BUNDLE and OLDER are a bundle's .zip or the folder it was unzipped into; VKEY is
-the log's verifier key you trust (``name+id+key``, or a file holding it);
-without it the bundle's own key is used, which proves only internal consistency.
-N (default 300) is how much later than recorded_at a v2 statement's signed_at may be.
+the log's verifier key you trust, as the key itself (``name+id+key``) or the
+path of a file holding it. N (default 300) is how much later than recorded_at a
+v2 statement's signed_at may be. --json prints one JSON object, whatever happens.
 
-Exit 0 and ``OK: …`` when it verifies; 1 and ``FAIL: …`` when it does not; 2 and
-``UNREADABLE: …`` when BUNDLE is not a bundle this script can read safely (not a
-zip, a truncated one, unsafe member names, duplicates, over the size bounds, a
-malformed manifest). The same checks as ``ledger verify-bundle``
-(docs/evidence.md), written independently of the ledger's code. In a folder,
-top-level files the manifest does not list (SHA256SUMS, cp.body … from
-VERIFY.md's steps) are ignored and named.
+Exit codes (docs/evidence.md, "Verdicts"):
+  0  ``OK: …``: every check passed and the checkpoint is signed by the key you trust;
+  3  ``CONSISTENT, NOT AUTHENTICATED: …``: every check passed, but against the
+     bundle's own log key (no --log-vkey): anyone can make such a bundle;
+  1  ``FAIL: [check] …``: a check failed; the check, the file, what was expected, what was found;
+  2  ``UNREADABLE: [check] …``: not a bundle this script can read safely (not a
+     zip, truncated, unsafe member names, duplicates, over the size bounds, a
+     malformed manifest), or arguments it cannot use.
+
+``ledger verify-bundle`` runs this very module (decision 0017): the same checks in
+the same order, the same failure names (``CHECKS``) and exit codes; the browser
+verifier follows them in JavaScript. In a folder, top-level files the manifest
+does not list (SHA256SUMS, cp.body … from VERIFY.md's steps) are ignored and named.
 
 Entries may be format v1 (docs/contracts.md §2.1: the log signs the entry) or
 v2 (§2.7: ``{"v": 2, "seq", "prev", "recorded_at", "statement", "sig"}``, the
@@ -68,16 +74,41 @@ EM_DASH = "\u2014"
 SAFE_INT = 2**53 - 1  # RFC 8785 §3.2.2.3
 
 
-class Fail(Exception):
+class Finding(Exception):
+    """A named failure: which check (one of CHECKS), which file, what was expected and found."""
+
+    def __init__(self, file, expected, found, check=None):
+        self.file, self.expected, self.found, self.check = str(file), str(expected), str(found), check
+        super().__init__(f"{file}: expected {expected}; found {found}")
+
+
+class Fail(Finding):
     """Verification failed (exit 1)."""
 
 
-class Unreadable(Exception):
-    """Not a bundle this script can read (exit 2)."""
+class Unreadable(Finding):
+    """Not a bundle this script can read, or arguments it cannot use (exit 2)."""
 
 
-def finding(kind, file, expected, found):
-    return kind(f"{file}: expected {expected}; found {found}")
+class BadSignature(ValueError):
+    """A signature that is absent or does not verify (not a malformed one)."""
+
+
+def finding(kind, file, expected, found, check=None):
+    return kind(file, expected, found, check)
+
+
+# The checks, in the order they run, and the exit code each failure ends in. The same
+# names and codes in ``ledger verify-bundle`` (it runs this module) and in the browser
+# verifier (ledger/console/static/js/verify/bundle.js); docs/evidence.md lists them.
+CHECKS = {"usage": 2, "zip": 2, "manifest_format": 2, "manifest": 1, "key": 1, "checkpoint_format": 1,
+          "checkpoint_signature": 1, "checkpoint_origin": 1, "entry": 1, "proof_format": 1, "inclusion": 1,
+          "entry_signature": 1, "disclosure": 1, "custody": 1, "consistency": 1}
+EXIT_OK, EXIT_FAIL, EXIT_UNREADABLE = 0, 1, 2
+# Every check passed against the bundle's own log key, none the caller trusts: the bundle is
+# consistent, but anyone can make a consistent bundle with a key of their own (docs/evidence.md).
+EXIT_NOT_AUTHENTICATED = 3
+NOT_AUTHENTICATED = "consistent, not authenticated"
 
 
 # --- reading the bundle ----------------------------------------------------------------
@@ -97,14 +128,16 @@ def unsafe_name(name):
     return None
 
 
-def read_zip(data, label):
+def read_zip(data, label, max_members=MAX_MEMBERS, max_bytes=MAX_BYTES, max_zip_bytes=MAX_ZIP_BYTES):
+    if len(data) > max_zip_bytes:
+        raise finding(Unreadable, label, f"a zip of at most {max_zip_bytes} bytes", f"{len(data)} bytes")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
-            if len(infos) > MAX_MEMBERS:
-                raise finding(Unreadable, label, f"at most {MAX_MEMBERS} members", len(infos))
-            if sum(i.file_size for i in infos) > MAX_BYTES:
-                raise finding(Unreadable, label, f"at most {MAX_BYTES} bytes decompressed", "more declared")
+            if len(infos) > max_members:
+                raise finding(Unreadable, label, f"at most {max_members} members", len(infos))
+            if sum(i.file_size for i in infos) > max_bytes:
+                raise finding(Unreadable, label, f"at most {max_bytes} bytes decompressed", "more declared")
             seen: dict = {}
             files: dict = {}
             total = 0
@@ -112,6 +145,9 @@ def read_zip(data, label):
                 problem = unsafe_name(i.filename)
                 if problem:
                     raise finding(Unreadable, repr(i.filename), "a relative member name", problem)
+                if not i.flag_bits & 0x800 and not i.filename.isascii():  # APPNOTE 4.4.4 bit 11
+                    raise finding(Unreadable, repr(i.filename), "an ASCII or UTF-8 (flagged) member name",
+                                  "another encoding")
                 if i.flag_bits & 1 or i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                     raise finding(Unreadable, i.filename, "unencrypted, stored or deflated", "another kind")
                 if stat.S_ISLNK(i.external_attr >> 16):
@@ -123,10 +159,10 @@ def read_zip(data, label):
             for i in infos:
                 if not i.filename.endswith("/"):
                     with z.open(i) as f:
-                        body = f.read(MAX_BYTES - total + 1)
+                        body = f.read(max_bytes - total + 1)
                     total += len(body)
-                    if total > MAX_BYTES:
-                        raise finding(Unreadable, label, f"at most {MAX_BYTES} bytes decompressed", "more")
+                    if total > max_bytes:
+                        raise finding(Unreadable, label, f"at most {max_bytes} bytes decompressed", "more")
                     files[i.filename] = body
             return files
     except Unreadable:
@@ -182,13 +218,19 @@ def strict_json(data, file, kind):
 
     try:
         return json.loads(data.decode("utf-8"), object_pairs_hook=unique, parse_float=no_number,
-                          parse_constant=no_number)
+                          parse_constant=no_number, parse_int=safe_int)  # I-JSON (RFC 7493 §2.2), as the browser
     except (ValueError, RecursionError) as e:
         raise finding(kind, file, "strict JSON (UTF-8, unique keys, integers only)", str(e)[:200]) from e
 
 
+# c2sp.org/signed-note: a key name is non-empty, without "+" or white space. "White space"
+# spelt out, so that Python (str.isspace) and the browser (\s) agree on every character.
+SPACE = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"
+                  + "".join(chr(c) for c in range(0x2000, 0x200B)))
+
+
 def key_name_ok(name):
-    return isinstance(name, str) and name != "" and "+" not in name and not any(c.isspace() for c in name)
+    return isinstance(name, str) and name != "" and "+" not in name and not any(c in SPACE for c in name)
 
 
 def read_manifest(files):
@@ -294,10 +336,10 @@ def open_checkpoint(note, log_key):
             raise ValueError("signature too short")
         if (parts[0], raw[:4]) == (log_key["name"], log_key["id"]):
             if not ed25519_ok(log_key["public"], raw[4:], text.encode()):
-                raise ValueError(f"the signature by {log_key['name']} does not verify")
+                raise BadSignature(f"the signature by {log_key['name']} does not verify")
             signed = True
     if not signed:
-        raise ValueError(f"not signed by {log_key['name']}")
+        raise BadSignature(f"not signed by {log_key['name']}")
     lines = text.split("\n")
     if len(lines) < 4 or lines[-1] != "" or not lines[0] or not DECIMAL.fullmatch(lines[1]):
         raise ValueError("checkpoint: bad origin or size line")
@@ -484,7 +526,7 @@ def check_proof(files, name, seq, note, size, root, log_key):
     """c2sp.org/tlog-proof@v1 against checkpoint.txt, for this entry at this index."""
     pf = f"proofs/{seq}.tlog-proof"
     if pf not in files:
-        raise finding(Fail, pf, f"the proof of entry {seq}", "missing")
+        raise finding(Fail, pf, f"the proof of entry {seq}", "missing", "inclusion")
     try:
         head, sep, cp = files[pf].decode("utf-8").partition("\n\n")
         lines = head.split("\n")
@@ -496,16 +538,17 @@ def check_proof(files, name, seq, note, size, root, log_key):
             raise ValueError("missing or bad index line")
         index, path = int(rest[0][6:]), [b64(x) for x in rest[1:]]
     except (ValueError, binascii.Error) as err:
-        raise finding(Fail, pf, "a C2SP tlog-proof", err) from err
+        raise finding(Fail, pf, "a C2SP tlog-proof", err, "proof_format") from err
     if cp != note:
-        raise finding(Fail, pf, "a proof against checkpoint.txt", "a proof against another checkpoint")
+        raise finding(Fail, pf, "a proof against checkpoint.txt", "a proof against another checkpoint", "inclusion")
     if index != seq:
-        raise finding(Fail, pf, f"index {seq}", f"index {index}")
+        raise finding(Fail, pf, f"index {seq}", f"index {index}", "inclusion")
     if extra is not None and extra != files[name]:
-        raise finding(Fail, pf, f"inclusion of {name}", "another entry in its extra line")
+        raise finding(Fail, pf, f"inclusion of {name}", "another entry in its extra line", "entry")
     leaf = hashlib.sha256(b"\x00" + files[name]).digest()
     if any(len(h) != 32 for h in path) or root_from(index, size, leaf, path) != root:
-        raise finding(Fail, pf, f"inclusion of {name} at tree size {size}", "a proof that does not lead to the root")
+        raise finding(Fail, pf, f"inclusion of {name} at tree size {size}", "a proof that does not lead to the root",
+                      "inclusion")
 
 
 def check_order(files, entries, skew_seconds=SKEW_SECONDS):
@@ -657,69 +700,180 @@ def check_extends(files, origin, size, root, log_key, old_files):
         raise finding(Fail, "consistency.json", f"the tree at {size} extends the tree at {old_size}", "not")
 
 
-def verify(path, trusted_text=None, against=None, skew_seconds=SKEW_SECONDS):
-    """The report line; raises Unreadable or Fail."""
-    files, folder = read_bundle(path, "bundle")
-    m = read_manifest(files)
-    old_files = read_bundle(against, "(older) bundle")[0] if against is not None else None
+# --- all the checks, in order (docs/evidence.md, "What is checked") ----------------------------
+
+MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError,
+             binascii.Error)
+
+
+def step(check, run, *args):
+    """Run one check; a failure inside it is named by it unless it names itself. A malformed
+    file that passed its hash can still raise deep in a check: that is a failure of the check."""
     try:
-        trusted = parse_vkey(trusted_text) if trusted_text is not None else None
-    except (ValueError, binascii.Error) as err:
-        raise finding(Unreadable, "--log-vkey", "a C2SP verifier key", err) from err
-    try:
-        ignored = check_listing(files, m, folder)
-        for n in ignored:
-            del files[n]
-        log_key = log_key_of(files, m, trusted)
-        note = text_of(files, "checkpoint.txt")
-        try:
-            origin, size, root = open_checkpoint(note, log_key)
-        except (ValueError, binascii.Error) as err:
-            raise finding(Fail, "checkpoint.txt", f"a checkpoint signed by {log_key['name']}", err) from err
-        if (m["origin"], m["tree_size"]) != (origin, size):
-            raise finding(Fail, "manifest.json", f"origin {origin} at tree size {size}", "another")
-        entries = proven_entries(files, note, size, root, log_key)
-        check_signatures(entries, log_key)
-        check_order(files, entries, skew_seconds)
-        check_subjects(files, entries)
-        check_custody(files, m, entries)
-        if old_files is not None:
-            check_extends(files, origin, size, root, log_key, old_files)
-    except (Fail, Unreadable):
+        return run(*args)
+    except Finding as e:
+        if e.check is None:
+            e.check = check
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError) as err:
-        raise finding(Fail, "bundle", "content this script can check", f"{type(err).__name__}: {err}") from err
-    note_ignored = f"; ignored (not in the bundle): {', '.join(ignored)}" if ignored else ""
-    mode = "" if trusted else " (checked against the bundle's own log key: pass --log-vkey)"
-    return (f"OK: case {m['case']}: {len(entries)} entries at tree size {size} of {origin}; "
-            f"export recorded at seq {m['custody_seq']}{mode}{note_ignored}")
+    except MALFORMED as err:
+        raise finding(Fail, "bundle", "content this script can check", f"{type(err).__name__}: {err}",
+                      check) from err
 
 
-def main(argv):
+def checkpoint_of(note, log_key):
+    try:
+        return open_checkpoint(note, log_key)
+    except BadSignature as err:
+        raise finding(Fail, "checkpoint.txt", f"a checkpoint signed by {log_key['name']}", err,
+                      "checkpoint_signature") from err
+    except (ValueError, binascii.Error) as err:
+        raise finding(Fail, "checkpoint.txt", "a C2SP checkpoint (signed note)", err, "checkpoint_format") from err
+
+
+def check_files(files, m, folder, trusted, old_files=None, skew_seconds=SKEW_SECONDS):
+    """Every check on a bundle's files and its (well-formed) manifest, in order: the report,
+    or Fail naming the first check that failed. ``trusted``: the parsed log key, or None."""
+    ignored = step("manifest", check_listing, files, m, folder)
+    files = {n: b for n, b in files.items() if n not in ignored}
+    log_key = step("key", log_key_of, files, m, trusted)
+    note = step("checkpoint_format", text_of, files, "checkpoint.txt")
+    origin, size, root = checkpoint_of(note, log_key)
+    if (m["origin"], m["tree_size"]) != (origin, size):
+        raise finding(Fail, "manifest.json", f"origin {origin} at tree size {size} (checkpoint.txt)",
+                      f"origin {m['origin']} at tree size {m['tree_size']}", "checkpoint_origin")
+    entries = step("entry", proven_entries, files, note, size, root, log_key)
+    step("entry_signature", check_signatures, entries, log_key)
+    step("entry", check_order, files, entries, skew_seconds)
+    step("disclosure", check_subjects, files, entries)
+    step("custody", check_custody, files, m, entries)
+    if old_files is not None:
+        step("consistency", check_extends, files, origin, size, root, log_key, old_files)
+    # What the log vouches for: the checkpoint, every entry and its proof, and the content files
+    # (their SHA-256 are in the log-signed custody entry). The manifest is unsigned, and the
+    # renderings and helpers are covered by nothing else: whoever rewrites the zip rewrites them.
+    proven = set(m["content"]) | {"manifest.json", "checkpoint.txt"}
+    return {"authenticated": trusted is not None, "case": m["case"], "requested_by": m["requested_by"],
+            "exported_at": m["exported_at"], "origin": origin, "tree_size": size, "root": root.hex(),
+            "log_key": log_key["vkey"], "entries": len(entries),
+            "subjects": sum(1 for n in files if n.startswith("subjects/")), "custody_seq": m["custody_seq"],
+            "unauthenticated": sorted(n for n in files if n not in proven and not n.startswith(("entries/", "proofs/"))),
+            "ignored": ignored}
+
+
+def trusted_key(text):
+    """The log key the caller trusts (``--log-vkey``): None, or parsed; Unreadable (usage) if not a key."""
+    if text is None:
+        return None
+    try:
+        return parse_vkey(text)
+    except (ValueError, binascii.Error) as err:
+        raise finding(Unreadable, "--log-vkey", "a C2SP verifier key (name+id+key), or a file holding one", err,
+                      "usage") from err
+
+
+def verify_files(files, folder, trusted_text=None, old_files=None, skew_seconds=SKEW_SECONDS):
+    trusted = trusted_key(trusted_text)
+    m = step("manifest_format", read_manifest, files)
+    return check_files(files, m, folder, trusted, old_files, skew_seconds)
+
+
+def verify_data(data, trusted_text=None, against=None, skew_seconds=SKEW_SECONDS, limits=()):
+    """Verify a bundle's bytes (``against``: an older bundle's bytes); ``limits``: (max members,
+    max bytes decompressed, max zip bytes). The report, or Fail / Unreadable."""
+    trusted_key(trusted_text)
+    files = step("zip", read_zip, data, "bundle", *limits)
+    old_files = step("zip", read_zip, against, "(older) bundle", *limits) if against is not None else None
+    return verify_files(files, False, trusted_text, old_files, skew_seconds)
+
+
+def verify(path, trusted_text=None, against=None, skew_seconds=SKEW_SECONDS):
+    """Verify the bundle at ``path`` (a .zip or the folder it was unzipped into)."""
+    trusted_key(trusted_text)
+    files, folder = step("zip", read_bundle, path, "bundle")
+    old_files = step("zip", read_bundle, against, "(older) bundle")[0] if against is not None else None
+    return verify_files(files, folder, trusted_text, old_files, skew_seconds)
+
+
+def read_log_vkey(value):
+    """``--log-vkey``: the key itself, or the path of a file holding it (VERIFY.md shows both)."""
+    if value is None or "+" in value and not os.path.exists(value):
+        return value
+    try:
+        with open(value, encoding="utf-8") as f:
+            return f.read(4096)
+    except (OSError, UnicodeDecodeError) as err:
+        raise finding(Unreadable, "--log-vkey", "a C2SP verifier key, or a readable file holding one",
+                      f"{value[:100]!r}: {err}", "usage") from err
+
+
+def report_text(r):
+    where = (f"case {r['case']}: {r['entries']} entries, {r['subjects']} disclosures, at tree size "
+             f"{r['tree_size']} of {r['origin']} (root {r['root']}); export recorded at seq {r['custody_seq']}")
+    if r["authenticated"]:
+        line = f"OK: {where}; signed by the log key you trust"
+    else:  # never a plain OK: the bundle's own key proves only that the bundle agrees with itself
+        line = (f"CONSISTENT, NOT AUTHENTICATED: {where}; checked against the bundle's own log key "
+                f"{r['log_key']}, which anyone can make: pass --log-vkey with the log key you obtained "
+                f"from the operator")
+    if r["unauthenticated"]:
+        line += ("\nNot authenticated by the log (renderings and helpers; rely on the entries): "
+                 + ", ".join(r["unauthenticated"]))
+    if r["ignored"]:
+        line += "\nIgnored (not in the bundle): " + ", ".join(r["ignored"])
+    return line
+
+
+USAGE = "python3 verify_bundle.py BUNDLE [--log-vkey VKEY] [--against OLDER] [--skew-seconds N] [--json]"
+
+
+def run(argv):
+    """(exit code, the result as a dict) for a command line; never raises for any input."""
+    as_json = "--json" in argv  # wherever it stands: the answer's form is settled before anything can fail
     args, opts = [], {}
-    it = iter(argv)
+    it = iter(a for a in argv if a != "--json")
     for a in it:
         if a in ("--log-vkey", "--against", "--skew-seconds"):
             opts[a] = next(it, None)
         else:
             args.append(a)
     skew = opts.get("--skew-seconds", str(SKEW_SECONDS))
-    if len(args) != 1 or None in opts.values() or not isinstance(skew, str) or not DECIMAL.fullmatch(skew):
-        print(__doc__.strip().split("\n\n")[1])
-        return 2
-    trusted = opts.get("--log-vkey")
-    if trusted is not None and os.path.isfile(trusted):
-        with open(trusted, encoding="utf-8") as f:
-            trusted = f.read()
     try:
-        print(verify(args[0], trusted, opts.get("--against"), int(skew)))
-        return 0
-    except Fail as e:
-        print("FAIL:", e)
-        return 1
-    except Unreadable as e:
-        print("UNREADABLE:", e)
-        return 2
+        if len(args) != 1 or None in opts.values() or not DECIMAL.fullmatch(skew or ""):
+            raise finding(Unreadable, "arguments", USAGE, " ".join(argv)[:200], "usage")
+        r = verify(args[0], read_log_vkey(opts.get("--log-vkey")), opts.get("--against"), int(str(skew)))
+    except Finding as e:
+        code = EXIT_FAIL if isinstance(e, Fail) else EXIT_UNREADABLE
+        return code, as_json, {"ok": False, "verdict": "fail" if code == EXIT_FAIL else "unreadable",
+                               "check": e.check, "file": e.file, "expected": e.expected, "found": e.found,
+                               "message": str(e), "exit_code": code}
+    code = EXIT_OK if r["authenticated"] else EXIT_NOT_AUTHENTICATED
+    return code, as_json, {"ok": code == EXIT_OK, "verdict": "authenticated" if code == EXIT_OK else NOT_AUTHENTICATED,
+                           "check": None, "exit_code": code, **r}
+
+
+def printable(text):
+    """Text from the bundle, safe on a terminal: C0/C1 controls (but newline) and lone surrogates escaped."""
+    text = re.sub("[\x00-\x09\x0b-\x1f\x7f-\x9f]", lambda c: f"\\x{ord(c.group()):02x}", str(text))
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def main(argv):
+    try:
+        code, as_json, result = run(argv)
+    except Exception as e:  # noqa: BLE001 - a bug in this script: one line, never a traceback
+        code, as_json, result = 70, "--json" in argv, {
+            "ok": False, "verdict": "internal error", "check": "internal", "exit_code": 70,
+            "message": f"{type(e).__name__}: {str(e)[:200]} (a bug in verify_bundle.py; please report it)"}
+    if as_json:
+        print(json.dumps(result, ensure_ascii=True))
+    elif code in (EXIT_OK, EXIT_NOT_AUTHENTICATED):
+        print(printable(report_text(result)))
+    elif result["check"] == "usage" and result["file"] == "arguments":
+        print(f"UNREADABLE: usage: {USAGE}")
+    else:
+        label = {EXIT_FAIL: "FAIL", EXIT_UNREADABLE: "UNREADABLE"}.get(code, "ERROR")
+        print(printable(f"{label}: [{result['check']}] {result['message']}"))
+    return code
 
 
 if __name__ == "__main__":

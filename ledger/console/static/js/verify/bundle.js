@@ -16,11 +16,13 @@
 // 8785 bytes without ``sig``) or v2 (§2.7: the statement signed by its
 // authority's key over "integrity-ledger/statement/v2\n" + RFC 8785(statement);
 // the log signs checkpoints, not entries), never v1 after v2.
-import { b64decode, checking, concat, decoder, encoder, fromHex, hex, sha256, VerifyError } from "./bytes.js";
+import { b64decode, checking, concat, decoder, encoder, equal, fromHex, hex, sha256, VerifyError } from "./bytes.js";
 import { canonicalize } from "./jcs.js";
+import { leafHash, verifyInclusion } from "./merkle.js";
 import { ed25519Verify, openCheckpoint, parseVkey } from "./note.js";
-import { nanoseconds, stated, verifyTlogProof } from "./tlogproof.js";
-import { readZip } from "./zip.js";
+import { parseStrict } from "./strictjson.js";
+import { nanoseconds, parseEntry, parseTlogProof, stated } from "./tlogproof.js";
+import { readZip, unsafeName } from "./zip.js";
 
 export const FORMAT = "integrity-ledger/evidence-bundle";
 // Entry types (docs/entry-types.md, "Signed by"): the log's own records, signed by
@@ -37,24 +39,63 @@ export const SKEW_SECONDS = 300;
 
 const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
 
-function json(files, name, check) {
-  if (!files.has(name)) throw new VerifyError(check, `${name} is missing`);
-  try { return JSON.parse(decoder.decode(files.get(name))); } catch (e) { throw new VerifyError(check, `${name}: not JSON (${e.message})`); }
-}
+// The checks, in the order they run, and the exit code of a failure of each: the names
+// and codes of ledger/evidence/standalone.py ``CHECKS`` (``ledger verify-bundle`` and the
+// bundled verify_bundle.py), held equal by tests/test_tamper_corpus.py. A pass is exit 0
+// against a pinned key, 3 ("consistent, not authenticated") against the bundle's own.
+export const CHECKS = { usage: 2, zip: 2, manifest_format: 2, manifest: 1, key: 1, checkpoint_format: 1,
+  checkpoint_signature: 1, checkpoint_origin: 1, entry: 1, proof_format: 1, inclusion: 1, entry_signature: 1,
+  disclosure: 1, custody: 1, consistency: 1 };
+export const NOT_AUTHENTICATED = "consistent, not authenticated";
 
-async function checkManifest(files) {
-  const m = json(files, "manifest.json", "manifest");
-  if (!isObject(m) || m.format !== FORMAT) throw new VerifyError("manifest", `format ${m?.format}, want ${FORMAT}`);
-  if (!isObject(m.files)) throw new VerifyError("manifest", "manifest.json has no files table");
-  const listed = Object.keys(m.files).sort();
-  const present = [...files.keys()].filter((n) => n !== "manifest.json").sort();
-  for (const n of listed) if (!files.has(n) || n === "manifest.json") throw new VerifyError("manifest", `${n}: listed in manifest.json, missing`);
-  for (const n of present) if (!Object.hasOwn(m.files, n)) throw new VerifyError("manifest", `${n}: an extra file, not in manifest.json`);
-  for (const n of listed) {
-    const got = hex(await sha256(files.get(n)));
-    if (got !== m.files[n]) throw new VerifyError("manifest", `${n}: SHA-256 ${got}, manifest.json says ${m.files[n]}`);
+const HEX64 = /^[0-9a-f]{64}$/, SALT = /^[0-9a-f]{32}$/;
+const ENTRY = /^entries\/(0|[1-9][0-9]*)\.json$/, PROOF = /^proofs\/(0|[1-9][0-9]*)\.tlog-proof$/;
+// c2sp.org/signed-note: non-empty, no "+" nor white space, the characters of verify_bundle.py's SPACE.
+const keyNameOk = (name) => typeof name === "string" && name.length > 0 && !/[+\s\x1c-\x1f\x85]/.test(name);
+const MANIFEST = { format: "string", version: "int", case: "string", requested_by: "string", exported_at: "string",
+  origin: "string", tree_size: "int", custody_seq: "int", log_key: "string", content: "list",
+  content_sha256: "string", files: "object" };
+const OF_TYPE = { string: (x) => typeof x === "string", int: Number.isSafeInteger, list: Array.isArray, object: isObject };
+
+/** manifest.json, every member of its type (docs/evidence.md), or VerifyError("manifest_format"). */
+function readManifest(files) {
+  const bad = (why) => new VerifyError("manifest_format", `manifest.json: ${why}`);
+  if (!files.has("manifest.json")) throw bad("missing (not an evidence bundle)");
+  let m;
+  try { m = parseStrict(files.get("manifest.json")); } catch (e) { throw bad(`not strict JSON (${e.message})`); }
+  if (!isObject(m)) throw bad("not a JSON object");
+  if (m.format !== FORMAT) throw bad(`format ${JSON.stringify(m.format)?.slice(0, 100)}, want ${FORMAT}`);
+  if (m.version !== 1) throw bad(`version ${JSON.stringify(m.version)?.slice(0, 100)}, want 1`);
+  const names = Object.keys(m).sort(), want = Object.keys(MANIFEST).sort();
+  if (names.join() !== want.join() || !want.every((k) => OF_TYPE[MANIFEST[k]](m[k]))) {
+    throw bad(`want exactly the members ${want.join(", ")}, each of its type`);
+  }
+  if (m.tree_size < 0 || m.custody_seq < 0 || !keyNameOk(m.log_key)) throw bad("sizes not negative and a log key name");
+  if (!HEX64.test(m.content_sha256)) throw bad("content_sha256: 64 hex digits");
+  for (const [p, h] of Object.entries(m.files)) {
+    if (p === "manifest.json" || unsafeName(p) || p.endsWith("/") || typeof h !== "string" || !HEX64.test(h)) {
+      throw bad(`files: member names and 64 hex digits, not ${JSON.stringify(p).slice(0, 100)}`);
+    }
+  }
+  if (!m.content.every((p) => typeof p === "string") || new Set(m.content).size !== m.content.length) {
+    throw bad("content: distinct names");
   }
   return m;
+}
+
+/** The manifest lists exactly the files in the zip, with their SHA-256 (check "manifest"). */
+async function checkListing(files, m) {
+  const bad = (why) => new VerifyError("manifest", why);
+  const present = [...files.keys()].filter((n) => n !== "manifest.json").sort();
+  for (const n of Object.keys(m.files).sort()) if (!files.has(n)) throw bad(`${n}: listed in manifest.json, missing`);
+  for (const n of present) if (!Object.hasOwn(m.files, n)) throw bad(`${n}: an extra file, not in manifest.json`);
+  for (const n of [...m.content].sort()) {
+    if (!files.has(n) || n === "manifest.json") throw bad(`${n}: in the content the custody entry covers, missing`);
+  }
+  for (const n of Object.keys(m.files).sort()) {
+    const got = hex(await sha256(files.get(n)));
+    if (got !== m.files[n]) throw bad(`${n}: SHA-256 ${got}, manifest.json says ${m.files[n]}`);
+  }
 }
 
 /** The bytes ``e``'s signature covers: v1, RFC 8785 of the entry without ``sig``
@@ -155,94 +196,139 @@ export async function checkSignatures(entries, pinned) {
   }
 }
 
-/** Verify a bundle's bytes against the pinned log key; ``report(check, detail)``
- *  hears each success. Raises VerifyError naming the first failed check.
- *  Returns what was proved, with ``authenticated`` (the files the log vouches
- *  for) and ``unauthenticated`` (the rest of the zip: renderings and the manifest). */
+/** The bundle's entries and their proofs (checks "entry", "proof_format", "inclusion"), by seq,
+ *  in the order of verify_bundle.py: entries by name, each parsed before its proof. */
+async function provenEntries(files, note, cp, proven) {
+  const entries = new Map();
+  for (const name of [...files.keys()].filter((n) => n.startsWith("entries/")).sort()) {
+    if (!ENTRY.test(name)) throw new VerifyError("entry", `${name}: want entries/<seq>.json`);
+    const bytes = files.get(name);
+    const e = await checking("entry", () => parseEntry(bytes));
+    if (name !== `entries/${e.seq}.json`) throw new VerifyError("entry", `${name} holds seq ${e.seq}`);
+    const proofName = `proofs/${e.seq}.tlog-proof`;
+    if (!files.has(proofName)) throw new VerifyError("inclusion", `${proofName}: the proof of entry ${e.seq} is missing`);
+    const p = await checking("proof_format", () => parseTlogProof(decoder.decode(files.get(proofName))));
+    if (p.checkpoint !== note) throw new VerifyError("inclusion", `${proofName}: not against checkpoint.txt`);
+    if (p.index !== e.seq) throw new VerifyError("inclusion", `${proofName}: index ${p.index}, want ${e.seq}`);
+    if (p.extra && !equal(p.extra, bytes)) {
+      throw new VerifyError("entry", `${proofName}: the entry differs from the entry carried in the proof's extra line`);
+    }
+    await checking("inclusion", async () => {
+      try {
+        await verifyInclusion(p.index, cp.size, await leafHash(bytes), p.proof, cp.root);
+      } catch (err) {
+        throw new VerifyError("inclusion", `${proofName}: ${err.detail ?? err.message}`);
+      }
+    });
+    entries.set(e.seq, e);
+    proven.add(name).add(proofName);
+  }
+  for (const name of [...files.keys()].filter((n) => n.startsWith("proofs/")).sort()) {
+    const match = PROOF.exec(name);
+    if (!match) throw new VerifyError("entry", `${name}: want proofs/<seq>.tlog-proof`);
+    if (!entries.has(Number(match[1]))) throw new VerifyError("entry", `entries/${match[1]}.json is missing (its proof ${name} is not)`);
+  }
+  return entries;
+}
+
+async function checkDisclosures(files, entries) {
+  const subjects = [...files.keys()].filter((n) => n.startsWith("subjects/")).sort();
+  for (const name of subjects) {
+    let d;
+    try { d = parseStrict(files.get(name)); } catch (e) { throw new VerifyError("disclosure", `${name}: not strict JSON (${e.message})`); }
+    if (!isObject(d) || !["ref", "scheme", "id", "salt"].every((k) => typeof d[k] === "string") || !SALT.test(d.salt)) {
+      throw new VerifyError("disclosure", `${name}: want {ref, scheme, id, salt (32 hex digits), name}`);
+    }
+    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(d.scheme + d.id)) {
+      throw new VerifyError("disclosure", `${name}: scheme and id in Unicode text (a lone surrogate)`);
+    }
+    const ref = hex(await sha256(concat(fromHex(d.salt), encoder.encode(`${d.scheme}:${d.id}`))));
+    if (ref !== d.ref || name !== `subjects/${d.ref}.json`) throw new VerifyError("disclosure", `${name}: SHA-256(salt || scheme:id) = ${ref}`);
+    if (![...entries.values()].some((e) => stated(e).subject === ref)) throw new VerifyError("disclosure", `${name}: no entry about it`);
+  }
+  return subjects.length;
+}
+
+/** The custody entry (evidence.exported, log-signed, proven) records this bundle: the
+ *  digest of its content files, case, requester, time, seqs and subjects. */
+async function checkCustody(files, m, entries) {
+  const bad = (why) => new VerifyError("custody", why);
+  const custody = entries.get(m.custody_seq);
+  if (!custody || stated(custody).type !== "evidence.exported") throw bad(`entries/${m.custody_seq}.json: not the evidence.exported entry`);
+  const b = stated(custody).body;
+  if (!(["content_sha256", "case", "requested_by"].every((k) => typeof b[k] === "string")
+        && Array.isArray(b.seqs) && b.seqs.every(Number.isSafeInteger)
+        && Array.isArray(b.subjects) && b.subjects.every((x) => typeof x === "string"))) {
+    throw bad(`entries/${m.custody_seq}.json: not an evidence.exported body`);
+  }
+  const listing = Object.create(null); // file names are data: no prototype to collide with
+  for (const p of m.content) listing[p] = hex(await sha256(files.get(p)));
+  const digest = hex(await sha256(encoder.encode(canonicalize(listing))));
+  if (b.content_sha256 !== digest || b.case !== m.case) {
+    throw bad(`content ${digest} for case ${m.case}; the export recorded ${b.content_sha256} for ${b.case}`);
+  }
+  if (m.content_sha256 !== b.content_sha256 || m.requested_by !== b.requested_by || m.exported_at !== custody.recorded_at) {
+    throw bad("manifest.json: content_sha256, requested_by, exported_at are not what the custody entry records");
+  }
+  const expected = [...new Set([...b.seqs.map((n) => `entries/${n}.json`), ...b.subjects.map((r) => `subjects/${r}.json`)])].sort();
+  const content = m.content.filter((p) => p.startsWith("entries/") || p.startsWith("subjects/")).sort();
+  if (expected.join("\n") !== content.join("\n")) {
+    throw bad(`manifest content ${content.join(", ")}; the export recorded ${expected.join(", ")}`);
+  }
+  const recorded = new Set([...b.seqs, custody.seq]);
+  const extra = [...entries.keys()].filter((s) => !recorded.has(s));
+  if (extra.length) throw bad(`entries the export did not record: ${extra.join(", ")}`);
+  return custody;
+}
+
+/** Verify a bundle's bytes; ``pinned``: the log key the user trusts, or null (then the
+ *  bundle's own key, and the result says ``authenticated: false``, "consistent, not
+ *  authenticated"). ``report(check, detail)`` hears each success. Raises VerifyError
+ *  naming the first failed check (``CHECKS``), in the order of verify_bundle.py.
+ *  Returns what was proved, with ``authenticated`` (the files the log vouches for),
+ *  ``unauthenticated`` (the rest of the zip: renderings and the manifest), ``pinned``
+ *  and ``verdict`` ("authenticated" or NOT_AUTHENTICATED). */
 export async function verifyBundle(bytes, pinned, report = () => {}) {
   const files = await readZip(bytes);
   report("zip", `${files.size} files`);
-  const m = await checking("manifest", () => checkManifest(files));
+  const m = readManifest(files);
+  await checking("manifest", () => checkListing(files, m));
   report("manifest", `${Object.keys(m.files).length} files, SHA-256 each`);
 
   const keyName = `keys/${m.log_key}.vkey`;
-  await checking("key", async () => {
-    const bundledKey = files.get(keyName);
-    if (!bundledKey || (await parseVkey(decoder.decode(bundledKey))).text !== pinned.text) {
-      throw new VerifyError("key", `${keyName} is not the pinned log key ${pinned.name}`);
-    }
+  const logKey = await checking("key", async () => {
+    if (!files.has(keyName)) throw new VerifyError("key", `${keyName} is missing`);
+    const bundled = await parseVkey(decoder.decode(files.get(keyName)).trim());
+    if (bundled.name !== m.log_key) throw new VerifyError("key", `${keyName} is not the Ed25519 note key ${m.log_key}`);
+    if (pinned && bundled.text !== pinned.text) throw new VerifyError("key", `${keyName} is not the pinned log key ${pinned.name}`);
+    return pinned ?? bundled;
   });
-  report("key", `${keyName} = ${pinned.name}`);
+  report("key", pinned ? `${keyName} = ${pinned.name}` : `${keyName} (${NOT_AUTHENTICATED}: no pinned key)`);
   if (!files.has("checkpoint.txt")) throw new VerifyError("checkpoint_format", "checkpoint.txt is missing");
   const note = await checking("checkpoint_format", () => decoder.decode(files.get("checkpoint.txt")));
-  const cp = await checking("checkpoint_signature", () => openCheckpoint(note, pinned));
-  report("checkpoint_signature", `${pinned.name} · ${cp.origin} · size ${cp.size}`);
-
-  const entries = new Map(), proven = new Set(["checkpoint.txt"]);
-  const names = [...files.keys()].filter((n) => n.startsWith("entries/")).sort();
-  for (const name of names) {
-    const proofName = name.replace(/^entries\/(\d+)\.json$/, "proofs/$1.tlog-proof");
-    if (proofName === name || !files.has(proofName)) throw new VerifyError("inclusion", `${name}: no proofs/<seq>.tlog-proof`);
-    const text = await checking("proof_format", () => decoder.decode(files.get(proofName)));
-    if (text.slice(text.indexOf("\n\n") + 2) !== note) {
-      throw new VerifyError("inclusion", `${proofName}: not against checkpoint.txt`);
-    }
-    let proved;
-    try {
-      proved = await verifyTlogProof(text, pinned, () => {}, files.get(name));
-    } catch (e) {
-      if (e instanceof VerifyError) throw new VerifyError(e.check, `${proofName}: ${e.detail}`);
-      throw e;
-    }
-    if (name !== `entries/${proved.entry.seq}.json`) throw new VerifyError("entry", `${name} holds seq ${proved.entry.seq}`);
-    entries.set(proved.entry.seq, proved.entry);
-    proven.add(name).add(proofName);
+  const cp = await checking("checkpoint_signature", () => openCheckpoint(note, logKey));
+  if (cp.origin !== m.origin || cp.size !== m.tree_size) {
+    throw new VerifyError("checkpoint_origin", `manifest.json: origin ${m.origin} at tree size ${m.tree_size}; checkpoint.txt: ${cp.origin} at ${cp.size}`);
   }
+  report("checkpoint_signature", `${logKey.name} · ${cp.origin} · size ${cp.size}`);
+
+  const proven = new Set(["checkpoint.txt"]);
+  const entries = await provenEntries(files, note, cp, proven);
   report("inclusion", `${entries.size} entries in the tree of size ${cp.size}`);
 
-  await checking("entry_signature", () => checkSignatures(entries, pinned));
+  await checking("entry_signature", () => checkSignatures(entries, logKey));
   await checking("entry", () => checkOrder(entries, (seq) => files.get(`entries/${seq}.json`)));
   report("entry_signature", `${entries.size} Ed25519 signatures`);
 
-  const subjects = [...files.keys()].filter((n) => n.startsWith("subjects/")).sort();
-  await checking("disclosure", async () => {
-    for (const name of subjects) {
-      const d = json(files, name, "disclosure");
-      const ref = hex(await sha256(concat(fromHex(d.salt), encoder.encode(`${d.scheme}:${d.id}`))));
-      if (ref !== d.ref || name !== `subjects/${d.ref}.json`) throw new VerifyError("disclosure", `${name}: SHA-256(salt || scheme:id) = ${ref}`);
-      if (![...entries.values()].some((e) => stated(e).subject === ref)) throw new VerifyError("disclosure", `${name}: no entry about it`);
-    }
-  });
-  report("disclosure", `${subjects.length}`);
-
-  const custody = entries.get(m.custody_seq);
-  await checking("custody", async () => {
-    if (!custody || stated(custody).type !== "evidence.exported") throw new VerifyError("custody", `entries/${m.custody_seq}.json: not the evidence.exported entry`);
-    if (!Array.isArray(m.content) || !m.content.every((p) => typeof p === "string" && files.has(p))) {
-      throw new VerifyError("custody", "manifest.json content names files that are not in the bundle");
-    }
-    const body = stated(custody).body;
-    const listing = Object.create(null); // file names are data: no prototype to collide with
-    for (const p of m.content) listing[p] = hex(await sha256(files.get(p)));
-    const digest = hex(await sha256(encoder.encode(canonicalize(listing))));
-    if (body.content_sha256 !== digest || body.case !== m.case) {
-      throw new VerifyError("custody", `content ${digest} for case ${m.case}; the export recorded ${body.content_sha256} for ${body.case}`);
-    }
-    const expected = [...body.seqs.map((n) => `entries/${n}.json`), ...body.subjects.map((r) => `subjects/${r}.json`)].sort();
-    const content = m.content.filter((p) => p.startsWith("entries/") || p.startsWith("subjects/")).sort();
-    if (expected.join("\n") !== content.join("\n")) {
-      throw new VerifyError("custody", `manifest content ${content.join(", ")}; the export recorded ${expected.join(", ")}`);
-    }
-    const recorded = new Set([...body.seqs, custody.seq]);
-    const extra = [...entries.keys()].filter((s) => !recorded.has(s));
-    if (extra.length) throw new VerifyError("custody", `entries the export did not record: ${extra.join(", ")}`);
-  });
+  const subjects = await checking("disclosure", () => checkDisclosures(files, entries));
+  report("disclosure", `${subjects}`);
+  const custody = await checking("custody", () => checkCustody(files, m, entries));
   report("custody", `seq ${custody.seq} · ${m.case}`);
 
   // The content files are exactly what the log-signed custody entry hashed.
   for (const p of m.content) proven.add(p);
   const authenticated = [...proven].sort();
   const unauthenticated = [...files.keys()].filter((n) => !proven.has(n)).sort();
-  return { checkpoint: cp, case: m.case, entries: entries.size, subjects: subjects.length, custodySeq: custody.seq,
-    authenticated, unauthenticated };
+  return { checkpoint: cp, case: m.case, entries: entries.size, subjects, custodySeq: custody.seq,
+    authenticated, unauthenticated, pinned: Boolean(pinned), verdict: pinned ? "authenticated" : NOT_AUTHENTICATED };
 }

@@ -6,8 +6,9 @@ import { b64decode, concat, encoder, equal, hex, sha256, VerifyError } from "./b
 
 const ED25519 = 0x01;
 
-/** A key name: non-empty, no white space, no "+" (ledger/signing/keys.py check_key_name). */
-const goodName = (name) => name.length > 0 && !/[\s+]/.test(name);
+/** A key name: non-empty, no white space, no "+" (ledger/signing/keys.py check_key_name);
+ *  white space is the characters of verify_bundle.py's SPACE, so both read a name alike. */
+const goodName = (name) => name.length > 0 && !/[+\s\x1c-\x1f\x85]/.test(name);
 
 /** ``name+<8 hex key ID>+base64(0x01 || 32-byte key)``, its key ID recomputed. */
 export async function parseVkey(text) {

@@ -7,7 +7,29 @@
 import { checking, decoder, VerifyError } from "./bytes.js";
 
 const EOCD = 0x06054b50, CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
-export const MAX_TOTAL = 200 * 1024 * 1024; // bytes, all members inflated (a real bundle is a few MB)
+// The bounds of ledger/evidence/layout.py (and verify_bundle.py): members, and bytes all members inflated.
+export const MAX_TOTAL = 2 ** 30;
+export const MAX_MEMBERS = 210000;
+
+/** A member name: ASCII, or UTF-8 with general-purpose flag bit 11 set (APPNOTE 4.4.4);
+ *  any other encoding is refused, as ledger/evidence/standalone.py read_zip does. */
+function memberName(raw, flags) {
+  if (!(flags & 0x800) && raw.some((b) => b > 0x7f)) {
+    throw new VerifyError("zip", "a member name in another encoding than ASCII or flagged UTF-8");
+  }
+  return decoder.decode(raw);
+}
+
+/** Why a member name is unsafe to extract, or null (ledger/evidence/standalone.py ``unsafe_name``). */
+export function unsafeName(name) {
+  const path = name.endsWith("/") ? name.slice(0, -1) : name;
+  if (!path) return "an empty name";
+  if (/[\x00-\x1f\x7f]/.test(name)) return "a control character";
+  if (name.includes("\\")) return "a backslash";
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return "an absolute path";
+  if (path.split("/").some((s) => s === "" || s === "." || s === "..")) return "an empty, '.' or '..' segment";
+  return null;
+}
 
 let table = null;
 function crc32(bytes) {
@@ -62,18 +84,22 @@ function centralDirectory(bytes, v) {
   const cdSize = v.getUint32(end + 12, true), cdStart = v.getUint32(end + 16, true);
   if (disk !== 0 || cdDisk !== 0 || onDisk !== count) throw new VerifyError("zip", "multi-disk zip files are not supported");
   if (count === 0xffff || cdSize === 0xffffffff || cdStart === 0xffffffff) throw new VerifyError("zip", "zip64 is not supported");
-  if (cdStart + cdSize > end) throw new VerifyError("zip", "the central directory runs past its end record");
-  const records = [];
-  let at = cdStart;
-  while (at < cdStart + cdSize) {
-    if (at + 46 > cdStart + cdSize || v.getUint32(at, true) !== CENTRAL) throw new VerifyError("zip", `bad central directory record at byte ${at}`);
+  // Bytes before the zip (a self-extractor's stub) shift every offset by the same amount;
+  // APPNOTE 4.3.16 offsets are from the start of the zip, as Python's zipfile reads them.
+  const shift = end - cdSize - cdStart;
+  if (shift < 0) throw new VerifyError("zip", "the central directory runs past its end record");
+  const records = [], first = cdStart + shift, last = first + cdSize;
+  let at = first;
+  while (at < last) {
+    if (at + 46 > last || v.getUint32(at, true) !== CENTRAL) throw new VerifyError("zip", `bad central directory record at byte ${at}`);
     const nameLen = v.getUint16(at + 28, true), extraLen = v.getUint16(at + 30, true), commentLen = v.getUint16(at + 32, true);
     const next = at + 46 + nameLen + extraLen + commentLen;
-    if (next > cdStart + cdSize) throw new VerifyError("zip", `central directory record at byte ${at} runs past the directory`);
+    if (next > last) throw new VerifyError("zip", `central directory record at byte ${at} runs past the directory`);
     records.push({
       flags: v.getUint16(at + 8, true), method: v.getUint16(at + 10, true), crc: v.getUint32(at + 16, true),
-      packed: v.getUint32(at + 20, true), size: v.getUint32(at + 24, true), local: v.getUint32(at + 42, true),
-      name: decoder.decode(bytes.subarray(at + 46, at + 46 + nameLen)),
+      packed: v.getUint32(at + 20, true), size: v.getUint32(at + 24, true), local: v.getUint32(at + 42, true) + shift,
+      mode: v.getUint32(at + 38, true) >>> 16, // external attributes: the Unix mode in the high half
+      name: memberName(bytes.subarray(at + 46, at + 46 + nameLen), v.getUint16(at + 8, true)),
     });
     at = next;
   }
@@ -90,6 +116,18 @@ export async function readZip(bytes) {
     const records = centralDirectory(bytes, v);
     const declared = records.reduce((n, r) => n + r.size, 0);
     if (declared > MAX_TOTAL) throw new VerifyError("zip", `the files would inflate to ${declared} bytes, more than ${MAX_TOTAL}`);
+    if (records.length > MAX_MEMBERS) throw new VerifyError("zip", `${records.length} members, more than ${MAX_MEMBERS}`);
+    // Refused before anything is read (as ledger/evidence/standalone.py read_zip): names that
+    // would extract outside the folder ("zip slip"), two names equal ignoring case, links.
+    const seen = new Map();
+    for (const r of records) {
+      const problem = unsafeName(r.name);
+      if (problem) throw new VerifyError("zip", `${JSON.stringify(r.name)}: ${problem}`);
+      if ((r.mode & 0o170000) === 0o120000) throw new VerifyError("zip", `${r.name}: a symbolic link`);
+      const key = r.name.replace(/\/+$/, "").toLowerCase();
+      if (seen.has(key)) throw new VerifyError("zip", `${r.name}: one member of this name (ignoring case), also ${seen.get(key)}`);
+      seen.set(key, r.name);
+    }
     const files = new Map();
     for (const r of records) {
       const { name } = r;
