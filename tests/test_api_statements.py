@@ -443,3 +443,16 @@ def test_a_signed_check_with_an_answer_the_ledger_did_not_give_is_refused(api, d
     lied = api.gql("officer", TO_SIGN, type="eligibility.checked", rid="api-chk-ts", body=lie.body, key=key.name,
                    subject=p)["statement_to_sign"]
     assert lied["__typename"] == "ValidationFailed" and lied["problems"][0]["field"] == "body.answer", lied
+
+
+@pytest.mark.parametrize("change", [
+    {"refs": ["1"]}, {"refs": [-1]}, {"refs": [2**60]}, {"refs": [True]}, {"subject": 5}, {"type": "no.such"},
+    {"authority": {"id": HOHHOT.id}}, {"signed_at": "yesterday"}, {"key": "a b"}, {"v": 1}, {"request_id": ""},
+    {"body": {"text": "x" * 20_000}},  # over the 16 KiB body limit, inside the 64 KiB request
+])
+def test_hostile_statement_members_are_typed_problems_never_server_errors(api, domain, change):
+    draft = Draft("note.recorded", HOHHOT, "officer-7", None, (), "api-hostile-m", {"text": "考核记录"})
+    obj = sign_statement(draft, domain.keyring.authorities[HOHHOT.id], domain.clock.now).to_json()
+    obj["statement"] = {**obj["statement"], **change}
+    out = refused(api, "recorder", [json.dumps(obj, ensure_ascii=False)], "ValidationFailed")
+    assert all(p["field"].startswith("statements") for p in out["problems"]), out
