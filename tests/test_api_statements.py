@@ -456,3 +456,14 @@ def test_hostile_statement_members_are_typed_problems_never_server_errors(api, d
     obj["statement"] = {**obj["statement"], **change}
     out = refused(api, "recorder", [json.dumps(obj, ensure_ascii=False)], "ValidationFailed")
     assert all(p["field"].startswith("statements") for p in out["problems"]), out
+
+
+def test_a_control_character_in_a_patterned_field_is_a_typed_problem_on_both_engines(api, domain):
+    """A pattern's "." matched NUL, which PostgreSQL text cannot hold: the grants query
+    under the lock then failed as an unexpected error (found by the API fuzz)."""
+    p = domain.subject(PERSON)
+    grant = Draft("subsidy.granted", HOHHOT, "officer-7", p, (), "api-nul-ref",
+                  {"programme": "草原英才", "kind": "research_funding", "amount_fen": 100_00, "grant_ref": "a\x00b",
+                   "budget_account": "2130101", "decision_date": "2026-03-01", "region": "150100"})
+    refused(api, "recorder", [sign_statement(grant, domain.keyring.authorities[HOHHOT.id], domain.clock.now)],
+            "ValidationFailed", "statements.0.body.grant_ref", "control characters")
