@@ -403,3 +403,67 @@ def test_an_oversized_or_overlong_batch_is_refused_before_parsing(api, domain):
     refused(api, "recorder", [], "ValidationFailed", "statements")
     refused(api, "recorder", ["{}"] * 101, "ValidationFailed", "statements")
     refused(api, "recorder", ["[" * 70 + "]" * 70], "ValidationFailed", "statements.0")
+
+
+# --- a recorded check carries the ledger's own answer --------------------------------
+
+def _check_draft(subject: str, rid: str, *, answer: str, tree_size: int, blocking: list[int],
+                 decision: str = "refuse") -> Draft:
+    return Draft("eligibility.checked", HOHHOT, "officer-7", subject, (), rid,
+                 {"officer": "审核员甲", "programme": "草原英才", "award_ref": "AW-1", "benefit": "subsidy",
+                  "region": "150100", "on": "2026-06-01", "answer": answer, "tree_size": tree_size,
+                  "blocking": blocking, "decision": decision})
+
+
+def test_a_signed_check_with_an_answer_the_ledger_did_not_give_is_refused(api, domain):
+    """The draft path computes the answer itself; a signed statement must state the same
+    answer, at its tree_size, or be refused (nothing written)."""
+    p = domain.subject(PERSON)
+    s = domain.sanction(p, regions=["150100"])
+    key, at = domain.keyring.authorities[HOHHOT.id], s.seq + 1
+    lie = _check_draft(p, "api-chk-lie", answer="eligible", tree_size=at, blocking=[], decision="proceed")
+    refused(api, "officer", [sign_statement(lie, key, domain.clock.now)], "ValidationFailed",
+            "statements.0.body.answer", "the ledger answered barred")
+    hidden = _check_draft(p, "api-chk-hidden", answer="barred", tree_size=at, blocking=[])
+    refused(api, "officer", [sign_statement(hidden, key, domain.clock.now)], "ValidationFailed",
+            "statements.0.body.blocking")
+    proceed = _check_draft(p, "api-chk-proceed", answer="barred", tree_size=at, blocking=[s.seq], decision="proceed")
+    refused(api, "officer", [sign_statement(proceed, key, domain.clock.now)], "ValidationFailed",
+            "statements.0.body.decision")
+    ahead = _check_draft(p, "api-chk-ahead", answer="barred", tree_size=size(api) + 3, blocking=[s.seq])
+    refused(api, "officer", [sign_statement(ahead, key, domain.clock.now)], "ValidationFailed",
+            "statements.0.body.tree_size")
+    # Before the sanction the ledger said eligible: that past answer is still the truth at that size.
+    before = _check_draft(p, "api-chk-before", answer="eligible", tree_size=s.seq, blocking=[], decision="proceed")
+    truth = _check_draft(p, "api-chk-truth", answer="barred", tree_size=at, blocking=[s.seq])
+    out = record(api, "officer", sign_statement(before, key, domain.clock.now), sign_statement(truth, key,
+                                                                                              domain.clock.now))
+    assert out["__typename"] == "StatementsRecorded", out
+    # statement_to_sign refuses to hand out bytes for the lie too.
+    lied = api.gql("officer", TO_SIGN, type="eligibility.checked", rid="api-chk-ts", body=lie.body, key=key.name,
+                   subject=p)["statement_to_sign"]
+    assert lied["__typename"] == "ValidationFailed" and lied["problems"][0]["field"] == "body.answer", lied
+
+
+@pytest.mark.parametrize("change", [
+    {"refs": ["1"]}, {"refs": [-1]}, {"refs": [2**60]}, {"refs": [True]}, {"subject": 5}, {"type": "no.such"},
+    {"authority": {"id": HOHHOT.id}}, {"signed_at": "yesterday"}, {"key": "a b"}, {"v": 1}, {"request_id": ""},
+    {"body": {"text": "x" * 20_000}},  # over the 16 KiB body limit, inside the 64 KiB request
+])
+def test_hostile_statement_members_are_typed_problems_never_server_errors(api, domain, change):
+    draft = Draft("note.recorded", HOHHOT, "officer-7", None, (), "api-hostile-m", {"text": "考核记录"})
+    obj = sign_statement(draft, domain.keyring.authorities[HOHHOT.id], domain.clock.now).to_json()
+    obj["statement"] = {**obj["statement"], **change}
+    out = refused(api, "recorder", [json.dumps(obj, ensure_ascii=False)], "ValidationFailed")
+    assert all(p["field"].startswith("statements") for p in out["problems"]), out
+
+
+def test_a_control_character_in_a_patterned_field_is_a_typed_problem_on_both_engines(api, domain):
+    """A pattern's "." matched NUL, which PostgreSQL text cannot hold: the grants query
+    under the lock then failed as an unexpected error (found by the API fuzz)."""
+    p = domain.subject(PERSON)
+    grant = Draft("subsidy.granted", HOHHOT, "officer-7", p, (), "api-nul-ref",
+                  {"programme": "草原英才", "kind": "research_funding", "amount_fen": 100_00, "grant_ref": "a\x00b",
+                   "budget_account": "2130101", "decision_date": "2026-03-01", "region": "150100"})
+    refused(api, "recorder", [sign_statement(grant, domain.keyring.authorities[HOHHOT.id], domain.clock.now)],
+            "ValidationFailed", "statements.0.body.grant_ref", "control characters")

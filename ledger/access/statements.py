@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
 
 from ledger.access.policy import Action, Principal, require
 from ledger.domain.jurisdiction import body_regions, outside
+from ledger.domain.status import eligibility
 from ledger.errors import (
     Forbidden,
     KeyFormatError,
@@ -110,6 +112,9 @@ def statement_to_sign(engine: Engine, principal: Principal, *, type_: str, autho
     if far:
         raise Forbidden(f"region {', '.join(far)} is outside the jurisdiction {authority.region} "
                         f"of authority {authority.id}")
+    problems = answer_problems(engine, draft)
+    if problems:
+        raise ValidationError(problems)
     try:
         check_key_name(key)
     except KeyFormatError as e:
@@ -124,6 +129,39 @@ def statement_to_sign(engine: Engine, principal: Principal, *, type_: str, autho
         raise ValidationError([Problem("key", f"{key!r} was revoked at seq {rec.revoked_seq}")])
     # Validity is judged again under the append lock: this check only spares a signer a doomed signature.
     return Statement.of(draft, key, format_time(clock()))
+
+
+def answer_problems(engine: Engine, d: Draft) -> list[Problem]:
+    """An ``eligibility.checked`` records the ledger's own answer, as the draft path
+    computes it (``ledger.access.recording.record_check``, FAR 9.405): the answer and
+    blocking seqs must be what the ledger answers at the body's ``tree_size`` (a past
+    size answers the same forever: the log only grows), and ``proceed`` needs an
+    eligible answer. Other types: nothing to check. Without this a signed statement
+    could record "eligible" for a barred subject."""
+    if d.type != "eligibility.checked":
+        return []
+    entry_types.validate(d)  # the body's shape first: the fields below exist and are typed
+    b = d.body
+    with engine.connect() as conn:
+        size = log_store.size(conn)
+    if b["tree_size"] > size:
+        return [Problem("body.tree_size", f"is {b['tree_size']}, beyond the log's size {size}: ask first, then record")]
+    try:
+        decision = eligibility(engine, d.subject, b["benefit"], b["programme"], b["region"], date.fromisoformat(b["on"]),
+                               b["tree_size"])
+    except ValidationError as e:
+        return [Problem(f"body.{p.field}", p.rule) for p in e.problems]
+    problems = []
+    if decision.answer != b["answer"]:
+        problems.append(Problem("body.answer", f"is {b['answer']}, but the ledger answered {decision.answer} at "
+                                               f"tree_size {b['tree_size']}"))
+    if sorted(decision.blocking_seqs) != sorted(b["blocking"]):
+        problems.append(Problem("body.blocking", f"is {sorted(b['blocking'])}, but the ledger's answer names "
+                                                 f"{sorted(decision.blocking_seqs)}"))
+    if decision.answer != "eligible" and b["decision"] == "proceed":
+        problems.append(Problem("body.decision", f"the answer is {decision.answer}: proceeding needs decision "
+                                                 "'override' with an approver and a reason"))
+    return problems
 
 
 def parse_signed(texts: Sequence[str]) -> list[SignedStatement]:
@@ -156,6 +194,13 @@ def record_statements(engine: Engine, principal: Principal, signed: Sequence[Sig
     items = list(signed)
     for i, s in enumerate(items):
         authorise(principal, s.statement.type, s.statement.authority, f"statements.{i}.")
+    for i, s in enumerate(items):
+        try:
+            problems = answer_problems(engine, s.statement.draft)
+        except ValidationError as e:
+            problems = list(e.problems)
+        if problems:
+            raise ValidationError([Problem(_under(f"statements.{i}", p.field), p.rule) for p in problems], index=i)
     with engine.connect() as conn:
         before = log_store.size(conn)
     try:

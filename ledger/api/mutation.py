@@ -76,7 +76,9 @@ class ExportReady:
     entries: int
 
 
-@strawberry.type(description="This server holds no signing key for the authority (or no vault).")
+@strawberry.type(description="This server cannot do it as configured: no log key (tokens, keys, erasure, exports), "
+                             "no vault, or, for a draft mutation, no key of the token's authority (the legacy path, "
+                             "decision 0005: sign the statement elsewhere and use record_statements).")
 class Unavailable:
     code: str
     message: str

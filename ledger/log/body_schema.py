@@ -72,6 +72,8 @@ def pattern(regex: str, description: str) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, str) or not compiled.fullmatch(v):
             return f"must be {description}"
+        if control_characters(v):  # a pattern's "." matches NUL, which PostgreSQL text cannot hold
+            return "must not contain control characters"
         return None
 
     return check

@@ -1,5 +1,9 @@
 """Which private key signs which entry: the log key for the log's own
-bookkeeping (``log.initialized``, ``key.*``), each authority's key for its records."""
+bookkeeping (``log.initialized``, ``key.*``), each authority's key for its records.
+
+On the API host the keyring holds the log key alone (decision 0015): authorities
+sign their statements elsewhere. ``authorities`` is filled where a machine signs
+for them (``ledger record`` drafts, the demo) or on a legacy host (decision 0005)."""
 
 from __future__ import annotations
 
