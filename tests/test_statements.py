@@ -418,22 +418,25 @@ def test_ledger_sign_then_ledger_record_on_a_host_without_the_authority_key(tmp_
 
 
 def test_the_bundle_verifier_checks_the_order_of_versions_and_the_skew(ledger, monkeypatch):
-    """ledger/evidence/verifier.py replays a bundle's entries as verify replays the log."""
-    from ledger.evidence.verifier import BundleError, _check_signatures
+    """The bundle checks (ledger/evidence/standalone.py, run by ledger verify-bundle)
+    replay a bundle's entries as verify replays the log."""
+    from ledger.evidence.standalone import Fail, check_order
     from ledger.log import append
 
     ledger.notes(1)
     monkeypatch.setattr(append, "_refuse_v1_after_v2", lambda conn, size: None)
     append_entries(ledger.engine, [note("v1-late")], ledger.keyring, ledger.clock, version=FORMAT_V1)
     with ledger.engine.connect() as conn:
-        entries = {s: log_store.get_entry(conn, s) for s in range(size(ledger))}
+        raw = {s: log_store.get_canonical(conn, s) for s in range(size(ledger))}
+    files = {f"entries/{s}.json": b for s, b in raw.items()}
+    entries = {s: json.loads(b) for s, b in raw.items()}
     last = max(entries)
-    _check_signatures({s: e for s, e in entries.items() if s != last}, ledger.keyring.log.verifier)
-    with pytest.raises(BundleError) as e:
-        _check_signatures(entries, ledger.keyring.log.verifier)
-    assert e.value.file == f"entries/{last}.json" and "never the reverse" in e.value.found
-    late = replace(entries[last - 1], signed_at="2099-01-01T00:00:00.000000Z")
-    with pytest.raises(BundleError) as e:
-        _check_signatures({s: late if s == last - 1 else x for s, x in entries.items() if s != last},
-                          ledger.keyring.log.verifier)
-    assert "later than recorded_at" in e.value.found
+    check_order(files, {s: e for s, e in entries.items() if s != last})
+    with pytest.raises(Fail) as e:
+        check_order(files, entries)
+    assert e.value.file == f"entries/{last}.json" and e.value.found == "a v1 entry"
+    late = json.loads(raw[last - 1])
+    late["statement"]["signed_at"] = "2099-01-01T00:00:00.000000Z"
+    with pytest.raises(Fail) as e:
+        check_order(files, {**{s: x for s, x in entries.items() if s != last}, last - 1: late})
+    assert e.value.found == "2099-01-01T00:00:00.000000Z" and "after recorded_at" in e.value.expected
