@@ -247,7 +247,7 @@ def pg_schema(owner_url: str, prefix: str) -> Iterator[str]:
 
 
 @contextmanager
-def celery_night(root: Path, owner_url: str, ledger_url: str) -> Iterator[tuple[Stack, date, Path]]:
+def celery_night(root: Path, owner_url: str, ledger_url: str, entries: int = 800) -> Iterator[tuple[Stack, date, Path]]:
     """A demo ledger for the last finished night and the whole Celery stack running;
     yields (the stack, the night, the artefact directory). Stops everything on exit."""
     from ledger.finance import business_day
@@ -265,7 +265,7 @@ def celery_night(root: Path, owner_url: str, ledger_url: str) -> Iterator[tuple[
         try:
             stack.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                                   "--appendonly", "no"])
-            _demo(stack, root, ledger_url, night)
+            _demo(stack, root, ledger_url, night, entries)
             stack.run("migrate", str(BIN / "airflow"), "db", "migrate")
             worker_env = _worker_env(stack, root, ledger_url, artefacts)
             stack.start("api-server", [str(BIN / "airflow"), "api-server", "--port", str(api_port)])
@@ -280,12 +280,12 @@ def celery_night(root: Path, owner_url: str, ledger_url: str) -> Iterator[tuple[
             assert left == [], f"processes left running in the groups of {left}"
 
 
-def _demo(stack: Stack, root: Path, ledger_url: str, night: date) -> None:
+def _demo(stack: Stack, root: Path, ledger_url: str, night: date, entries: int = 800) -> None:
     """The Makefile's `reconcile` preparation: a demo ledger recorded on the night and
     the simulated funding system's extract with its ground truth, on an operator's node."""
     ledger = str(BIN / "ledger")
     env = _ledger_env(root / "operator", ledger_url)
-    stack.run("operator", ledger, "demo", "--entries", "800", "--seed", "3", "--recorded-on", night.isoformat(), env=env)
+    stack.run("operator", ledger, "demo", "--entries", str(entries), "--seed", "3", "--recorded-on", night.isoformat(), env=env)
     stack.run("operator", ledger, "demo-funding", "--out", str(root / "funding"), "--seed", "3",
               "--as-of", night.isoformat(), env=env)
 
@@ -303,8 +303,7 @@ def _worker_env(stack: Stack, root: Path, ledger_url: str, artefacts: Path) -> d
         shutil.copytree(root / "operator" / part, mine / part)
     return {**_ledger_env(mine, ledger_url),
             "AIRFLOW_VAR_LEDGER_FUNDING_SOURCE": str(root / "funding" / "funding.csv"),
-            "AIRFLOW_VAR_LEDGER_ARTEFACT_BASE": artefacts.as_uri(),
-            "AIRFLOW_VAR_LEDGER_REPORT_DIR": str(artefacts)}
+            "AIRFLOW_VAR_LEDGER_ARTEFACT_BASE": artefacts.as_uri()}
 
 
 def _dag_runs(meta_url: str) -> list[dict]:
@@ -370,3 +369,41 @@ def _check_anchored(engine, report: Path, night: date) -> None:
     body = {**entry.get("statement", {}), **entry}["body"]
     assert body["as_of"] == night.isoformat()
     assert body["report_sha256"] == hashlib.sha256(report.read_bytes()).hexdigest()
+
+
+def test_artefacts_round_trip_through_an_object_store(tmp_path):
+    """Decision 0021: a step's scratch directory pulled from and pushed to the store,
+    here Airflow's ObjectStoragePath over file://; staging leftovers stay local."""
+    from airflow.sdk import ObjectStoragePath
+
+    from ledger.finance import artefacts
+
+    store = ObjectStoragePath((tmp_path / "store").as_uri())
+    first = tmp_path / "first"
+    (first / "extract-2026-12-04").mkdir(parents=True)
+    (first / "extract-2026-12-04" / "funding.csv").write_bytes(b"txn_id\r\n")
+    (first / ".extract-2026-12-04.abc.new").mkdir()
+    assert artefacts.push(first, store) == ["extract-2026-12-04/funding.csv"]
+    assert artefacts.push(first, store) == []  # the same bytes: nothing written again
+    second = tmp_path / "second"
+    assert artefacts.pull(store, ["extract-2026-12-04", "reconciliation-2026-12-04"], second) == ["extract-2026-12-04"]
+    assert (second / "extract-2026-12-04" / "funding.csv").read_bytes() == b"txn_id\r\n"
+    assert not (tmp_path / "store" / ".extract-2026-12-04.abc.new").exists()
+
+
+def test_an_anchored_artefact_in_the_store_is_never_replaced(tmp_path):
+    """The attack: a step (or a bug) leaves other bytes for an anchored snapshot in
+    its scratch directory; the push refuses the whole directory, the store keeps the anchored bytes."""
+    from ledger.errors import ConfigError
+    from ledger.finance import artefacts
+
+    store, scratch = tmp_path / "store", tmp_path / "scratch"
+    (store / "extract-2026-12-04").mkdir(parents=True)
+    (store / "extract-2026-12-04" / "funding.csv").write_bytes(b"anchored\r\n")
+    (scratch / "extract-2026-12-04").mkdir(parents=True)
+    (scratch / "extract-2026-12-04" / "funding.csv").write_bytes(b"changed\r\n")
+    (scratch / "extract-2026-12-04" / "source.txt").write_bytes(b"csv\n")
+    with pytest.raises(ConfigError, match="extract-2026-12-04 is anchored"):
+        artefacts.push(scratch, store, immutable=frozenset({"extract-2026-12-04"}))
+    assert (store / "extract-2026-12-04" / "funding.csv").read_bytes() == b"anchored\r\n"
+    assert not (store / "extract-2026-12-04" / "source.txt").exists()
