@@ -37,6 +37,7 @@ is sent through the configured notifier.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,10 @@ def _once(call: Callable[[], dict]) -> dict:
 def ledger_nightly():
     @task
     def verify() -> dict:
-        return _once(lambda: nightly.verify_incremental(Settings.from_env()))
+        # The verifier's state goes with the artefacts, so whichever worker runs the next night resumes from it.
+        def step(d: Path) -> dict:
+            return _once(lambda: nightly.verify_incremental(replace(Settings.from_env(), state_dir=d / "verifier")))
+        return in_scratch(["verifier"], step)
 
     @task
     def checkpoint(verified: dict) -> dict:

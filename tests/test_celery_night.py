@@ -351,7 +351,10 @@ def test_the_night_on_celery_across_processes(tmp_path):
         assert sorted(t["task_id"] for t in tis) == sorted(TASKS)
         assert all(t["state"] == "success" and t["hostname"] == WORKER_NAME and t["queue"] == QUEUE for t in tis), tis
         report = artefacts / f"reconciliation-{night.isoformat()}" / "report.json"
-        _check_anchored(ledger_store.engine, report, night)
+        seq = _check_anchored(ledger_store.engine, report, night)
+        # The verifier's state is in the store too: the next night resumes from it on any worker.
+        state = json.loads((artefacts / "verifier" / "nightly-verify-state.json").read_text(encoding="utf-8"))
+        assert 0 < state["size"] <= seq
         scored = subprocess.run([str(BIN / "ledger"), "score-findings", str(report),
                                  str(tmp_path / "funding" / "ground-truth.json")],
                                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -360,15 +363,17 @@ def test_the_night_on_celery_across_processes(tmp_path):
         assert not any((tmp_path / WORKER_NAME / "work").rglob("report.json"))
 
 
-def _check_anchored(engine, report: Path, night: date) -> None:
+def _check_anchored(engine, report: Path, night: date) -> int:
+    """The one anchor entry: its report digest is the stored report's; returns its seq."""
     import hashlib
 
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT canonical FROM entries WHERE type = 'reconciliation.completed'")).all()
-    [entry] = [json.loads(bytes(r[0])) for r in rows]
+        rows = conn.execute(text("SELECT seq, canonical FROM entries WHERE type = 'reconciliation.completed'")).all()
+    [(seq, entry)] = [(r[0], json.loads(bytes(r[1]))) for r in rows]
     body = {**entry.get("statement", {}), **entry}["body"]
     assert body["as_of"] == night.isoformat()
     assert body["report_sha256"] == hashlib.sha256(report.read_bytes()).hexdigest()
+    return seq
 
 
 def test_artefacts_round_trip_through_an_object_store(tmp_path):
