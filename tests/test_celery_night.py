@@ -146,21 +146,8 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
     # Zombies of the group whose parent is gone count as gone: ask /proc.
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
+    return bool(_members(pgid))
 
 
 def airflow_config(*, dags: Path, meta_url: str, broker: str, api_port: int) -> str:
@@ -412,3 +399,31 @@ def test_an_anchored_artefact_in_the_store_is_never_replaced(tmp_path):
         artefacts.push(scratch, store, immutable=frozenset({"extract-2026-12-04"}))
     assert (store / "extract-2026-12-04" / "funding.csv").read_bytes() == b"anchored\r\n"
     assert not (store / "extract-2026-12-04" / "source.txt").exists()
+
+
+def test_a_failing_night_leaves_no_process_behind(tmp_path):
+    """The harness's promise (no orphans, even on failure): a node that forked a
+    child, then an error inside the block; every process of every group is gone."""
+    stack = Stack(tmp_path, "", {"PATH": os.environ.get("PATH", "")}, "")
+    with pytest.raises(RuntimeError, match="the night failed"):
+        try:
+            forker = stack.start("forker", ["sh", "-c", "sleep 300 & sleep 300"])
+            _wait("the child", lambda: len(_members(forker.pid)) >= 2, stack, timeout=30, every=0.1)
+            raise RuntimeError("the night failed")
+        finally:
+            assert stack.stop() == []
+    assert _members(forker.pid) == []
+
+
+def _members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group, from /proc."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(d.name))
+    return out
