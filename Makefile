@@ -12,7 +12,7 @@ export LEDGER_TEST_PG_APP_URL ?= $(PG_APP_URL)
 # Dev-only secrets for `make run`: generated once under var/, never committed.
 DEV_ENV = LEDGER_KEY_PASSPHRASE_FILE=var/dev-passphrase
 
-.PHONY: install run test test-fast lint postgres browser softhsm bench clean demo verify schema reconcile
+.PHONY: install run test test-fast lint postgres browser softhsm redis bench clean demo verify schema reconcile
 
 # Extras by use (pyproject.toml): `make run` installs the core only; `make test`
 # adds the suite, the gates, Airflow and the browser driver; `make reconcile`
@@ -84,9 +84,14 @@ browser:
 softhsm:
 	bash .ci/softhsm-up
 
+# Redis (Debian's package): the Celery broker for the nightly DAG across machines
+# (tests/test_celery_night.py starts its own server on a free port).
+redis:
+	bash .ci/redis-up
+
 # The gates, then every test against SQLite and PostgreSQL, the console in a real
 # browser and keys on a PKCS#11 token (required here: a missing SoftHSM2 fails).
-test: install $(TEST_STAMP) lint postgres browser softhsm
+test: install $(TEST_STAMP) lint postgres browser softhsm redis
 	LEDGER_TEST_REQUIRE_SOFTHSM=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # Types and lint (docs/decisions/0010): ruff everywhere; mypy strict on log, signing

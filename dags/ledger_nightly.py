@@ -17,7 +17,9 @@ Configuration (Airflow Variables, or AIRFLOW_VAR_* environment variables):
   ledger_funding_table   with a URL: the table or view (default funding_transactions)
   ledger_funding_name    with a CSV file: which funding system it comes from, when
                          several deliver files (the anchor's key)
-  ledger_report_dir      where reports and snapshots go (default var/reports)
+  ledger_artefact_base   where reports and snapshots go: an ObjectStoragePath URL, any
+                         fsspec store (ledger_storage.py; decision 0021)
+  ledger_report_dir      without ledger_artefact_base: a local directory (default var/reports)
   ledger_unpaid_days     unpaid-grant threshold in days (default 90)
   ledger_notifier        a BaseNotifier subclass for failures and findings
                          (default ledger_notifiers.LoggingNotifier)
@@ -36,6 +38,7 @@ is sent through the configured notifier.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ from typing import Any
 from airflow.sdk import Connection, CronDataIntervalTimetable, Variable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from ledger_notifiers import OnFailure, send
+from ledger_storage import base, in_scratch
 
 from ledger.config import Settings
 from ledger.errors import AnchorMismatch, IntegrityError, ValidationError
@@ -63,8 +67,9 @@ def _as_of() -> date:
     return business_day.day_of(get_current_context()["data_interval_start"])
 
 
-def _report_dir() -> Path:
-    return Path(Variable.get("ledger_report_dir", default="var/reports"))
+def _stored(result: dict, key: str, scratch: Path) -> dict:
+    """The result with the scratch path under ``key`` replaced by the artefact's place in the store."""
+    return {**result, key: str(base() / str(Path(result[key]).relative_to(scratch)))}
 
 
 def _funding() -> tuple[str, str | None, str | None]:
@@ -88,7 +93,10 @@ def _once(call: Callable[[], dict]) -> dict:
 def ledger_nightly():
     @task
     def verify() -> dict:
-        return _once(lambda: nightly.verify_incremental(Settings.from_env()))
+        # The verifier's state goes with the artefacts, so whichever worker runs the next night resumes from it.
+        def step(d: Path) -> dict:
+            return _once(lambda: nightly.verify_incremental(replace(Settings.from_env(), state_dir=d / "verifier")))
+        return in_scratch(["verifier"], step)
 
     @task
     def checkpoint(verified: dict) -> dict:
@@ -98,17 +106,29 @@ def ledger_nightly():
     @task
     def extract(cp: dict) -> dict:
         spec, table, name = _funding()
-        return _once(lambda: nightly.extract(Settings.from_env(), spec, table, _as_of(), _report_dir(), name))
+        day = _as_of()
+        night = [nightly.snapshot_directory(Path(), day).name]
+
+        def step(d: Path) -> dict:
+            return _stored(_once(lambda: nightly.extract(Settings.from_env(), spec, table, day, d, name)), "path", d)
+        return in_scratch(night, step, lambda r: frozenset(night) if r["reused"] else frozenset())
 
     @task
     def reconcile(snapshot: dict) -> dict:
         days = int(Variable.get("ledger_unpaid_days", default="90"))
-        return _once(lambda: nightly.reconcile_snapshot(Settings.from_env(), snapshot["path"], _as_of(),
-                                                        _report_dir(), days))
+        day = _as_of()
+        night = [nightly.snapshot_directory(Path(), day).name, f"reconciliation-{day.isoformat()}"]
+
+        def step(d: Path) -> dict:
+            path = str(nightly.snapshot_directory(d, day) / "funding.csv")
+            return _stored(_once(lambda: nightly.reconcile_snapshot(Settings.from_env(), path, day, d, days)),
+                           "directory", d)
+        return in_scratch(night, step)
 
     @task
     def anchor(produced: dict) -> dict:
-        anchored = _once(lambda: nightly.anchor_report(Settings.from_env(), produced["directory"]))
+        name = produced["directory"].rstrip("/").rsplit("/", 1)[-1]
+        anchored = in_scratch([name], lambda d: _once(lambda: nightly.anchor_report(Settings.from_env(), str(d / name))))
         _notify_findings(produced, anchored)
         return anchored
 
