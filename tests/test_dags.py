@@ -217,3 +217,19 @@ def test_a_rewritten_projection_fails_the_night_at_once_and_anchors_nothing(airf
     [failure] = [n for n in captured(demo["notes"]) if n["event"] == "task_failed"]
     assert "ProjectionDrift" in failure["message"] and f"seq {seq}" in failure["message"]
     assert "table grants" in failure["message"] and "amount_fen" in failure["message"]
+
+
+def test_the_night_signs_only_the_size_it_verified(demo):
+    """Entries appended between the verify task and the checkpoint task are not
+    signed by this night: the checkpoint is at the size verify checked."""
+    from ledger.config import Settings
+    from ledger.finance import tasks as nightly
+
+    verified = nightly.verify_incremental(Settings.from_env())
+    demo["cli"]("demo", "--entries", "3")  # another writer, after verification
+    head = json.loads(demo["cli"]("summary", "--json"))["size"]
+    assert head > verified["size"]
+    cp = nightly.publish_checkpoint(Settings.from_env(), size=verified["size"])
+    assert cp == {"size": verified["size"], "new": True}
+    with sqlite3.connect(demo["db"]) as conn:
+        assert conn.execute("SELECT max(size) FROM checkpoints").fetchone() == (verified["size"],)

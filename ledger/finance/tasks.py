@@ -30,10 +30,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def publish_checkpoint(settings: Settings) -> dict:
-    """Sign the current tree head (one checkpoint per size: a re-run returns the same)."""
+def publish_checkpoint(settings: Settings, size: int | None = None) -> dict:
+    """Sign the tree at ``size`` (the size the night verified; default the head). One
+    checkpoint per size: a re-run returns the same."""
     engine = make_engine(settings.database_url)
-    note, new = publish.publish(engine, require_log_signer(settings), settings.origin, _now)
+    note, new = publish.publish(engine, require_log_signer(settings), settings.origin, _now, size=size)
     return {"size": int(note.splitlines()[1]), "new": new}
 
 
