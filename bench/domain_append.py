@@ -37,7 +37,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -81,9 +81,8 @@ class Mix:
     """Builds drafts in append order; ``seq`` of each is ``base`` plus its position."""
 
     def __init__(self, base: int, seed: int) -> None:
-        self.base, self.rng, self.drafts = base, random.Random(seed), []  # type: ignore[var-annotated]
-        self.subjects: list[tuple[str, str]] = []  # (identifier, kind)
-        self.orgs: list[str] = []  # identifiers; refs are filled in once the vault gives references
+        self.base, self.rng = base, random.Random(seed)
+        self.drafts: list[Draft] = []
 
     def add(self, type_: str, subject: str, body: dict[str, Any], refs: tuple[int, ...] = ()) -> int:
         seq = self.base + len(self.drafts)
@@ -95,16 +94,16 @@ def build_mix(n: int, base: int, ref_of: Any, seed: int = 1) -> list[Draft]:
     """At least ``n`` drafts (whole stories), cut to ``n``; ``ref_of(identifier)`` adds the
     subject to the vault and returns its reference."""
     m = Mix(base, seed)
-    rng, k, orgs = m.rng, 0, []
+    rng, k, orgs = m.rng, 0, cast(list[str], [])
     while len(m.drafts) < n:
         k += 1
         sub = random.Random(f"{seed}:{k}")
         if k % 8 == 1:
             org = ref_of(org_id(sub, REGION))
             orgs.append(org)
-            g = m.add("subsidy.granted", org, {"programme": "一事一议", "kind": "project", "amount_fen": 2_000_000_00,
-                                               "grant_ref": f"ORG-{seed}-{k}", "budget_account": "2130199",
-                                               "decision_date": _day(rng, date(2024, 1, 1), 600), "region": REGION})
+            m.add("subsidy.granted", org, {"programme": "一事一议", "kind": "project", "amount_fen": 2_000_000_00,
+                                           "grant_ref": f"ORG-{seed}-{k}", "budget_account": "2130199",
+                                           "decision_date": _day(rng, date(2024, 1, 1), 600), "region": REGION})
             if rng.random() < 0.3:
                 m.add("sanction.imposed", org, _sanction(rng, ["subsidy", "talent_project"]))
             continue
@@ -154,12 +153,7 @@ def build_mix(n: int, base: int, ref_of: Any, seed: int = 1) -> list[Draft]:
                                                  "benefit": "subsidy", "region": REGION, "on": "2026-10-01",
                                                  "answer": "barred", "tree_size": s + 1, "blocking": [s],
                                                  "decision": "refuse"})
-    return _cut(m.drafts, n)
-
-
-def _cut(drafts: list[Draft], n: int) -> list[Draft]:
-    """The first ``n``, minus a trailing story's refs beyond the cut (refs only point back: none)."""
-    return drafts[:n]
+    return m.drafts[:n]  # refs only point back: a story cut short refs nothing beyond the cut
 
 
 def _sanction(rng: random.Random, benefits: list[str]) -> dict[str, Any]:
