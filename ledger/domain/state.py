@@ -111,6 +111,12 @@ class SubjectState:
         return cast(list[Award], self._cache[key])
 
     def links(self) -> list[Link]:
+        # Cached like the other views: the award guard asks for a subject's employers on every award.
+        if "links" not in self._cache:
+            self._cache["links"] = self._links()
+        return cast(list[Link], self._cache["links"])
+
+    def _links(self) -> list[Link]:
         return [Link(e.seq, e.body["organisation"], e.body["relation"], date.fromisoformat(e.body["valid_from"]),
                      _opt_date(e.body.get("valid_until")))
                 for e in self._of(frozenset({"subject.linked"})) if self.live(e.seq)]
