@@ -181,8 +181,8 @@ def test_the_abuse_section_is_built_from_its_json(tmp_path):
     assert "Cannot render" not in section
 
 
-@pytest.mark.parametrize("args,missing", [(["--only", "abuse"], "append, proofs, verify, status, api, reconcile, export"),
-                                          (["--render"], "append, proofs, verify, status, api, reconcile, export, abuse")])
+@pytest.mark.parametrize("args,missing", [(["--only", "abuse"], "append, domain, proofs, verify, imports, status, api, reconcile, export"),
+                                          (["--render"], "append, domain, proofs, verify, imports, status, api, reconcile, export, abuse")])
 def test_the_report_keeps_sections_it_has_no_json_for(tmp_path, monkeypatch, capsys, args, missing):
     """--only and --render refuse to turn docs/benchmarks.md's other sections into 'Not measured'."""
     (tmp_path / "docs").mkdir()

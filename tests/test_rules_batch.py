@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import event
 
 from ledger.demo.region import person_id
-from ledger.domain import projection_check
+from ledger.domain import facts, projection_check
 from ledger.domain import status as st
+from ledger.domain.state import SubjectState
 from ledger.errors import Barred, ValidationError
 from ledger.log.entry import Draft
 from ledger.store import log_store
@@ -177,3 +178,37 @@ def test_the_statements_per_batch_do_not_grow_with_its_grants(domain):
         grant(large, p, f"NMG-L-{i}")
     many = _statements(domain, large.drafts)
     assert many == few
+
+
+def test_a_subject_state_kept_current_entry_by_entry_equals_a_fresh_fold_at_every_step(domain):
+    """``SubjectState.add`` drops only the views an entry's type affects (decision 0022):
+    after every entry of a history with every kind of act, corrections included, each
+    view read from the kept state equals the view of a state folded afresh."""
+    org = domain.subject(EMPLOYER)
+    p = domain.subject(PERSON)
+    b = Batch(domain, "fold")
+    story(b, p, org)
+    x = sanction(b, p, "2026-03-01", "2026-04-30")
+    b.add("exemption.granted", p, {"project": "项目", "finding": "依法依规、勤勉尽责、未谋取不正当利益",
+                                   "decision_date": "2026-03-05", "deciding_body": BODY}, [x])
+    h = b.add("honor.granted", p, {"title": "草原英才", "level": "regional", "programme": "草原英才",
+                                   "awarding_body": "自治区人民政府", "decision_date": "2025-06-01", "region": "150100"})
+    b.add("honor.revoked", p, {"grounds": "弄虚作假", "legal_basis": BASIS, "decision_date": "2026-06-01",
+                               "deciding_body": BODY}, [h])
+    fix = b.add("entry.corrected", p, {"reason": "录入错误", "deciding_body": BODY}, [x])
+    b.add("entry.corrected", p, {"reason": "更正有误", "deciding_body": BODY}, [fix])
+    domain.append(b.drafts)
+    with domain.engine.connect() as conn:
+        history = facts.state_of(conn, p, log_store.size(conn)).entries
+    assert len(history) == len(b.drafts)
+    kept = SubjectState(p)
+    for i, e in enumerate(history):
+        kept.add(e)
+        fresh = SubjectState(p, list(history[:i + 1]))
+        assert kept.voids == fresh.voids
+        assert kept.sanctions() == fresh.sanctions()
+        assert kept.clawbacks() == fresh.clawbacks()
+        assert kept.awards("subsidy.granted") == fresh.awards("subsidy.granted")
+        assert kept.awards("honor.granted") == fresh.awards("honor.granted")
+        assert kept.links() == fresh.links()
+        assert kept.by_seq(e.seq) is e
