@@ -8,7 +8,7 @@ reconciliation's bulk load."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, cast
 
@@ -19,7 +19,7 @@ from ledger.domain.eligibility import Clawback, Facts, Sanction
 from ledger.domain.programmes import ProgrammeRegistry
 from ledger.domain.state import SubjectState
 from ledger.log.entry import from_canonical
-from ledger.store.schema import entries
+from ledger.store.schema import entries, grants, subjects
 
 AwardRow = dict[str, str | int]
 """An ``honors`` or ``grants`` row (column name -> its text or integer value) plus ``status``."""
@@ -38,16 +38,57 @@ def _first(rows: Iterable[Row[Any]], kind: str) -> Row[Any] | None:
     return next((r for r in rows if r.kind == kind), None)
 
 
+CHUNK = 500
+"""Subjects per ``IN (...)`` list: far below SQLite's 32,766 bound parameters (its
+default since 3.32), and a batch of 1,000 drafts is served in two or three
+statements (decision 0022)."""
+
+
+def chunks(items: Iterable[str], size: int = CHUNK) -> Iterator[list[str]]:
+    """``items`` deduplicated and sorted, in lists of at most ``size``."""
+    wanted = sorted(set(items))
+    for lo in range(0, len(wanted), size):
+        yield wanted[lo:lo + size]
+
+
 def states(conn: Connection, subjects_: Iterable[str], size: int) -> dict[str, SubjectState]:
-    """Each subject's state folded from its entries with ``seq < size`` (one statement)."""
-    wanted = sorted(set(subjects_))
-    out = {s: SubjectState(s) for s in wanted}
-    if wanted:
-        rows = conn.execute(select(entries.c.canonical).where(entries.c.subject.in_(wanted), entries.c.seq < size)
+    """Each subject's state folded from its entries with ``seq < size`` (one
+    statement per ``CHUNK`` subjects). A subject's entries all come from the one
+    chunk that names it, in seq order, so the fold sees them as one query would."""
+    out: dict[str, SubjectState] = {}
+    for part in chunks(subjects_):
+        out.update((s, SubjectState(s)) for s in part)
+        rows = conn.execute(select(entries.c.canonical).where(entries.c.subject.in_(part), entries.c.seq < size)
                             .order_by(entries.c.seq))
         for r in rows:
             e = from_canonical(bytes(r.canonical))
             out[cast(str, e.subject)].add(e)
+    return out
+
+
+VaultState = tuple[str, int | None]
+"""A vault subject's (kind, erased_seq), as ``vault_store.subject_state`` gives it."""
+
+
+def vault_states(conn: Connection, refs: Iterable[str]) -> dict[str, VaultState | None]:
+    """``vault_store.subject_state`` for many subjects at once (one statement per
+    ``CHUNK``): None for a reference the vault does not hold."""
+    out: dict[str, VaultState | None] = {}
+    for part in chunks(refs):
+        out.update(dict.fromkeys(part))
+        for r in conn.execute(select(subjects.c.ref, subjects.c.kind, subjects.c.erased_seq)
+                              .where(subjects.c.ref.in_(part))):
+            out[r.ref] = (r.kind, r.erased_seq)
+    return out
+
+
+def grant_refs_taken(conn: Connection, refs: Iterable[str]) -> dict[str, int]:
+    """{normalised grant_ref: the seq of the grant that holds it} for those of
+    ``refs`` already in the ``grants`` projection (one statement per ``CHUNK``)."""
+    out: dict[str, int] = {}
+    for part in chunks(refs):
+        out.update((r.grant_ref, r.seq) for r in conn.execute(select(grants.c.grant_ref, grants.c.seq)
+                                                              .where(grants.c.grant_ref.in_(part))))
     return out
 
 

@@ -13,10 +13,17 @@ State rules (each a ``Problem`` naming the field):
   refused (``Barred``) unless the body carries an override (approver and
   reason), which is then part of the signed record.
 
-Rows are written as each entry is sealed (same transaction), so later drafts
-in one batch see earlier ones; a rollback removes them with the entries. The
-rows are insert-only (``rows_of``; revision 0006, decision 0019) and are checked
-against the log by ``ledger.domain.projection_check``.
+Set-based per batch (decision 0022): ``load`` reads, in a few statements per
+batch (``IN (...)`` over the batch's subjects, chunked), every fact the rules
+read: the subjects' states folded from the log, their employers', their vault
+rows and the grant refs already taken. ``check`` then judges each draft in
+memory, and ``apply`` keeps those facts current as each entry is sealed, so
+later drafts in one batch see earlier ones exactly as when each row was written
+at once. The rows are buffered and written by ``flush`` with one ``executemany``
+per table, in the append transaction, after the entries: a crash or a refused
+draft before commit rolls both back. The rows are insert-only (``rows_of``;
+revision 0006, decision 0019) and are checked against the log by
+``ledger.domain.projection_check``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert, select
@@ -32,10 +40,19 @@ from ledger.domain import vault_store
 from ledger.domain.authorities import AuthorityRegistry
 from ledger.domain.effects import DOMAIN_TYPES, EFFECTS
 from ledger.domain.eligibility import Facts, LegalBasis, Query, decide
-from ledger.domain.facts import authority_registry, normalise_grant_ref, programme_registry, state_of
+from ledger.domain.facts import (
+    VaultState,
+    authority_registry,
+    grant_refs_taken,
+    normalise_grant_ref,
+    programme_registry,
+    state_of,
+    states,
+    vault_states,
+)
 from ledger.domain.jurisdiction import outside, touched
 from ledger.domain.programmes import ProgrammeRegistry, normalise_programme
-from ledger.domain.regions import retired
+from ledger.domain.regions import retired as _retired
 from ledger.domain.state import SubjectState, retention
 from ledger.errors import Barred, Forbidden, Problem
 from ledger.log import entry_types
@@ -56,6 +73,10 @@ from ledger.store.schema import (
 # shape the generated reference reads.
 REF_TYPES = {t: set(e.targets) for t, e in EFFECTS.items() if e.targets}
 FINAL_EXITS = {"voided", "revoked", "exempted"}  # what can make a target no longer actionable (docs/effects.md)
+# Built once: SQLAlchemy would otherwise build and hash a new statement per row (decision 0022).
+INSERTS = {t.name: insert(t) for t in DOMAIN_PROJECTIONS}
+# python-stdnum's GB/T 2260 lookup is pure and costs about 0.1 ms a code; a batch names few codes.
+retired = lru_cache(maxsize=4096)(_retired)
 RETENTION = timedelta(days=5 * 365)  # 征信业管理条例 Art. 16: negative information kept five years
 
 Body = Mapping[str, Any]
@@ -82,6 +103,10 @@ class DomainProjection:
         self.size = 0
         self.today = date.min
         self._present: dict[str, set[tuple[object, ...]]] | None = None  # set by clear() for a rebuild
+        self.vault: dict[str, VaultState | None] = {}  # the batch's subjects' vault rows, kept current
+        self.taken: dict[str, int | None] = {}  # normalised grant_ref -> seq (None: free), kept current
+        self.rows: dict[str, list[dict[str, object]]] = {}  # rows to write at flush(), per table
+        self.versions: dict[int, Mapping[str, Any]] = {}  # sanction seq -> its latest version row since load()
 
     # --- Projection protocol --------------------------------------------------
     def load(self, conn: Connection, drafts: Sequence[Draft] = (), ref_entries: dict[int, Entry] | None = None,
@@ -90,6 +115,20 @@ class DomainProjection:
         self.registry = programme_registry(conn, self.size)
         self.authorities = authority_registry(conn, self.size)
         self.today = date.fromisoformat(recorded_at[:10]) if recorded_at else date.min
+        self.rows, self.versions = {}, {}
+        domain = [d for d in drafts if d.type in DOMAIN_TYPES and d.subject is not None]
+        orgs = {d.body["organisation"] for d in domain
+                if d.type == "subject.linked" and isinstance(d.body.get("organisation"), str)}
+        subjects_ = {cast(str, d.subject) for d in domain} | orgs
+        # The facts the batch's rules read, a few statements each (decision 0022); anything
+        # not named here (an employer linked in a later draft) is still read on demand.
+        self.vault = vault_states(conn, subjects_)
+        refs = [normalise_grant_ref(d.body["grant_ref"]) for d in domain
+                if d.type == "subsidy.granted" and isinstance(d.body.get("grant_ref"), str)]
+        self.taken = {**dict.fromkeys(refs), **grant_refs_taken(conn, refs)}  # None: looked up, free
+        self.states = states(conn, subjects_, self.size)
+        employers = {link.organisation for st in self.states.values() for link in st.links()}
+        self.states.update(states(conn, employers - self.states.keys(), self.size))
 
     @property
     def _conn(self) -> Connection:
@@ -140,11 +179,19 @@ class DomainProjection:
             self.pending.setdefault(e.subject, []).append(e)
         for table, values in rows_of(e, self._latest_version):
             self._insert(table, values)
+        if e.type == "subsidy.granted":
+            self.taken[normalise_grant_ref(e.body["grant_ref"])] = e.seq
         if e.type == "subject.erased":
             self._write_subject_erased(e)
 
     def flush(self, conn: Connection) -> None:
-        pass  # rows were written in apply()
+        """The rows buffered by ``apply``: one ``executemany`` per table (decision 0022),
+        in the caller's transaction, after the entries (append step 8); a crash before
+        commit leaves neither."""
+        for name, rows in self.rows.items():
+            if rows:
+                conn.execute(INSERTS[name], rows)
+        self.rows = {}
 
     def clear(self, conn: Connection) -> None:
         """Before ``ledger reindex`` replays the log: the tables are insert-only
@@ -170,7 +217,7 @@ class DomainProjection:
                             f"of authority {d.authority.id}")
 
     def _subject_problems(self, d: Draft) -> list[Problem]:
-        state = vault_store.subject_state(self._conn, _subject(d))
+        state = self._vault(_subject(d))
         if state is None:
             return [Problem("subject", "is not a subject in the vault (add it with `ledger subject add`)")]
         if state[1] is not None and d.type != "subject.erased":
@@ -267,9 +314,11 @@ class DomainProjection:
 
     def _check_subsidy_granted(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
         ref = normalise_grant_ref(d.body["grant_ref"])
-        taken = self._conn.execute(select(grants.c.seq).where(grants.c.grant_ref == ref)).first()
-        if taken:
-            return [Problem("body.grant_ref", f"is already used by the grant at seq {taken.seq}")]
+        if ref not in self.taken:  # a draft load() was not given (never on the append path)
+            self.taken[ref] = grant_refs_taken(self._conn, [ref]).get(ref)
+        taken = self.taken[ref]
+        if taken is not None:
+            return [Problem("body.grant_ref", f"is already used by the grant at seq {taken}")]
         return self._guard(d, seq, "subsidy")
 
     def _check_clawback_ordered(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
@@ -317,9 +366,9 @@ class DomainProjection:
         return _not_before({"from": start, "until": until}, "until", "from", "body.effective_until")
 
     def _check_subject_linked(self, d: Draft, seq: int, refs: dict[int, Entry]) -> list[Problem]:
-        org = vault_store.subject_state(self._conn, d.body["organisation"])
+        org = self._vault(d.body["organisation"])
         # In the vault and not erased: _subject_problems ran first and found no problem.
-        person = cast(tuple[str, int | None], vault_store.subject_state(self._conn, _subject(d)))
+        person = cast(VaultState, self._vault(_subject(d)))
         problems = _not_before(d.body, "valid_until", "valid_from")
         if org is None or org[0] != "organisation":
             problems.append(Problem("body.organisation", "is not an organisation subject in the vault"))
@@ -345,12 +394,23 @@ class DomainProjection:
         return [Problem("subject", why)] if why else []
 
     # --- writes --------------------------------------------------------------------
-    def _insert(self, table: Table, values: Mapping[str, object]) -> None:
+    def _vault(self, ref: str) -> VaultState | None:
+        """The subject's vault row as of now in this batch (loaded by load(), kept current by apply())."""
+        if ref not in self.vault:
+            self.vault[ref] = vault_store.subject_state(self._conn, ref)
+        return self.vault[ref]
+
+    def _insert(self, table: Table, values: dict[str, object]) -> None:
+        if table is sanction_versions:
+            self.versions[cast(int, values["sanction_seq"])] = values  # rows_of reads it for a later amendment
         if self._present is not None and key_of(table, values) in self._present[table.name]:
             return  # rebuilding (clear): the row is there already, and was checked equal to the log's
-        self._conn.execute(insert(table).values(**values))
+        self.rows.setdefault(table.name, []).append(values)
 
     def _latest_version(self, sanction_seq: int) -> Mapping[str, Any]:
+        """The sanction's latest version row: this batch's (still buffered), else the table's."""
+        if sanction_seq in self.versions:
+            return self.versions[sanction_seq]
         row = self._conn.execute(select(sanction_versions).where(sanction_versions.c.sanction_seq == sanction_seq)
                                  .order_by(sanction_versions.c.version_seq.desc()).limit(1)).one()
         return dict(row._mapping)
@@ -361,6 +421,8 @@ class DomainProjection:
         # data; copies of it (WAL, free pages, heap, backups) open nothing only after
         # the epoch rotation that follows (ledger.domain.vault_rotation, docs/erasure.md).
         vault_store.erase(self._conn, _subject(e), e.seq)
+        kind = self._vault(_subject(e))
+        self.vault[_subject(e)] = (kind[0] if kind else "person", e.seq)
 
 
 def rows_of(e: Entry, latest_version: Callable[[int], Mapping[str, Any]]) -> list[tuple[Table, dict[str, object]]]:

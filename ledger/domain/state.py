@@ -68,18 +68,42 @@ class SubjectState:
 
     ``add`` takes entries in seq order (the append path adds each new one as it
     is sealed); the views are recomputed on demand from the entries of the types
-    that affect them, so a correction anywhere is reflected in every view."""
+    that affect them, so a correction anywhere is reflected in every view.
+
+    The entries are also kept by type and by seq, and ``add`` drops only the
+    views its type affects (a correction: all of them, since voids change every
+    view), so a subject with thousands of grants does not refold its sanctions
+    for each new one (decision 0022). Each view still reads exactly the entries
+    of its types, in seq order."""
 
     subject: str
     entries: list[Entry] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict)
+    _by_type: dict[str, list[Entry]] = field(default_factory=dict)
+    _by_seq: dict[int, Entry] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for e in self.entries:
+            self._index(e)
+
+    def _index(self, e: Entry) -> None:
+        self._by_type.setdefault(e.type, []).append(e)
+        self._by_seq[e.seq] = e
 
     def add(self, e: Entry) -> None:
         self.entries.append(e)
-        self._cache.clear()
+        self._index(e)
+        if e.type == "entry.corrected":
+            self._cache.clear()
+            return
+        for key in [k for k in self._cache if _affects(e.type, k)]:
+            del self._cache[key]
 
     def _of(self, types: frozenset[str]) -> list[Entry]:
-        return [e for e in self.entries if e.type in types]
+        found = [self._by_type[t] for t in types if t in self._by_type]
+        if len(found) == 1:
+            return list(found[0])
+        return sorted((e for part in found for e in part), key=lambda e: e.seq)  # each part is in seq order
 
     @property
     def voids(self) -> dict[int, int]:
@@ -91,7 +115,7 @@ class SubjectState:
         return seq not in self.voids
 
     def by_seq(self, seq: int) -> Entry | None:
-        return next((e for e in self.entries if e.seq == seq), None)
+        return self._by_seq.get(seq)
 
     # --- views ---------------------------------------------------------------------
     def sanctions(self) -> list[Sanction]:
@@ -111,12 +135,28 @@ class SubjectState:
         return cast(list[Award], self._cache[key])
 
     def links(self) -> list[Link]:
+        # Cached like the other views: the award guard asks for a subject's employers on every award.
+        if "links" not in self._cache:
+            self._cache["links"] = self._links()
+        return cast(list[Link], self._cache["links"])
+
+    def _links(self) -> list[Link]:
         return [Link(e.seq, e.body["organisation"], e.body["relation"], date.fromisoformat(e.body["valid_from"]),
                      _opt_date(e.body.get("valid_until")))
-                for e in self._of(frozenset({"subject.linked"})) if self.live(e.seq)]
+                for e in self._of(LINK_TYPES) if self.live(e.seq)]
 
     def employers_on(self, on: date) -> list[str]:
         return sorted({link.organisation for link in self.links() if link.active_on(on)})
+
+
+LINK_TYPES = frozenset({"subject.linked"})
+VIEW_TYPES = {"voids": frozenset({"entry.corrected"}), "sanctions": SANCTION_TYPES, "clawbacks": CLAWBACK_TYPES,
+              "links": LINK_TYPES}
+
+
+def _affects(type_: str, view: str) -> bool:
+    """Whether an entry of ``type_`` can change the cached ``view`` (the types each view folds)."""
+    return type_ in (AWARD_TYPES if view.startswith("awards:") else VIEW_TYPES[view])
 
 
 def fold(subject: str, entries: Iterable[Entry]) -> SubjectState:
