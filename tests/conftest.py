@@ -268,3 +268,56 @@ def umask_022():
         yield
     finally:
         os.umask(old)
+
+
+# --- the console's browser (headless Chromium, Debian's: .ci/browser-up) ------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium context per test module (its own profile directory)."""
+    from playwright import sync_api
+
+    from tests.console_support import SCREENSHOTS, close_browser, launch_browser, require_chromium
+
+    require_chromium()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        context, profile = launch_browser(p)
+        yield context
+        close_browser(context, profile)
+
+
+@pytest.fixture
+def page(browser):
+    """A new tab (its own sessionStorage: log in per test); script errors fail the test."""
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    tab.close()
+    assert not errors, errors
+
+
+# --- a ledger driven through the CLI, in tmp_path ------------------------------------
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch) -> dict[str, str]:
+    """The environment of a CLI ledger under ``tmp_path`` (SQLite, its own key,
+    vkey and state directories), set for the test."""
+    values = {"LEDGER_KEY_PASSPHRASE": "correct horse battery staple", "LEDGER_KEY_DIR": str(tmp_path / "private"),
+              "LEDGER_VKEY_DIR": str(tmp_path / "keys"), "LEDGER_STATE_DIR": str(tmp_path / "state"),
+              "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values
+
+
+def run_cli(*args: str, code: int = 0) -> str:
+    """``ledger ARGS`` in process; its standard output, after checking the exit code."""
+    from click.testing import CliRunner
+
+    from ledger.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output + result.stderr
+    return result.stdout

@@ -195,3 +195,17 @@ def enrol_browser_key(page, served: Served, authority_id: str = HOHHOT["id"]) ->
     page.goto(f"{served.base}/console/check")
     page.wait_for_selector("body[data-ready]")
     return name
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def login(page, served: Served, who: str, lands_on: str) -> None:
+    """Log in with ``served.tokens[who]`` and wait for the page the role lands on."""
+    page.goto(f"{served.base}/")
+    page.wait_for_selector("body[data-ready]")
+    page.fill("#token", served.tokens[who])
+    page.click("#login-submit")
+    page.wait_for_url(f"**/console/{lands_on}")
+    page.wait_for_selector("body[data-ready]")

@@ -27,13 +27,11 @@ from tests.console_support import (
     MARKUP,
     MARKUP_TEXT,
     SANCTION_BASIS,
-    SCREENSHOTS,
     checkpoint_of,
-    close_browser,
     enrol_browser_key,
     forge_log,
-    launch_browser,
-    require_chromium,
+    login,
+    shot,
     start_server,
 )
 
@@ -51,38 +49,8 @@ def served(tmp_path_factory):
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        context, profile = launch_browser(p)
-        yield context
-        close_browser(context, profile)
 
 
-@pytest.fixture
-def page(browser):
-    """A new tab (its own sessionStorage: log in per test); script errors fail the test."""
-    tab = browser.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    yield tab
-    tab.close()
-    assert not errors, errors
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def login(page, served, who: str, lands_on: str) -> None:
-    page.goto(f"{served.base}/")
-    page.wait_for_selector("body[data-ready]")
-    page.fill("#token", served.tokens[who])
-    page.click("#login-submit")
-    page.wait_for_url(f"**/console/{lands_on}")
-    page.wait_for_selector("body[data-ready]")
 
 
 def run_check(page, identifier: str, league: str, county: str, on: str = "2026-10-01") -> None:

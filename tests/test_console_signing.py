@@ -21,10 +21,8 @@ from ledger.signing.keys import parse_vkey
 from tests.console_support import (
     BARRED,
     CLEAN,
-    SCREENSHOTS,
-    close_browser,
-    launch_browser,
-    require_chromium,
+    login,
+    shot,
     start_server,
 )
 
@@ -49,37 +47,8 @@ def served(tmp_path_factory):
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        context, profile = launch_browser(p)
-        yield context
-        close_browser(context, profile)
 
 
-@pytest.fixture
-def page(browser):
-    tab = browser.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    yield tab
-    tab.close()
-    assert not errors, errors
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def login(page, served, who: str, lands_on: str) -> None:
-    page.goto(f"{served.base}/")
-    page.wait_for_selector("body[data-ready]")
-    page.fill("#token", served.tokens[who])
-    page.click("#login-submit")
-    page.wait_for_url(f"**/console/{lands_on}")
-    page.wait_for_selector("body[data-ready]")
 
 
 def open_key_page(page, served) -> None:

@@ -16,7 +16,7 @@ from ledger.log.imports import append_in_chunks
 from ledger.log.statement import SignedStatement, sign_statement
 from ledger.log.verify import verify_log
 from ledger.store import log_store
-from tests.conftest import BAOTOU, note
+from tests.conftest import BAOTOU, note, run_cli
 
 
 def size(ledger) -> int:
@@ -126,37 +126,22 @@ def test_chunk_size_must_be_positive(ledger):
     assert e.value.problems[0].field == "chunk_size"
 
 
-def test_ledger_record_chunk_size_names_lines_and_resumes(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from ledger.cli import main
-
-    env = {"LEDGER_KEY_PASSPHRASE": "imports", "LEDGER_KEY_DIR": str(tmp_path / "private"),
-           "LEDGER_VKEY_DIR": str(tmp_path / "keys"), "LEDGER_STATE_DIR": str(tmp_path / "state"),
-           "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-
-    def run(*args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(main, list(args))
-        assert result.exit_code == code, result.output + result.stderr
-        return result.stdout
-
-    run("demo", "--entries", "1")
-    start = json.loads(run("summary", "--json"))["size"]
+def test_ledger_record_chunk_size_names_lines_and_resumes(tmp_path, cli_env):
+    run_cli("demo", "--entries", "1")
+    start = json.loads(run_cli("summary", "--json"))["size"]
     draft = {"type": "note.recorded", "authority": {"id": "hrss-150100", "region": "150100"}, "actor": "migration",
              "body": {"text": "历史数据迁移"}}
     lines = [json.dumps({**draft, "request_id": f"mig-{i}"}, ensure_ascii=False) for i in range(12)]
     broken = [*lines[:8], json.dumps({**draft, "request_id": "mig-8", "refs": [10**9]}), *lines[9:]]
     (tmp_path / "broken.jsonl").write_text("\n".join(broken) + "\n")
     (tmp_path / "fixed.jsonl").write_text("\n".join(lines) + "\n")
-    err = json.loads(run("record", str(tmp_path / "broken.jsonl"), "--chunk-size", "5", "--json", code=2))
+    err = json.loads(run_cli("record", str(tmp_path / "broken.jsonl"), "--chunk-size", "5", "--json", code=2))
     assert err["line"] == 9 and [p["field"] for p in err["problems"]] == ["refs", "committed"]
-    assert json.loads(run("summary", "--json"))["size"] == start + 5
-    acks = json.loads(run("record", str(tmp_path / "fixed.jsonl"), "--chunk-size", "5", "--json"))
+    assert json.loads(run_cli("summary", "--json"))["size"] == start + 5
+    acks = json.loads(run_cli("record", str(tmp_path / "fixed.jsonl"), "--chunk-size", "5", "--json"))
     assert [a["seq"] for a in acks] == list(range(start, start + 12))
-    assert json.loads(run("verify", "--json"))["ok"]
-    run("record", str(tmp_path / "fixed.jsonl"), "--chunk-size", "0", code=2)
+    assert json.loads(run_cli("verify", "--json"))["ok"]
+    run_cli("record", str(tmp_path / "fixed.jsonl"), "--chunk-size", "0", code=2)
 
 
 def test_chunks_are_sized_to_the_time_they_hold_the_lock(ledger):

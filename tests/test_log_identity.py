@@ -121,12 +121,8 @@ def test_settings_take_the_origin_from_the_log_unless_set():
 # --- the commands, as the attack ran them ------------------------------------
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    values = {"LEDGER_KEY_PASSPHRASE": "correct horse battery staple", "LEDGER_KEY_DIR": str(tmp_path / "private"),
-              "LEDGER_VKEY_DIR": str(tmp_path / "keys"), "LEDGER_STATE_DIR": str(tmp_path / "state"),
-              "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
+def env(cli_env, monkeypatch):
+    values = cli_env
     monkeypatch.delenv("LEDGER_ORIGIN", raising=False)
     assert CliRunner().invoke(main, ["keys", "generate", "dev-log"]).exit_code == 0
     return values

@@ -34,7 +34,7 @@ from ledger.log.statement import (
 from ledger.log.verify import VerifierState, verify_log
 from ledger.signing.keys import Signer
 from ledger.store import log_store
-from tests.conftest import BAOTOU, HOHHOT, FixedClock, bootstrap, make_keyring, note
+from tests.conftest import BAOTOU, HOHHOT, FixedClock, bootstrap, make_keyring, note, run_cli
 
 
 def size(ledger) -> int:
@@ -363,7 +363,7 @@ def test_the_log_host_cannot_state_for_an_authority(ledger):
 
 # --- the command line: sign where the key is, record where it is not ---------------
 
-def test_ledger_sign_then_ledger_record_on_a_host_without_the_authority_key(tmp_path, monkeypatch):
+def test_ledger_sign_then_ledger_record_on_a_host_without_the_authority_key(tmp_path, monkeypatch, cli_env):
     import os
     import stat
 
@@ -371,24 +371,13 @@ def test_ledger_sign_then_ledger_record_on_a_host_without_the_authority_key(tmp_
 
     from ledger.cli import main
 
-    env = {"LEDGER_KEY_PASSPHRASE": "statements", "LEDGER_KEY_DIR": str(tmp_path / "private"),
-           "LEDGER_VKEY_DIR": str(tmp_path / "keys"), "LEDGER_STATE_DIR": str(tmp_path / "state"),
-           "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-
-    def run(*args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(main, list(args))
-        assert result.exit_code == code, result.output + result.stderr
-        return result.stdout
-
-    run("demo", "--entries", "1")
+    run_cli("demo", "--entries", "1")
     draft = {"type": "note.recorded", "authority": {"id": "hrss-150100", "region": "150100"}, "actor": "award-system",
              "request_id": "import-1", "body": {"text": "批量导入"}}
     (tmp_path / "drafts.jsonl").write_text(json.dumps(draft) + "\n" + json.dumps({**draft, "request_id": "import-2"})
                                            + "\n")
     out = tmp_path / "signed.jsonl"
-    run("sign", str(tmp_path / "drafts.jsonl"), "--key", "dev-hrss-150100", "--out", str(out))
+    run_cli("sign", str(tmp_path / "drafts.jsonl"), "--key", "dev-hrss-150100", "--out", str(out))
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     lines = out.read_bytes().splitlines()
     parsed = [signed_statement_from_json(json.loads(line)) for line in lines]
@@ -397,19 +386,19 @@ def test_ledger_sign_then_ledger_record_on_a_host_without_the_authority_key(tmp_
 
     # The log host holds no private key at all: statements need none.
     monkeypatch.setenv("LEDGER_KEY_DIR", str(tmp_path / "nothing-here"))
-    size = json.loads(run("summary", "--json"))["size"]
+    size = json.loads(run_cli("summary", "--json"))["size"]
     tampered = tmp_path / "tampered.jsonl"
     tampered.write_bytes(lines[0] + b"\n" + lines[1].replace("批量导入".encode(), "篡改".encode()) + b"\n")
     bad = CliRunner().invoke(main, ["record", str(tampered), "--json"])
     assert bad.exit_code == 2, bad.output
     err = json.loads(bad.stdout)
     assert err["line"] == 2 and err["problems"][0]["field"] == "sig"
-    assert json.loads(run("summary", "--json"))["size"] == size  # nothing written
-    acks = json.loads(run("record", str(out), "--json"))
+    assert json.loads(run_cli("summary", "--json"))["size"] == size  # nothing written
+    acks = json.loads(run_cli("record", str(out), "--json"))
     assert [a["seq"] for a in acks] == [size, size + 1]
-    again = json.loads(run("record", str(out), "--json"))  # a retry returns the same entries
+    again = json.loads(run_cli("record", str(out), "--json"))  # a retry returns the same entries
     assert again == acks
-    assert json.loads(run("verify", "--json"))["ok"]
+    assert json.loads(run_cli("verify", "--json"))["ok"]
     entry = json.loads(CliRunner().invoke(main, ["entry", str(size), "--raw"]).stdout_bytes)
     assert entry["v"] == 2 and entry["statement"] == parsed[0].statement.to_json()
     # A draft still needs this host's key for its authority.

@@ -18,6 +18,7 @@ from ledger.cli import main
 from ledger.errors import ConfigError, SignatureError
 from ledger.log.statement import signed_statement_from_json
 from ledger.signing.token_key import TokenKey, TokenSlot, generate_on_token
+from tests.conftest import run_cli
 
 MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
 PIN, SO_PIN = "246810", "13579135"
@@ -119,40 +120,30 @@ def test_a_device_returning_a_wrong_signature_is_caught_before_the_statement(tok
             key.sign(b"statement")
 
 
-def test_ledger_sign_with_a_token_key_is_recorded_and_verifies(tmp_path, monkeypatch, token):
-    env = {"LEDGER_KEY_PASSPHRASE": "statements", "LEDGER_KEY_DIR": str(tmp_path / "private"),
-           "LEDGER_VKEY_DIR": str(tmp_path / "keys"), "LEDGER_STATE_DIR": str(tmp_path / "state"),
-           "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
+def test_ledger_sign_with_a_token_key_is_recorded_and_verifies(tmp_path, monkeypatch, cli_env, token):
     pin_file = tmp_path / "pin"
     pin_file.write_text(PIN + "\n")
     tok = ["--pkcs11-module", token.module, "--token", token.token_label, "--pin-file", str(pin_file)]
 
-    def run(*args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(main, list(args))
-        assert result.exit_code == code, result.output + result.stderr
-        return result.stdout
-
-    run("demo", "--entries", "1")
+    run_cli("demo", "--entries", "1")
     private_files = sorted(os.listdir(tmp_path / "private"))
-    vkey = run("keys", "generate", "tok-hrss-150100", *tok).strip()
+    vkey = run_cli("keys", "generate", "tok-hrss-150100", *tok).strip()
     assert sorted(os.listdir(tmp_path / "private")) == private_files  # nothing private written here
     assert (tmp_path / "keys" / "tok-hrss-150100.vkey").read_text().strip() == vkey
-    run("keys", "register", "tok-hrss-150100", "--authority", "hrss-150100", "--holder", "officer token")
+    run_cli("keys", "register", "tok-hrss-150100", "--authority", "hrss-150100", "--holder", "officer token")
 
     draft = {"type": "note.recorded", "authority": {"id": "hrss-150100", "region": "150100"}, "actor": "officer-1",
              "request_id": "token-1", "body": {"text": "硬件令牌签名"}}
     (tmp_path / "drafts.jsonl").write_text(json.dumps(draft, ensure_ascii=False) + "\n")
     out = tmp_path / "signed.jsonl"
-    run("sign", str(tmp_path / "drafts.jsonl"), "--key", "tok-hrss-150100", "--out", str(out), *tok)
+    run_cli("sign", str(tmp_path / "drafts.jsonl"), "--key", "tok-hrss-150100", "--out", str(out), *tok)
     statement = signed_statement_from_json(json.loads(out.read_bytes()))
     assert statement.statement.key == "tok-hrss-150100"
 
     # The log host needs no private key of the authority to record it.
     monkeypatch.setenv("LEDGER_KEY_DIR", str(tmp_path / "nothing-here"))
-    ack = json.loads(run("record", str(out), "--json"))[0]
-    assert json.loads(run("verify", "--json"))["ok"]
+    ack = json.loads(run_cli("record", str(out), "--json"))[0]
+    assert json.loads(run_cli("verify", "--json"))["ok"]
     entry = json.loads(CliRunner().invoke(main, ["entry", str(ack["seq"]), "--raw"]).stdout_bytes)
     assert entry["v"] == 2 and entry["statement"]["key"] == "tok-hrss-150100"
 
