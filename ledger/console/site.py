@@ -20,7 +20,8 @@ from ledger.console import reference
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": "login.html", "/login": "login.html", "/check": "check.html", "/timeline": "timeline.html",
-         "/audit": "audit.html", "/key": "key.html", "/keys": "keys.html"}
+         "/audit": "audit.html", "/key": "key.html", "/keys": "keys.html",
+         "/round": "round.html", "/supervision": "supervision.html", "/public": "public.html"}
 
 # Same-origin everything, no inline script or style, never framed (clickjacking
 # of the record button). img-src data: only for the pages' empty favicon

@@ -81,7 +81,7 @@ const zh = {
   "check.zip": "压缩包", "check.manifest": "清单与文件哈希（SHA-256）", "check.entry_signature": "条目签名（Ed25519）",
   "check.disclosure": "身份披露", "check.custody": "出证记录（保管链）", "check.webcrypto": "浏览器加密接口", "check.internal": "验证程序",
   "audit.webcrypto": "此浏览器不能使用 WebCrypto（需 HTTPS 或本机地址，且支持 Ed25519）。",
-  "nav.key": "我的签名密钥", "nav.keys": "密钥登记", "title.key": "我的签名密钥 · 诚信登记簿", "title.keys": "签名密钥登记 · 诚信登记簿",
+  "nav.key": "我的签名密钥", "nav.keys": "密钥登记", "nav.round": "批量核查", "nav.supervision": "监督统计", "nav.public": "失信惩戒公示", "title.key": "我的签名密钥 · 诚信登记簿", "title.keys": "签名密钥登记 · 诚信登记簿",
   "key.heading": "我的签名密钥",
   "key.intro": "您记录的核查由您本人签名：签名密钥在本浏览器中生成并保存，私钥不能导出，也从不发送给服务器；服务器只收到公钥和签名。密钥须经管理员登记后才能使用。",
   "key.none.heading": "本浏览器还没有您的签名密钥",
@@ -208,7 +208,7 @@ const en = {
   "check.zip": "zip archive", "check.manifest": "manifest and file hashes (SHA-256)", "check.entry_signature": "entry signature (Ed25519)",
   "check.disclosure": "disclosure", "check.custody": "custody record", "check.webcrypto": "browser crypto", "check.internal": "verifier",
   "audit.webcrypto": "WebCrypto is not available here (it needs HTTPS or a loopback address, and Ed25519 support).",
-  "nav.key": "My signing key", "nav.keys": "Key enrolment", "title.key": "My signing key · Integrity Ledger", "title.keys": "Key enrolment · Integrity Ledger",
+  "nav.key": "My signing key", "nav.keys": "Key enrolment", "nav.round": "Award round", "nav.supervision": "Supervision", "nav.public": "Public notices", "title.key": "My signing key · Integrity Ledger", "title.keys": "Key enrolment · Integrity Ledger",
   "key.heading": "My signing key",
   "key.intro": "The checks you record are signed by you: the signing key is made and kept in this browser; its private half cannot be exported and is never sent to the server, which receives only the public key and signatures. An admin must enrol the key before it can be used.",
   "key.none.heading": "This browser holds no signing key of yours",
@@ -258,6 +258,18 @@ const en = {
 };
 
 export const MESSAGES = { zh, en };
+
+/** Add a page's own messages ({zh: {...}, en: {...}}); each page module keeps its
+ * strings beside it (``*_strings.js``) and calls this before ``frame``. A key
+ * already defined is an error: two pages must not silently disagree on one. */
+export function extend(dicts) {
+  for (const [language, table] of Object.entries(dicts)) {
+    for (const [key, text] of Object.entries(table)) {
+      if (key in MESSAGES[language] && MESSAGES[language][key] !== text) throw new Error(`i18n key defined twice: ${key}`);
+      MESSAGES[language][key] = text;
+    }
+  }
+}
 
 export function lang() {
   return localStorage.getItem(STORE) === "en" ? "en" : "zh";

@@ -6,8 +6,11 @@ import { applyI18n, lang, setLang, t } from "./i18n.js";
 
 const LINKS = [["/console/check", "nav.check"], ["/console/timeline", "nav.timeline"], ["/console/audit", "nav.audit"]];
 // Role pages: recording roles keep a signing key in the browser; admins enrol keys (decision 0016).
-const ROLE_LINKS = { programme_officer: [["/console/key", "nav.key"]], recorder: [["/console/key", "nav.key"]],
-  admin: [["/console/keys", "nav.keys"]] };
+// Award rounds are screened by programme officers; supervision (Art. 63, 68) is for
+// auditors and admins.
+const ROLE_LINKS = { programme_officer: [["/console/round", "nav.round"], ["/console/key", "nav.key"]],
+  recorder: [["/console/key", "nav.key"]], auditor: [["/console/supervision", "nav.supervision"]],
+  admin: [["/console/supervision", "nav.supervision"], ["/console/keys", "nav.keys"]] };
 
 export function frame(titleKey, { requireLogin = true } = {}) {
   if (requireLogin && !session.token()) { toLogin(); return null; }
@@ -15,7 +18,8 @@ export function frame(titleKey, { requireLogin = true } = {}) {
   const bar = $("#bar");
   const title = document.querySelector("title");
   title.dataset.i18n = titleKey;
-  bar.append(
+  // Absent parts are null: filtered, or append() would write the text "null".
+  bar.append(...[
     h("span", { class: "brand", "data-i18n": "brand" }, t("brand")),
     h("nav", {}, me ? [...LINKS, ...(ROLE_LINKS[me.role] ?? [])].map(([href, key]) => h("a", { href, "data-i18n": key,
       "aria-current": location.pathname === href ? "page" : null }, t(key))) : []),
@@ -25,7 +29,7 @@ export function frame(titleKey, { requireLogin = true } = {}) {
       onclick: () => setLang(lang() === "zh" ? "en" : "zh") }, t("nav.lang")),
     me ? h("button", { id: "logout", type: "button", class: "link", "data-i18n": "nav.logout",
       onclick: () => { session.clear(); location.assign("/console/"); } }, t("nav.logout")) : null,
-  );
+  ].filter((part) => part !== null));
   const who = () => { if (me) $("#who").textContent = t("nav.who", { role: t(`role.${me.role}`), id: me.token_id }); };
   document.addEventListener("langchange", who);
   applyI18n(document);
