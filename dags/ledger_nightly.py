@@ -38,7 +38,6 @@ is sent through the configured notifier.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -93,10 +92,8 @@ def _once(call: Callable[[], dict]) -> dict:
 def ledger_nightly():
     @task
     def verify() -> dict:
-        # The verifier's state goes with the artefacts, so whichever worker runs the next night resumes from it.
-        def step(d: Path) -> dict:
-            return _once(lambda: nightly.verify_incremental(replace(Settings.from_env(), state_dir=d / "verifier")))
-        return in_scratch(["verifier"], step)
+        # The verifier's state is in the ledger's database, so whichever worker runs the next night resumes from it.
+        return _once(lambda: nightly.verify_incremental(Settings.from_env()))
 
     @task
     def checkpoint(verified: dict) -> dict:

@@ -42,7 +42,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -339,9 +339,12 @@ def test_the_night_on_celery_across_processes(tmp_path):
         assert all(t["state"] == "success" and t["hostname"] == WORKER_NAME and t["queue"] == QUEUE for t in tis), tis
         report = artefacts / f"reconciliation-{night.isoformat()}" / "report.json"
         seq = _check_anchored(ledger_store.engine, report, night)
-        # The verifier's state is in the store too: the next night resumes from it on any worker.
-        state = json.loads((artefacts / "verifier" / "nightly-verify-state.json").read_text(encoding="utf-8"))
-        assert 0 < state["size"] <= seq
+        # The verifier's state is in the ledger's database: the next night resumes from it on any worker.
+        from ledger.store.schema import verifier_states
+        with ledger_store.engine.connect() as conn:
+            size = conn.execute(select(verifier_states.c.size).where(verifier_states.c.name == "nightly")).scalar_one()
+        assert 0 < size <= seq
+        assert not (artefacts / "verifier").exists()  # nothing of it in the artefact store
         scored = subprocess.run([str(BIN / "ledger"), "score-findings", str(report),
                                  str(tmp_path / "funding" / "ground-truth.json")],
                                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -18,12 +18,14 @@ from ledger.finance import snapshot
 from ledger.finance.snapshot import SnapshotSource
 from ledger.finance.sources import identity, open_source
 from ledger.finance.staged_directory import staged, write_file
-from ledger.log import publish
+from ledger.log import publish, verifier_store
 from ledger.log.operator import load_keyring, require_log_signer
-from ledger.log.verify import VerifierState, verify_log
+from ledger.log.verify import verify_log
 from ledger.signing import keystore
 from ledger.signing.private_files import private_writer
 from ledger.store.engine import make_engine
+
+NIGHTLY_VERIFIER = "nightly"  # the row of ledger.store.schema.verifier_states this job resumes
 
 
 def _now() -> datetime:
@@ -39,16 +41,18 @@ def publish_checkpoint(settings: Settings, size: int | None = None) -> dict:
 
 
 def verify_incremental(settings: Settings) -> dict:
-    """Verify what is new since this job's last verified state (its own file), against
-    the log's verifier key as published in the key directory. Raises
-    ``IntegrityError`` naming the first bad seq: the run stops before anything is
-    anchored. The state advances only after a successful verification."""
-    path = settings.state_dir / "nightly-verify-state.json"
+    """Verify what is new since this job's last verified state, against the log's
+    verifier key as published in the key directory. Raises ``IntegrityError`` naming
+    the first bad seq: the run stops before anything is anchored. The state lives in
+    the database (``ledger.log.verifier_store``, revision 0007), so any worker resumes
+    it; it advances only after a successful verification, and is used only where a
+    checkpoint signed by the trusted key vouches for it."""
+    engine = make_engine(settings.database_url)
     vkey = keystore.vkey_path(settings.vkey_dir, settings.log_key_name)
     trusted = keystore.read_vkey(vkey) if vkey.exists() else None
-    report, state = verify_log(make_engine(settings.database_url), trusted_log_key=trusted,
-                               state=VerifierState.load(path), workers=1)
-    state.save(path)
+    report, state = verify_log(engine, trusted_log_key=trusted, state=verifier_store.load(engine, NIGHTLY_VERIFIER, trusted),
+                               workers=1)
+    verifier_store.save(engine, NIGHTLY_VERIFIER, state, _now)  # a crash before this: the next night re-verifies more
     return {"size": report.size, "from_seq": report.start, "root": report.root.hex(),
             "checkpoints": report.checkpoints}
 

@@ -73,6 +73,19 @@ checkpoints = Table(
     Column("created_at", String(27), nullable=False),
 )
 
+# A scheduled verifier's resume point (revision 0007): one row per verifier, so
+# whichever machine runs the next night resumes where the last one stopped. A
+# cache, not a trust anchor: ledger.log.verifier_store trusts a row only when a
+# checkpoint signed by the log key vouches for its size and root.
+verifier_states = Table(
+    "verifier_states",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),  # VerifierState.to_json, as JSON
+    Column("saved_at", String(27), nullable=False),
+)
+
 # Witness cosignature lines (c2sp.org/tlog-cosignature) on stored checkpoints.
 cosignatures = Table(
     "cosignatures",
