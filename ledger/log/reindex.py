@@ -1,5 +1,10 @@
-"""``ledger reindex``: rebuild every projection from the log, under the append
-lock, in one transaction (a crash leaves the old projections untouched)."""
+"""``ledger reindex``: replay the log into every projection, under the append lock,
+in one transaction (a crash leaves the projections as they were).
+
+The domain projections are insert-only (decision 0019): nothing is deleted. Each
+projection's ``clear`` first checks the stored rows against the log
+(``ProjectionDrift`` names the first that differs, and nothing is written); the
+replay then inserts only the rows that are missing."""
 
 from __future__ import annotations
 
