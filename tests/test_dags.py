@@ -235,3 +235,34 @@ def test_the_night_signs_only_the_size_it_verified(demo):
     assert cp == {"size": verified["size"], "new": True}
     with sqlite3.connect(demo["db"]) as conn:
         assert conn.execute("SELECT max(size) FROM checkpoints").fetchone() == (verified["size"],)
+
+
+def test_the_funding_source_through_the_airflow_connection(airflow_db, demo, monkeypatch):
+    """With no Variable naming the source, the DAG reads the Connection
+    ``ledger_funding`` (its extra ``sqlalchemy_url``; a secrets backend can hold it):
+    the funding system's table, here a SQLite file with the demo's rows, gives the
+    same findings as the CSV, and the anchor is keyed by the database and table."""
+    import csv
+
+    rows = list(csv.reader((demo["dir"] / "funding" / "funding.csv").open(encoding="utf-8", newline="")))
+    header, body = rows[0], rows[1:]
+    db = demo["dir"] / "funding-system.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"CREATE TABLE v_payments ({', '.join(f'{c} TEXT' for c in header)})")
+        conn.executemany(f"INSERT INTO v_payments VALUES ({', '.join('?' * len(header))})", body)
+    monkeypatch.delenv("AIRFLOW_VAR_LEDGER_FUNDING_SOURCE")
+    monkeypatch.setenv("AIRFLOW_VAR_LEDGER_FUNDING_TABLE", "v_payments")
+    monkeypatch.setenv("AIRFLOW_CONN_LEDGER_FUNDING",
+                       json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": f"sqlite:///{db}"}}))
+    _, states, as_of = _run()
+    assert set(states.values()) == {"success"}, states
+    [anchor] = _anchors(demo["db"])
+    from ledger.finance.sources import identity
+
+    # The anchor keys the night by the source's identity (host, database, table), hashed.
+    assert anchor["body"]["source"] == identity(f"sqlite:///{db}", "v_payments", None)
+    assert anchor["body"]["source"].startswith("sql:sha256:")
+    report = json.loads((demo["dir"] / "reports" / f"reconciliation-{as_of.isoformat()}" / "report.json").read_bytes())
+    truth = json.loads((demo["dir"] / "funding" / "ground-truth.json").read_text())["findings"]
+    assert {(f["kind"], f["txn_id"], f["grant_ref"]) for f in report["findings"]} == \
+        {(f["kind"], f["txn_id"], f["grant_ref"]) for f in truth}
