@@ -386,6 +386,27 @@ def test_artefacts_round_trip_through_an_object_store(tmp_path):
     assert not (tmp_path / "store" / ".extract-2026-12-04.abc.new").exists()
 
 
+def test_artefacts_on_a_local_store_are_private_whatever_the_umask(tmp_path, umask_022):
+    """The funding snapshot and reports name subjects and amounts: on a file:// store
+    they are 0600 in 0700 directories, not world-readable by the worker's umask."""
+    import stat
+
+    from airflow.sdk import ObjectStoragePath
+
+    from ledger.finance import artefacts
+
+    (tmp_path / "store").mkdir()
+    store = ObjectStoragePath((tmp_path / "store").as_uri())
+    scratch = tmp_path / "scratch"
+    (scratch / "reconciliation-2026-12-04" / "refused").mkdir(parents=True)
+    (scratch / "reconciliation-2026-12-04" / "refused" / "report.json").write_bytes(b"{}")
+    artefacts.push(scratch, store)
+    written = tmp_path / "store" / "reconciliation-2026-12-04" / "refused" / "report.json"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(written.parent.parent.stat().st_mode) == 0o700
+
+
 def test_an_anchored_artefact_in_the_store_is_never_replaced(tmp_path):
     """The attack: a step (or a bug) leaves other bytes for an anchored snapshot in
     its scratch directory; the push refuses the whole directory, the store keeps the anchored bytes."""

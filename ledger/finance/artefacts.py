@@ -67,8 +67,32 @@ def push(scratch: Path, store: Any, immutable: frozenset[str] = frozenset()) -> 
         for f, t in changed:
             t.parent.mkdir(parents=True, exist_ok=True)
             t.write_bytes(f.read_bytes())
+            _private(t, store)
             written.append(str(f.relative_to(scratch)))
     return written
+
+
+def _local_path(target: Any) -> Path | None:
+    """The file system path of ``target`` when it is on this machine's disk (a
+    ``Path``, or an ``ObjectStoragePath`` over file://); None on an object store."""
+    if isinstance(target, Path):
+        return target
+    return Path(target.path) if getattr(target, "protocol", None) in ("file", "local") else None
+
+
+def _private(target: Any, store: Any) -> None:
+    """Reports name subjects and amounts (PIPL): on a local or mounted store they are
+    0600 and their directories up to the store's base 0700, like the ledger's own
+    files, whatever the worker's umask. An object store's access rules are its own
+    (docs/deployment.md)."""
+    path, base = _local_path(target), _local_path(store)
+    if path is None or base is None:
+        return
+    path.chmod(0o600)
+    for parent in path.parents:
+        if parent == base or base not in parent.parents:
+            break
+        parent.chmod(0o700)
 
 
 def _files(directory: Path) -> list[Path]:
