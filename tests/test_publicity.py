@@ -13,8 +13,7 @@ from stdnum.cn import ric
 
 from ledger.domain.identifiers import Identifier, parse
 from ledger.domain.masking import MASK, SEPARATORS, mask_identifier, mask_name, mask_person_name
-from ledger.domain.publicity import PUBLIC_FIELDS, public_sanctions, publicised, search
-from ledger.domain.state import fold
+from ledger.domain.publicity import PUBLIC_FIELDS, public_sanctions, search
 from ledger.store import log_store
 from tests.conftest import open_store
 from tests.publicity_support import ERASED, ETHNIC, FOREIGN, ORG_ID, PEOPLE, PERSON, SHORT, build
@@ -172,6 +171,94 @@ def test_search_by_full_identifier_only(domain):
         assert len(search(conn, domain.vault, size, on, parse(f"passport:{FOREIGN}"))) == 1
 
 
-def test_fold_is_the_one_used():
-    # The projection reads sanctions through the effects fold (state.fold), never its own rules.
-    assert callable(fold) and publicised.__module__ == "ledger.domain.publicity"
+# --- the routes (no token) ------------------------------------------------------------------
+
+LIST, SEARCH = "/console/api/publicity", "/console/api/publicity/search"
+
+
+@pytest.fixture
+def api(domain):
+    from tests.api_support import make_api
+
+    build(domain)
+    return make_api(domain)
+
+
+def test_list_needs_no_token_and_answers_the_exact_key_set(api):
+    r = api.client.get(LIST)
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert set(body) == {"on", "page", "per_page", "total", "items"}
+    assert body["on"] == "2026-01-05"  # FixedClock: 2026-01-05 08:00 UTC is 16:00 in Shanghai
+    assert body["total"] == 5
+    for item in body["items"]:
+        assert set(item) == PUBLIC_FIELDS
+
+
+def test_the_day_is_shanghai_not_utc(api):
+    from datetime import UTC, datetime
+
+    api.ledger.clock.now = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)  # 2026-07-01 00:30 in Shanghai
+    names = {i["name"] for i in api.client.get(LIST).json()["items"]}
+    assert "张*" not in names  # its publicity ended on 2026-06-30
+
+
+def test_list_is_paged_and_bounded(api):
+    first = api.client.get(LIST, params={"page": 1, "per_page": 2}).json()
+    second = api.client.get(LIST, params={"page": 2, "per_page": 2}).json()
+    assert len(first["items"]) == 2 and len(second["items"]) == 2 and first["items"] != second["items"]
+    assert api.client.get(LIST, params={"per_page": 51}).status_code == 400
+    assert api.client.get(LIST, params={"page": "0"}).status_code == 400
+    assert api.client.get(LIST, params={"page": "-1"}).status_code == 400
+
+
+def test_search_route_takes_the_full_identifier_only(api):
+    r = api.client.post(SEARCH, json={"identifier": f"cn-rid:{ETHNIC}"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert [i["name"] for i in r.json()["items"]] == ["乌*·**尔"]
+    for partial in (ETHNIC[:6], ETHNIC[:-1], f"cn-rid:{ETHNIC[:10]}", f"cn-rid:{ETHNIC[:-1]}", "乌兰", "乌*·**尔",
+                    f"cn-rid:{ETHNIC[:4]}**********{ETHNIC[-4:]}"):
+        r = api.client.post(SEARCH, json={"identifier": partial})
+        assert r.status_code == 400, partial
+        assert "items" not in r.json()
+    assert api.client.post(SEARCH, json={"identifier": f"cn-rid:{ERASED}"}).json()["items"] == []
+
+
+def test_search_is_post_only(api):
+    assert api.client.get(SEARCH, params={"identifier": f"cn-rid:{ETHNIC}"}).status_code == 405
+
+
+def test_no_response_carries_a_full_identifier_or_name(api):
+    bodies = [api.client.get(LIST, params={"page": p, "per_page": 2}).text for p in (1, 2, 3)]
+    bodies += [api.client.post(SEARCH, json={"identifier": ident}).text for ident in PEOPLE]
+    bodies += [api.client.post(SEARCH, json={"identifier": ident[:-1]}).text for ident in PEOPLE]
+    assert any("乌*·**尔" in b for b in bodies)
+    for text in bodies:
+        for ident, name in PEOPLE.items():
+            number = ident.partition(":")[2]
+            assert number not in text and number.split("/")[-1] not in text
+            if "有限公司" not in name:  # organisations' names are public (docs/publicity.md)
+                assert name not in text
+
+
+def test_no_subject_reference_or_seq_in_the_list(api):
+    with api.ledger.engine.connect() as conn:
+        from sqlalchemy import select
+
+        from ledger.store.schema import subjects
+        refs = [r.ref for r in conn.execute(select(subjects.c.ref))]
+    text = api.client.get(LIST).text
+    assert refs and not any(ref in text for ref in refs)
+    assert '"seq"' not in text and '"subject"' not in text
+
+
+def test_rate_limited_per_client(api):
+    from ledger.api.ratelimit import Admission
+
+    api.client.app.state.publicity_admission = Admission(1.0, 3, None, 0, clock=lambda: 0.0)
+    codes = [api.client.get(LIST).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 200, 429]
+    r = api.client.post(SEARCH, json={"identifier": f"cn-rid:{ETHNIC}"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert r.headers["cache-control"] == "no-store"
