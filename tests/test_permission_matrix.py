@@ -811,3 +811,19 @@ def test_no_answer_tells_who_is_in_the_vault(world, role, root):
         route = ORACLE[root](identifier)
         answers.append(world.post(role, route, route.document(None, None)).json()["data"]["x"]["__typename"])
     assert answers == ["Forbidden", "Forbidden"]
+
+
+# --- the public read (docs/publicity.md) ------------------------------------------------
+
+@pytest.mark.parametrize("action", list(__import__("ledger.access.policy", fromlist=["Action"]).Action))
+def test_anonymous_callers_may_only_read_the_publicity_list(action):
+    from ledger.access.policy import Action, Principal, Role, require_public
+    from ledger.errors import Forbidden
+
+    if action is Action.read_publicity:
+        require_public(None, action)
+        for role in Role:  # published to everyone: every token may read it too
+            require_public(Principal("t", role), action)
+    else:
+        with pytest.raises(Forbidden):
+            require_public(None, action)

@@ -16,6 +16,9 @@ jurisdiction and case checks below narrow it further:
   evidence exports of them;
 - ``admin``: issues and revokes tokens, enrols and revokes authorities' public
   keys, erases vault records; reads no records.
+- anyone, with or without a token (``PUBLIC``): the public publicity list of
+  sanctions (``read_publicity``: masked, within publicity periods; Art. 66,
+  docs/publicity.md). No other action is open without a token.
 
 Reading an entry's content (its body, bytes and signature) has one rule,
 ``may_read_entry``, whatever path reaches the entry: ``entry``, a page of
@@ -59,6 +62,7 @@ class Action(str, Enum):
     manage_keys = "manage_keys"  # enrol (key.registered) and revoke authorities' public keys
     erase_subject = "erase_subject"
     request_export = "request_export"  # an evidence bundle for the court's case
+    read_publicity = "read_publicity"  # the public, masked list of publicised sanctions (docs/publicity.md)
 
 
 R = Role
@@ -74,7 +78,10 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.manage_keys: frozenset({R.admin}),
     Action.erase_subject: frozenset({R.admin}),
     Action.request_export: frozenset({R.court}),
+    Action.read_publicity: frozenset(Role),  # every role, and anonymous callers (PUBLIC_ACTIONS)
 }
+# What a caller without a token may do: only what is published to everyone anyway.
+PUBLIC_ACTIONS = frozenset({Action.read_publicity})
 # Roles whose token must name an authority and a region (they write under them).
 WRITERS = frozenset({R.recorder, R.programme_officer})
 
@@ -97,6 +104,16 @@ class Principal:
 def require(p: Principal, action: Action) -> None:
     if p.role not in GRANTS[action]:
         raise Forbidden(f"role {p.role.value} may not {action.value.replace('_', ' ')}")
+
+
+def require_public(p: Principal | None, action: Action) -> None:
+    """``action`` by a caller who may have no token (``p`` None): only ``PUBLIC_ACTIONS``
+    are open to anonymous callers; a token holder is judged by ``require``."""
+    if p is None:
+        if action not in PUBLIC_ACTIONS:
+            raise Forbidden(f"{action.value.replace('_', ' ')} needs a token")
+        return
+    require(p, action)
 
 
 def require_subject(p: Principal, action: Action, subject: str | None) -> None:
