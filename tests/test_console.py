@@ -11,6 +11,7 @@ import io
 import json
 import re
 import struct
+import time
 import zipfile
 from pathlib import Path
 
@@ -394,7 +395,11 @@ def pin(page, vkey: str) -> None:
     """What an auditor does first: put the key they hold in the field and pin it."""
     page.fill("#vkey", vkey)
     page.click("#pin")
-    page.wait_for_function("v => localStorage.getItem('ledger.console.pinned-vkey') === v", arg=vkey)
+    # Polled with evaluate: wait_for_function compiles its predicate with eval, which the console's CSP forbids.
+    deadline = time.monotonic() + 10
+    while page.evaluate("() => localStorage.getItem('ledger.console.pinned-vkey')") != vkey:
+        assert time.monotonic() < deadline, "the key was not pinned"
+        page.wait_for_timeout(50)
 
 
 def verify_in_browser(page, text: str | None = None) -> None:

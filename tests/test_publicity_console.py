@@ -9,6 +9,7 @@ import time
 
 import pytest
 import uvicorn
+from playwright.sync_api import expect
 
 from ledger.api.app import create_app
 from ledger.api.context import AppState
@@ -60,7 +61,8 @@ def test_public_page_without_login_shows_masked_data_only(page, base):
 
     page.fill("#public-identifier", f"cn-rid:{ETHNIC}")
     page.click("#public-search-submit")
-    page.wait_for_function("document.querySelector('#public-rows').rows.length === 1")
+    # A locator wait, not wait_for_function: the page's CSP (script-src 'self') forbids the eval it uses.
+    expect(page.locator("#public-rows tr")).to_have_count(1)
     assert "乌*·**尔" in page.inner_text("#public-rows")
     page.fill("#public-identifier", "")  # the typed number leaves the page before the text is scanned
     _assert_masked(page.content())
