@@ -5,6 +5,16 @@ const STORE = "ledger.console.lang";
 
 const zh = {
   brand: "诚信登记簿 · 管理控制台",
+  "reason.sanction": "受第 {seq} 号失信惩戒限制（决定机关 {body}），期间 {from} 至 {until}",
+  "reason.employer_sanction": "所在单位 {employer} 受第 {seq} 号失信惩戒限制（决定机关 {body}），须人工复核",
+  "reason.clawback_overdue": "第 {seq} 号追缴：{amount} 未追回，已超过 {deadline} 的追缴期限",
+  "reason.clawback_outstanding": "第 {seq} 号追缴：{amount} 尚未追回，追缴期限 {deadline}",
+  "reason.ending_soon": "第 {seq} 号失信惩戒将于 {until} 届满",
+  "reason.starting_soon": "第 {seq} 号失信惩戒将于 {from} 生效（决定机关 {body}）",
+  "reason.exemption_applied.sanction": "第 {seq} 号失信惩戒已因第 {exempted} 号容错免责不予适用（条例第五十二条）",
+  "reason.exemption_applied.clawback": "第 {seq} 号追缴已因第 {exempted} 号容错免责不予适用（条例第五十二条）",
+  "reason.programmes": "；限于项目：{programmes}",
+  "check.review": "需要复核的原因",
   "nav.check": "授予前核查", "nav.timeline": "主体时间线", "nav.audit": "审计验证",
   "nav.logout": "退出", "nav.lang": "English", "nav.who": "{role} · 令牌 {id}",
   "role.programme_officer": "项目经办人", "role.recorder": "登记机关", "role.auditor": "审计员",
@@ -132,6 +142,16 @@ const zh = {
 
 const en = {
   brand: "Integrity Ledger · Console",
+  "reason.sanction": "Barred by sanction {seq} (decided by {body}), in force {from} to {until}",
+  "reason.employer_sanction": "Employer {employer} is barred by sanction {seq} (decided by {body}): a person must review",
+  "reason.clawback_overdue": "Clawback {seq}: {amount} unrecovered past its deadline {deadline}",
+  "reason.clawback_outstanding": "Clawback {seq}: {amount} outstanding, due {deadline}",
+  "reason.ending_soon": "Sanction {seq} ends on {until}",
+  "reason.starting_soon": "Sanction {seq} takes effect on {from} (decided by {body})",
+  "reason.exemption_applied.sanction": "Sanction {seq} is neutralised by exemption {exempted} (Art. 52)",
+  "reason.exemption_applied.clawback": "Clawback {seq} is neutralised by exemption {exempted} (Art. 52)",
+  "reason.programmes": "; in programmes {programmes}",
+  "check.review": "Reasons for review",
   "nav.check": "Pre-award check", "nav.timeline": "Subject timeline", "nav.audit": "Audit",
   "nav.logout": "Log out", "nav.lang": "中文", "nav.who": "{role} · token {id}",
   "role.programme_officer": "Programme officer", "role.recorder": "Recorder", "role.auditor": "Auditor",
