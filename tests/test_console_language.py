@@ -159,3 +159,21 @@ def test_no_horizontal_overflow_at_1280(page, served, language, where):
         page.wait_for_selector("body[data-ready]")
     no_overflow(page)
     shot(page, f"lang-10-{where}-{language}-1280")
+
+
+def test_the_timeline_reads_as_sentences(page, served):
+    start(page, served, "auditor", "audit")
+    page.goto(f"{served.base}/console/timeline?subject={served.refs['barred']}")
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator("#timeline")).to_be_visible()
+    text = page.locator("#all-entries").inner_text()
+    assert not re.search(r"\b[a-z]+\.[a-z_]+\b", text), "a raw entry type is shown"  # sanction.imposed, subsidy.granted…
+    assert '":' not in text and "{" not in text, "a raw JSON body is shown"
+    expect(page.locator("#all-entries")).to_contain_text("对该主体作出失信惩戒（严重失信）")
+    expect(page.locator("#all-entries")).to_contain_text("列入失信惩戒")  # the type, in the report's words
+    expect(page.locator("#all-entries")).to_contain_text("责令追回资金 ¥100,000.00")  # amounts in 元, separated
+    expect(page.locator("#all-entries")).to_contain_text("2026年2月1日")  # dates as Chinese dates
+    shot(page, "lang-20-timeline-zh")
+    page.click("#lang-switch")
+    expect(page.locator("#all-entries")).to_contain_text("imposed a sanction")
+    shot(page, "lang-21-timeline-en")

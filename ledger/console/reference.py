@@ -10,6 +10,9 @@ edges: each route makes one call into ``ledger`` and formats the result.
 - ``GET /console/api/authorities``: the registered authorities' ids, names and
   regions (public bodies, as ``authority.registered`` entries record them), so
   the console names a deciding body instead of showing its id;
+- ``GET /console/api/labels``: the Chinese labels of entry types, body fields
+  and codes (``ledger.evidence.labels``, the evidence report's vocabulary), so
+  the timeline words entries as the report does;
 - ``POST /console/api/identifier``: the server's (authoritative) check of an
   identifier, ``{"text": "cn-rid:…"}``. Bearer token required, like
   ``/graphql``; the number travels in the body, never in a URL (PIPL: no
@@ -65,6 +68,12 @@ def _authorities(engine) -> list[dict]:
     return [{"id": r.id, "name": r.name, "region": r.region} for r in sorted(reg.records.values(), key=lambda r: r.seq)]
 
 
+async def labels(request: Request) -> JSONResponse:
+    from ledger.evidence.labels import vocabulary
+
+    return JSONResponse(vocabulary())
+
+
 NO_STORE = {"Cache-Control": "no-store"}  # answers about an identity number are never cached
 
 
@@ -117,5 +126,5 @@ async def identifier(request: Request) -> JSONResponse:
 
 def routes() -> list[Route]:
     return [Route("/api/regions", regions), Route("/api/log-key", log_key),
-            Route("/api/authorities", authorities),
+            Route("/api/authorities", authorities), Route("/api/labels", labels),
             Route("/api/identifier", identifier, methods=["POST"])]
