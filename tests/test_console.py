@@ -297,7 +297,7 @@ def test_timeline_groups_entries_and_draws_the_sanction_period(page, served):
     expect(page.locator("#timeline")).to_be_visible()
     expect(page.locator("#group-grant")).to_contain_text("¥300,000.00")
     expect(page.locator("#group-clawback")).to_contain_text("¥60,000.00")  # outstanding
-    expect(page.locator("#group-clawback")).to_contain_text("clawback.recovered")
+    expect(page.locator("#group-clawback")).to_contain_text("追回资金到账")  # clawback.recovered, in words
     expect(page.locator("#group-sanction")).to_contain_text("2026-02-01 — 2028-01-31")
     expect(page.locator("#group-sanction")).to_contain_text("生效中")
     expect(page.locator(f'#axis rect.sanction[data-seq="{served.seqs["sanction"]}"]')).to_have_count(1)
