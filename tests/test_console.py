@@ -125,6 +125,8 @@ def test_login_rejects_a_bad_token_and_accepts_a_good_one(page, served):
     page.wait_for_url("**/console/?next=*")
     page.wait_for_selector("body[data-ready]")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    assert "null" not in page.locator("#bar").inner_text()  # the bar's absent parts once read "null"
+    expect(page.locator("#public-link")).to_have_attribute("href", "/console/public")  # the public notices, no login
     page.fill("#token", "il_000000000000_" + "0" * 64)
     page.click("#login-submit")
     expect(page.locator("#login-message")).to_contain_text("令牌无效")
