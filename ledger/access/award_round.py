@@ -216,7 +216,10 @@ def _check_answers(engine: Engine, reference: str, items: list[SignedStatement])
     problems: list[Problem] = []
     bodies = []
     for i, s in enumerate(items):
-        entry_types.validate(s.statement.draft, index=i)  # the body's shape: the fields below exist and are typed
+        try:  # the body's shape first: the fields below exist and are typed
+            entry_types.validate(s.statement.draft, index=i)
+        except ValidationError as e:
+            raise ValidationError([Problem(_under(f"statements.{i}", p.field), p.rule) for p in e.problems], index=i) from e
         b = s.statement.draft.body
         bodies.append(b)
         if b["award_ref"].strip() != reference:
@@ -268,25 +271,29 @@ class RecordedRound:
     reference: str
     anchor: Anchor
     checks: tuple[RecordedCheck, ...]
+    unrecorded: tuple[Answer, ...] = ()  # valid identifiers no subject holds: eligible, no record, nothing to record
 
 
 def recorded_round(engine: Engine, vault: Vault | None, principal: Principal, reference: str,
-                   seqs: Sequence[int], identifiers: Sequence[str]) -> RecordedRound:
+                   seqs: Sequence[int], identifiers: Sequence[str],
+                   unrecorded: Sequence[Candidate] = ()) -> RecordedRound:
     """The round's recorded checks (``seqs``, with the identifier the officer listed
     for each) for its report. Each entry must be readable by ``principal``
     (``may_read_entry``: an officer reads the checks it recorded), an
     ``eligibility.checked`` of ``reference`` at one tree size, about the subject
     its identifier names. The reasons are recomputed at that size (the same
-    answer forever: the log only grows) and must be the entry's answer."""
+    answer forever: the log only grows). ``unrecorded``: the round's candidates
+    no subject holds (an ``eligibility.checked`` needs a subject), each checked
+    to be in no vault record and answered at the same size."""
     require(principal, Action.check_eligibility)
-    if not 1 <= len(seqs) <= MAX_CANDIDATES or len(seqs) != len(identifiers):
+    if not 1 <= len(seqs) + len(unrecorded) <= MAX_CANDIDATES or len(seqs) != len(identifiers):
         raise ValidationError([Problem("seqs", f"must have 1-{MAX_CANDIDATES} items, one identifier each")])
     with engine.connect() as conn:
         rows = {r.seq: from_canonical(bytes(r.canonical))
                 for lo in range(0, len(seqs), facts_.CHUNK)
                 for r in conn.execute(select(entries.c.seq, entries.c.canonical)
                                       .where(entries.c.seq.in_(list(seqs[lo:lo + facts_.CHUNK]))))}
-        found = []
+        found: list[Entry] = []
         for i, seq in enumerate(seqs):
             e = rows.get(seq)
             if e is None:
@@ -295,7 +302,7 @@ def recorded_round(engine: Engine, vault: Vault | None, principal: Principal, re
             if e.type != "eligibility.checked" or e.body.get("award_ref", "").strip() != reference.strip():
                 raise ValidationError([Problem(f"seqs.{i}", f"entry {seq} is not a check of round {reference!r}")])
             found.append(e)
-        size = found[0].body["tree_size"]
+        size = found[0].body["tree_size"] if found else log_store.size(conn)
         if any(e.body["tree_size"] != size for e in found):
             raise ValidationError([Problem("seqs", "the checks were answered at different tree sizes: not one round")])
         refs = lookup_many(conn, vault, [parse(t, f"identifiers.{i}") for i, t in enumerate(identifiers)])
@@ -308,5 +315,10 @@ def recorded_round(engine: Engine, vault: Vault | None, principal: Principal, re
             queries.append(Query(e.subject, b["benefit"], registry.code(b["programme"]), b["region"],
                                  date.fromisoformat(b["on"])))
         decisions = decide_many(conn, queries, size)
+        none = lookup_many(conn, vault, [parse(c.identifier, "unrecorded") for c in unrecorded])
+        if any(ref is not None for ref in none.values()):
+            raise ValidationError([Problem("unrecorded", "names a subject on record: its check must be recorded")])
+        blank = [Answer(c, None, decide(Query(None, c.benefit, None, c.region, c.on), Facts(size))) for c in unrecorded]
         return RecordedRound(reference.strip(), anchor(conn, size),
-                             tuple(RecordedCheck(e, str(parse(t)), d) for e, t, d in zip(found, identifiers, decisions)))
+                             tuple(RecordedCheck(e, str(parse(t)), d) for e, t, d in zip(found, identifiers, decisions)),
+                             tuple(blank))

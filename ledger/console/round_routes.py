@@ -179,20 +179,32 @@ async def report(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     state = request.app.state.ledger
-    seqs, identifiers = body.get("seqs"), body.get("identifiers")
+    seqs, identifiers, unrecorded = body.get("seqs"), body.get("identifiers"), body.get("unrecorded", [])
     if not (isinstance(seqs, list) and all(type(s) is int for s in seqs)
-            and isinstance(identifiers, list) and all(isinstance(i, str) for i in identifiers)):
+            and isinstance(identifiers, list) and all(isinstance(i, str) for i in identifiers)
+            and isinstance(unrecorded, list) and all(isinstance(u, dict) for u in unrecorded)):
         return _answer({"ok": False, "code": "validation", "problems": [{"field": "seqs", "rule":
-                        "seqs: a list of integers; identifiers: a list of texts"}]}, 400)
+                        "seqs: a list of integers; identifiers: a list of texts; unrecorded: a list of rows"}]}, 400)
+    # The candidates no subject holds come back as rows of the list, read by the list's own rules.
+    blank = candidates.rows_to_candidates([list(candidates.COLUMNS)] + [
+        [str(u.get("on" if c == "date" else c, "")) for c in candidates.COLUMNS] for u in unrecorded]) \
+        if unrecorded else candidates.CandidateList((), ())
+    if blank.problems:
+        return _answer({"ok": False, "code": "rows", "problems": _problems(blank.problems)}, 400)
     try:
         r = await run(award_round.recorded_round, state.engine, state.vault, principal, body["reference"], seqs,
-                      identifiers)
+                      identifiers, blank.candidates)
     except LedgerError as e:
         return _refusal(e)
     a = r.anchor
-    rep = round_report.report_of(r.reference, (a.tree_size, a.root_hex, a.checkpoint_size, a.checkpoint),
-                                 [(c.identifier, c.entry.body, c.decision.blocking, c.decision.warnings, c.entry.seq,
-                                   c.entry.leaf_hash.hex()) for c in r.checks], state.clock().astimezone(UTC))
+    rows = [(c.identifier, c.entry.body, c.decision.blocking, c.decision.warnings, c.entry.seq, c.entry.leaf_hash.hex())
+            for c in r.checks]
+    rows += [(u.candidate.identifier, {"programme": u.candidate.programme, "benefit": u.candidate.benefit,
+                                       "region": u.candidate.region, "on": u.candidate.on.isoformat(),
+                                       "answer": u.decision.answer, "decision": "no_record"},
+              u.decision.blocking, u.decision.warnings, None, "") for u in r.unrecorded]
+    rep = round_report.report_of(r.reference, (a.tree_size, a.root_hex, a.checkpoint_size, a.checkpoint), rows,
+                                 state.clock().astimezone(UTC))
     kind = request.path_params["kind"]
     data = await run(round_report.render_xlsx if kind == "xlsx" else round_report.render_pdf, rep)
     name = f"round-report.{kind}"

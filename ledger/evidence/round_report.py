@@ -46,7 +46,7 @@ class ReportRow:
     decision: str
     approver: str
     reason: str
-    seq: int
+    seq: int | None  # None: no subject on record, so no check to record
     leaf_hash: str
 
 
@@ -90,13 +90,16 @@ def reason_text(r: Reason) -> str:
     return "，".join(parts)
 
 
-def row_of(identifier: str, body: dict, blocking: Sequence[Reason], warnings: Sequence[Reason], seq: int,
+NO_RECORD = "无需记录（账本中无该主体的记录）"
+
+
+def row_of(identifier: str, body: dict, blocking: Sequence[Reason], warnings: Sequence[Reason], seq: int | None,
            leaf_hash: str) -> ReportRow:
     reasons = [reason_text(r) for r in blocking] + [f"提示：{reason_text(r)}" for r in warnings]
     return ReportRow(mask(identifier), body["programme"], labels.BENEFITS.get(body["benefit"], body["benefit"]),
                      f"{body['region']} {labels.region_name(body['region'])}".strip(), body["on"],
                      labels.ANSWERS.get(body["answer"], body["answer"]), "；".join(reasons) or "无",
-                     labels.DECISIONS.get(body["decision"], body["decision"]), body.get("approver", ""),
+                     labels.DECISIONS.get(body["decision"], NO_RECORD), body.get("approver", ""),
                      body.get("reason", ""), seq, leaf_hash)
 
 
@@ -114,7 +117,7 @@ def summary_lines(r: RoundReport) -> list[str]:
 def _cells(i: int, row: ReportRow) -> list[object]:
     return [i, *(escape(str(v)) for v in (row.identifier, row.programme, row.benefit, row.region, row.on, row.answer,
                                           row.reasons, row.decision, row.approver, row.reason)),
-            row.seq, escape(row.leaf_hash)]
+            "—" if row.seq is None else row.seq, escape(row.leaf_hash)]
 
 
 def render_xlsx(r: RoundReport) -> bytes:
@@ -150,7 +153,7 @@ def _blocks(r: RoundReport) -> list[tuple[str, float, float]]:
         head = f"{i}. {row.identifier}　{row.programme}　{row.benefit}　{row.region}　{row.on}"
         decision = row.decision + (f"（批准人：{row.approver}；理由：{row.reason}）" if row.approver else "")
         out.append((f"{head}\n结论：{row.answer}　决定：{decision}\n理由：{row.reasons}", 8.5, 0.5))
-        out.append((f"核查记录第 {row.seq} 号　叶哈希 {row.leaf_hash}", 6.5, 2))
+        out.append((f"核查记录第 {row.seq} 号　叶哈希 {row.leaf_hash}" if row.seq is not None else "未记录核查", 6.5, 2))
     out += [("签名检查点", 12, 1.5), (r.checkpoint or "（尚无）", 7, 3),
             ("如何核验", 12, 1.5),
             ("每条核查记录均已记入账本（记录序号与叶哈希如上）；用 ledger prove inclusion 取得其包含证明，"
@@ -179,10 +182,10 @@ def render_pdf(r: RoundReport) -> bytes:
 
 
 def report_of(reference: str, anchor: tuple[int, str, int | None, str | None],
-              checks: Sequence[tuple[str, dict, Sequence[Reason], Sequence[Reason], int, str]],
+              checks: Sequence[tuple[str, dict, Sequence[Reason], Sequence[Reason], int | None, str]],
               generated_at: datetime) -> RoundReport:
     """The report of recorded checks: (identifier, entry body, blocking, warnings, seq,
     leaf hash hex) each, answered at ``anchor`` (tree size, root, checkpoint size, note)."""
     rows = tuple(row_of(*c) for c in checks)
-    officers = sorted({c[1]["officer"] for c in checks})
+    officers = sorted({c[1]["officer"] for c in checks if "officer" in c[1]})
     return RoundReport(reference, anchor[0], anchor[1], anchor[2], anchor[3], "、".join(officers), generated_at, rows)
