@@ -126,6 +126,8 @@ def test_login_rejects_a_bad_token_and_accepts_a_good_one(page, served):
     page.wait_for_url("**/console/?next=*")
     page.wait_for_selector("body[data-ready]")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    assert "null" not in page.locator("#bar").inner_text()  # the bar's absent parts once read "null"
+    expect(page.locator("#public-link")).to_have_attribute("href", "/console/public")  # the public notices, no login
     page.fill("#token", "il_000000000000_" + "0" * 64)
     page.click("#login-submit")
     expect(page.locator("#login-message")).to_contain_text("令牌无效")
@@ -298,7 +300,7 @@ def test_timeline_groups_entries_and_draws_the_sanction_period(page, served):
     expect(page.locator("#timeline")).to_be_visible()
     expect(page.locator("#group-grant")).to_contain_text("¥300,000.00")
     expect(page.locator("#group-clawback")).to_contain_text("¥60,000.00")  # outstanding
-    expect(page.locator("#group-clawback")).to_contain_text("clawback.recovered")
+    expect(page.locator("#group-clawback")).to_contain_text("追回资金到账")  # clawback.recovered, in words
     expect(page.locator("#group-sanction")).to_contain_text("2026-02-01 — 2028-01-31")
     expect(page.locator("#group-sanction")).to_contain_text("生效中")
     expect(page.locator(f'#axis rect.sanction[data-seq="{served.seqs["sanction"]}"]')).to_have_count(1)

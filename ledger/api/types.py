@@ -125,15 +125,24 @@ class LegalBasis:
     document_no: str
 
 
-@strawberry.type(description="A reason the check gives (blocking or warning).")
+@strawberry.type(description="A reason the check gives (blocking or warning). Clients word it from `kind` and "
+                               "its parameters; `message` is the same in English, kept for compatibility.")
 class Reason:
-    kind: str
+    kind: str = strawberry.field(description="sanction | employer_sanction | clawback_overdue | clawback_outstanding | "
+                                             "ending_soon | starting_soon | exemption_applied")
     seq: int
-    message: str
+    message: str = strawberry.field(description="English text, for compatibility; the console words `kind` itself.")
     legal_basis: LegalBasis | None
     period_from: date | None
     period_until: date | None
     amount_fen: Fen | None
+    applies_to: str | None = strawberry.field(description="What `seq` names: sanction | clawback.")
+    deciding_body: str | None = strawberry.field(description="The sanction's deciding body (authority id).")
+    programmes: list[str] = strawberry.field(description="The programmes the bar is scoped to, when the question "
+                                                         "covered every programme; empty otherwise.")
+    employer: str | None = strawberry.field(description="employer_sanction: the barred organisation's subject reference.")
+    exempted_seq: int | None = strawberry.field(description="exemption_applied: the exemption entry (Art. 52).")
+    deadline: date | None = strawberry.field(description="The clawback's repayment deadline.")
 
     @classmethod
     def of(cls, r: elig.Reason) -> Reason:
@@ -142,7 +151,10 @@ class Reason:
         return cls(kind=r.kind, seq=r.seq, message=r.message, legal_basis=lb,
                    period_from=date.fromisoformat(start) if start else None,
                    period_until=date.fromisoformat(until) if until else None,
-                   amount_fen=Fen(r.amount_fen) if r.amount_fen is not None else None)
+                   amount_fen=Fen(r.amount_fen) if r.amount_fen is not None else None,
+                   applies_to=r.applies_to, deciding_body=r.deciding_body, programmes=list(r.programmes),
+                   employer=r.employer, exempted_seq=r.exempted_seq,
+                   deadline=date.fromisoformat(r.deadline) if r.deadline else None)
 
 
 @strawberry.enum(description="The check's answer.")

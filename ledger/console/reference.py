@@ -7,6 +7,12 @@ edges: each route makes one call into ``ledger`` and formats the result.
   it (``log.initialized`` at seq 0). Public, like ``keys/*.vkey`` in the repo.
   The audit page only *pre-fills* the key the user pins with it: a server that
   lies here is caught by a user who pins the key they got elsewhere;
+- ``GET /console/api/authorities``: the registered authorities' ids, names and
+  regions (public bodies, as ``authority.registered`` entries record them), so
+  the console names a deciding body instead of showing its id;
+- ``GET /console/api/labels``: the Chinese labels of entry types, body fields
+  and codes (``ledger.evidence.labels``, the evidence report's vocabulary), so
+  the timeline words entries as the report does;
 - ``POST /console/api/identifier``: the server's (authoritative) check of an
   identifier, ``{"text": "cn-rid:…"}``. Bearer token required, like
   ``/graphql``; the number travels in the body, never in a URL (PIPL: no
@@ -44,6 +50,28 @@ async def log_key(request: Request) -> JSONResponse:
     except NotFound:
         return JSONResponse({"error": "the log is empty"}, 404)
     return JSONResponse({"vkey": genesis.body["log_key"], "origin": genesis.body["origin"]})
+
+
+async def authorities(request: Request) -> JSONResponse:
+    from ledger.api.context import run
+
+    rows = await run(_authorities, request.app.state.ledger.engine)
+    return JSONResponse(rows)
+
+
+def _authorities(engine) -> list[dict]:
+    from ledger.domain.facts import authority_registry
+    from ledger.store import log_store
+
+    with engine.connect() as conn:
+        reg = authority_registry(conn, log_store.size(conn))
+    return [{"id": r.id, "name": r.name, "region": r.region} for r in sorted(reg.records.values(), key=lambda r: r.seq)]
+
+
+async def labels(request: Request) -> JSONResponse:
+    from ledger.evidence.labels import vocabulary
+
+    return JSONResponse(vocabulary())
 
 
 NO_STORE = {"Cache-Control": "no-store"}  # answers about an identity number are never cached
@@ -98,4 +126,5 @@ async def identifier(request: Request) -> JSONResponse:
 
 def routes() -> list[Route]:
     return [Route("/api/regions", regions), Route("/api/log-key", log_key),
+            Route("/api/authorities", authorities), Route("/api/labels", labels),
             Route("/api/identifier", identifier, methods=["POST"])]

@@ -135,6 +135,14 @@ class Reason:
     legal_basis: LegalBasis | None = None
     period: tuple[str, str | None] | None = None  # (from, until)
     amount_fen: int | None = None
+    # The parameters a sentence needs, so a client words the reason in its own
+    # language (``message`` stays, in English, for API compatibility).
+    applies_to: str | None = None  # sanction | clawback: what ``seq`` names
+    deciding_body: str | None = None  # of the sanction
+    programmes: tuple[str, ...] = ()  # the programmes a bar is scoped to, when the question covered every programme
+    employer: str | None = None  # the barred organisation's subject reference (employer_sanction)
+    exempted_seq: int | None = None  # the exemption that neutralised it (exemption_applied)
+    deadline: str | None = None  # the clawback's deadline (clawback_overdue, clawback_outstanding)
 
 
 @dataclass(frozen=True)
@@ -174,29 +182,31 @@ def decide(q: Query, facts: Facts) -> Decision:
             continue
         if s.exempted_seq is not None and s.voided_seq is None and _period_covers(s, q.on):
             warnings.append(Reason("exemption_applied", s.seq,
-                                   f"sanction {s.seq} is neutralised by exemption {s.exempted_seq} (Art. 52)"))
+                                   f"sanction {s.seq} is neutralised by exemption {s.exempted_seq} (Art. 52)",
+                                   applies_to="sanction", deciding_body=s.deciding_body, exempted_seq=s.exempted_seq))
         elif s.in_force(q.on):
             blocking.append(_sanction_reason("sanction", s, f"barred by sanction {s.seq} ({s.deciding_body})"
-                                             + _programmes_note(s, q)))
+                                             + _programmes_note(s, q), q))
             if s.effective_until is not None and s.effective_until - q.on <= SOON:
-                warnings.append(Reason("ending_soon", s.seq, f"sanction {s.seq} ends on {s.effective_until}"))
+                warnings.append(_sanction_reason("ending_soon", s, f"sanction {s.seq} ends on {s.effective_until}", q))
         elif s.voided_seq is None and s.exempted_seq is None and s.ended_on is None and q.on < s.effective_from <= q.on + SOON:
-            warnings.append(_sanction_reason("starting_soon", s, f"sanction {s.seq} takes effect on {s.effective_from}"))
+            warnings.append(_sanction_reason("starting_soon", s, f"sanction {s.seq} takes effect on {s.effective_from}", q))
     for s in facts.employer_sanctions:
         if s.in_scope(q) and s.in_force(q.on):
             review.append(_sanction_reason("employer_sanction", s,
                                            f"employer {s.subject[:12]}… is barred by sanction {s.seq}"
-                                           + _programmes_note(s, q)))
+                                           + _programmes_note(s, q), q, employer=s.subject))
     for c in facts.clawbacks:
         owed = c.outstanding_on(q.on)  # on the award date, not today
         if c.exempted_seq is not None and c.voided_seq is None:
-            warnings.append(Reason("exemption_applied", c.seq, f"clawback {c.seq} is neutralised by exemption {c.exempted_seq} (Art. 52)"))
+            warnings.append(Reason("exemption_applied", c.seq, f"clawback {c.seq} is neutralised by exemption {c.exempted_seq} (Art. 52)",
+                                   applies_to="clawback", exempted_seq=c.exempted_seq, deadline=c.deadline.isoformat()))
         elif owed and q.on > c.deadline:
             review.append(Reason("clawback_overdue", c.seq, f"clawback {c.seq}: {owed} fen unrecovered since {c.deadline}",
-                                 amount_fen=owed))
+                                 amount_fen=owed, applies_to="clawback", deadline=c.deadline.isoformat()))
         elif owed:
             warnings.append(Reason("clawback_outstanding", c.seq, f"clawback {c.seq}: {owed} fen outstanding, due {c.deadline}",
-                                   amount_fen=owed))
+                                   amount_fen=owed, applies_to="clawback", deadline=c.deadline.isoformat()))
     if blocking:  # barred: the bar is the answer; review matters stay visible as warnings
         return Decision("barred", tuple(blocking), tuple(review + warnings), facts.tree_size, q)
     answer = "needs_review" if review else "eligible"
@@ -214,6 +224,9 @@ def _period_covers(s: Sanction, on: date) -> bool:
     return s.effective_from <= on and (s.effective_until is None or on <= s.effective_until) and (s.ended_on is None or on < s.ended_on)
 
 
-def _sanction_reason(kind: str, s: Sanction, message: str) -> Reason:
+def _sanction_reason(kind: str, s: Sanction, message: str, q: Query, employer: str | None = None) -> Reason:
     until = s.effective_until.isoformat() if s.effective_until else None
-    return Reason(kind, s.seq, message, s.legal_basis, (s.effective_from.isoformat(), until))
+    # The programmes are named only where _programmes_note names them (a question about every programme).
+    programmes = tuple(s.programmes) if q.programme is None else ()
+    return Reason(kind, s.seq, message, s.legal_basis, (s.effective_from.isoformat(), until),
+                  applies_to="sanction", deciding_body=s.deciding_body, programmes=programmes, employer=employer)

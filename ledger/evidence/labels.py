@@ -151,3 +151,10 @@ def _value(entry_type: str, field: str, v: Any, names: dict[str, str]) -> str:
             return f"{v.get('article', '')}（{doc}）" if doc else str(v.get("article", ""))
         return "；".join(f"{FIELDS.get(a, a)}：{_value(entry_type, a, b, names)}" for a, b in v.items())
     return str(v)
+
+
+def vocabulary() -> dict[str, Any]:
+    """The Chinese words above as one JSON-able table, for the web console
+    (GET /console/api/labels): one vocabulary for the report and the console."""
+    return {"types": TYPES, "fields": FIELDS, "hidden": sorted(_HIDDEN), "operator": OPERATOR_NAME,
+            "codes": _CODES, "coded_by_type": {f"{t} {f}": table for (t, f), table in _CODED_BY_TYPE.items()}}

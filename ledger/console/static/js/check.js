@@ -10,13 +10,15 @@ import { signAndRecord, signedAt, statement, StatementError } from "./statement.
 import { asApiText, checkIdentifier } from "./ids.js";
 import { join, say, t } from "./i18n.js";
 import { frame } from "./layout.js";
-import { regionPicker } from "./regions.js";
+import { authorityName } from "./authorities.js";
+import { reasonEl } from "./reasons.js";
+import { regionName, regionPicker } from "./regions.js";
 
 const CHECK = `query ConsolePreAwardCheck($subject: String!, $benefit: Benefit!, $programme: String!, $region: String!, $on: Date!) {
   eligibility(subject: $subject, benefit: $benefit, programme: $programme, region: $region, on: $on) {
     __typename
-    ... on Eligibility { answer on_record tree_size blocking { kind seq message period_from period_until amount_fen legal_basis { article document_no } }
-                         warnings { kind seq message period_from period_until amount_fen legal_basis { article document_no } } }
+    ... on Eligibility { answer on_record tree_size blocking { ...R }
+                         warnings { ...R } }
     ... on Error { code message }
   }
   subject(id: $subject, on: $on) {
@@ -26,9 +28,12 @@ const CHECK = `query ConsolePreAwardCheck($subject: String!, $benefit: Benefit!,
       clawbacks { seq amount_fen recovered_fen waived_fen outstanding_fen deadline overdue voided_seq exempted_seq } }
     ... on Error { code message }
   }
-}`;
+}
+fragment R on Reason { kind seq message period_from period_until amount_fen applies_to deciding_body programmes employer
+                       exempted_seq deadline legal_basis { article document_no } }`;
 
 const me = frame("title.check");
+let tree = null; // the region tree, for names
 const picker = regionPicker($("#region-league"), $("#region-county"), $("#region-code"));
 // Today in the user's own time zone (toISOString would give the UTC date: before
 // 08:00 in China that is still yesterday).
@@ -91,7 +96,7 @@ const basis = (lb) => (lb ? `${lb.article}${lb.document_no ? ` ${lb.document_no}
 const kind = (k) => h("span", { "data-i18n": `kind.${k}` }, t(`kind.${k}`));
 
 function reasonsTable(reasons) {
-  return table([["col.seq", (r) => r.seq], ["col.kind", (r) => kind(r.kind)], ["col.message", (r) => r.message],
+  return table([["col.seq", (r) => r.seq], ["col.kind", (r) => kind(r.kind)], ["col.message", (r) => reasonEl(r)],
     ["col.basis", (r) => basis(r.legal_basis)], ["col.period", (r) => (r.period_from ? period(r.period_from, r.period_until) : "")],
     ["col.amount", (r) => yuan(r.amount_fen)]], reasons, t);
 }
@@ -106,14 +111,15 @@ function showAnswer(e, s) {
   answer.className = `answer answer-${e.answer}`;
   say(answer, `answer.${e.answer}`);
   say($("#answer-meta"), "common.tree_size", { size: e.tree_size });
-  if (e.blocking.length) reasons.append(section("check.blocking", reasonsTable(e.blocking), "blocking"));
+  // A needs-review answer's reasons call for a person's review; only a bar's reasons block (Art. 66).
+  if (e.blocking.length) reasons.append(section(e.answer === "barred" ? "check.blocking" : "check.review", reasonsTable(e.blocking), "blocking"));
   if (e.warnings.length) reasons.append(section("check.warnings", reasonsTable(e.warnings), "warnings"));
   if (s && !isError(s)) {
     if (s.sanctions.length) {
       reasons.append(section("check.sanctions", table([["col.seq", (x) => x.seq], ["col.severity", (x) => t(`severity.${x.severity}`)],
         ["col.basis", (x) => basis(x.legal_basis)], ["col.period", (x) => period(x.effective_from, x.effective_until)],
-        ["col.scope", (x) => `${join(x.benefits.map((b) => t(`benefit.${b}`)))} · ${x.regions.join(", ")}`],
-        ["col.body", (x) => x.deciding_body]], s.sanctions, t), "sanctions"));
+        ["col.scope", (x) => `${join(x.benefits.map((b) => t(`benefit.${b}`)))} · ${join(x.regions.map((r) => regionName(tree, r)))}`],
+        ["col.body", (x) => authorityName(x.deciding_body)]], s.sanctions, t), "sanctions"));
     }
     const open = s.clawbacks.filter((c) => c.outstanding_fen > 0 && c.voided_seq === null && c.exempted_seq === null);
     if (open.length) {
@@ -256,5 +262,5 @@ $("#record-form").addEventListener("submit", async (event) => {
   }
 });
 
-await picker;
+tree = (await picker).tree;
 document.body.dataset.ready = "1"; // for tests and slow machines: every handler is in place

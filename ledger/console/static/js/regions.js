@@ -26,3 +26,10 @@ export async function regionPicker(leagueSelect, countySelect, codeOut) {
   show();
   return { value, tree };
 }
+
+/** The name of GB/T 2260 ``code`` from the region ``tree`` (with its code), or the code itself if unknown. */
+export function regionName(tree, code) {
+  const find = (node) => (node.code === code ? node : (node.children ?? []).map(find).find(Boolean));
+  const node = tree ? find(tree) : null;
+  return node ? `${node.name} (${code})` : code;
+}

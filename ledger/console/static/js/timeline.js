@@ -6,6 +6,8 @@ import { $, clear, h, table, yuan } from "./dom.js";
 import { asApiText, checkIdentifier } from "./ids.js";
 import { has, join, say, t } from "./i18n.js";
 import { frame } from "./layout.js";
+import { authorityName } from "./authorities.js";
+import { entrySentence, loaded, regionText, typeText } from "./entries.js";
 
 const QUERY = `query ConsoleTimeline($id: String!, $first: Int!, $after: String, $entries: Boolean!) {
   subject(id: $id) {
@@ -58,23 +60,9 @@ function groupOf(e, bySeq) {
   return "other";
 }
 
-function summary(e) {
-  const b = e.body;
-  switch (e.type) {
-    case "honor.granted": return `${b.title} · ${b.programme} · ${b.decision_date} · ${b.region}`;
-    case "subsidy.granted": return `${b.programme} · ${yuan(b.amount_fen)} · ${b.grant_ref} · ${b.decision_date}`;
-    case "clawback.ordered": return `${yuan(b.amount_fen)} · ${t("col.deadline")} ${b.deadline} · ${b.legal_basis.article} ${b.legal_basis.document_no}`;
-    case "clawback.recovered": return `${yuan(b.amount_fen)} · ${b.recovered_on}`;
-    case "clawback.waived": return `${yuan(b.amount_fen)} · ${b.reason}`;
-    case "sanction.imposed": return `${b.grounds} · ${b.legal_basis.article} ${b.legal_basis.document_no} · ${b.effective_from} — ${b.effective_until ?? t("common.open_ended")}`;
-    case "eligibility.checked": return `${b.award_ref} · ${b.programme} · ${t(`answer.${b.answer}`)} · ${t(`decision.${b.decision}`)}${b.approver ? ` · ${b.approver}: ${b.reason}` : ""}`;
-    default: return JSON.stringify(b);
-  }
-}
-
 function entriesTable(entries) {
-  return table([["col.seq", (e) => e.seq], ["col.type", (e) => h("code", {}, e.type)], ["col.recorded_at", (e) => e.recorded_at.slice(0, 19).replace("T", " ")],
-    ["col.authority", (e) => e.authority.id], ["col.details", (e) => summary(e)],
+  return table([["col.seq", (e) => e.seq], ["col.type", (e) => h("span", { title: e.type }, typeText(e.type))], ["col.recorded_at", (e) => e.recorded_at.slice(0, 19).replace("T", " ")],
+    ["col.authority", (e) => authorityName(e.authority.id)], ["col.details", (e) => h("span", { class: "sentence" }, entrySentence(e))],
     ["timeline.proof", (e) => h("a", { href: `/console/audit?seq=${e.seq}`, "data-i18n": "timeline.proof" }, t("timeline.proof"))]], entries, t);
 }
 
@@ -100,7 +88,7 @@ function stateTable(group, s) {
   if (group === "sanction" && s.sanctions.length) {
     return table([["col.seq", (x) => x.seq], ["col.basis", (x) => `${x.legal_basis.article} ${x.legal_basis.document_no}`],
       ["col.period", (x) => `${x.effective_from} — ${x.ended_on ?? x.effective_until ?? t("common.open_ended")}`],
-      ["col.scope", (x) => `${join(x.benefits.map((b) => t(`benefit.${b}`)))} · ${x.regions.join(", ")}`],
+      ["col.scope", (x) => `${join(x.benefits.map((b) => t(`benefit.${b}`)))} · ${join(x.regions.map(regionText))}`],
       ["col.status", sanctionStatus]], s.sanctions, t);
   }
   return null;
@@ -225,6 +213,7 @@ document.addEventListener("langchange", () => { if (shown) render(shown); });
 // ?subject= takes a subject reference (64 hex, what the pre-award page links
 // with) and nothing else: an identity number never belongs in a URL (access
 // logs, history). Anything else is dropped from the address bar unread.
+await loaded; // labels, region and authority names: the first render is already in words
 const given = new URLSearchParams(location.search).get("subject");
 if (given !== null && !REF.test(given)) history.replaceState(null, "", location.pathname);
 else if (given) { $("#subject").value = given; await show(given); }
