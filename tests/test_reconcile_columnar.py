@@ -134,11 +134,13 @@ def test_a_plain_file_is_read_as_the_rows_the_source_yields(tmp_path):
     for ending in ("\r\n", "\n"):
         path = write(tmp_path / f"f{len(ending)}.csv", rows, header=header, lineterminator=ending)
         table = plain_table(CsvSource(path))
-        assert table is not None and table.columns == list(COLUMNS)
-        assert list(table.iter_rows()) == list(CsvSource(path).rows())
+        assert table is not None
+        assert list(table.collect().select(COLUMNS).iter_rows()) == list(CsvSource(path).rows())
         stripped = tmp_path / "no-last-line-end.csv"
         stripped.write_bytes(path.read_bytes().rstrip(b"\r\n"))
-        assert list(plain_table(CsvSource(stripped)).iter_rows()) == list(CsvSource(stripped).rows())
+        table = plain_table(CsvSource(stripped))
+        assert table is not None
+        assert list(table.collect().select(COLUMNS).iter_rows()) == list(CsvSource(stripped).rows())
 
 
 GOOD = "T1,payment,,NMG-1,cn-rid,1501,5,2026-03-05,prog"

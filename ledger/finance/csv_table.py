@@ -31,9 +31,11 @@ _BOM = b"\xef\xbb\xbf"
 _NOT_PLAIN = (b'"', b"\x00")
 
 
-def plain_table(source: Source | object) -> pl.DataFrame | None:
-    """The rows of ``source`` as a table with the columns ``COLUMNS`` (text, the
-    empty string for an empty cell), or None if it is not a plain CSV file."""
+def plain_table(source: Source | object) -> pl.LazyFrame | None:
+    """The rows of ``source`` as a lazy table with the columns ``COLUMNS`` (text,
+    the empty string for an empty cell) and ``row`` (the data row's index), or
+    None if it is not a plain CSV file. Checked here by one streaming pass, so
+    that what the caller collects from it cannot fail."""
     inner = getattr(source, "source", source)  # under a progress wrapper (cli), the file itself
     if type(inner) is not CsvSource:  # a subclass (the nightly snapshot) rewrites its cells
         return None
@@ -45,25 +47,23 @@ def plain_table(source: Source | object) -> pl.DataFrame | None:
         return None
     header, commas, lines = shape
     width = len(header)
-    if commas != lines * (width - 1) or lines < 2:
-        return None  # some line has another number of fields (or there are no data lines)
+    at = {name: i for i, name in enumerate(header)}
+    if commas != lines * (width - 1) or lines < 2 or any(c not in at for c in COLUMNS):
+        return None  # some line has another number of fields, no data lines, or the file changed
     try:
         import polars as pl
 
-        raw = pl.read_csv(inner.path, has_header=False, skip_rows=1, quote_char=None, infer_schema=False,
-                          empty_string_is_null=False, new_columns=[f"c{i}" for i in range(width)])
+        lazy = pl.scan_csv(inner.path, has_header=False, skip_rows=1, quote_char=None, infer_schema=False,
+                           empty_string_is_null=False, new_columns=[f"c{i}" for i in range(width)],
+                           row_index_name="row")
+        # Each record's characters as ``csv_records`` counts them: fields, separators and the line end (CR LF).
+        length = pl.sum_horizontal([pl.col(f"c{i}").str.len_chars() for i in range(width)]) + width + 1
+        rows, longest = lazy.select(pl.len(), length.max()).collect(engine="streaming").row(0)
     except Exception:  # noqa: BLE001 - not UTF-8, a longer line, ...: not plain; the streaming pass judges it
         return None
-    if raw.height != lines - 1 or raw.width != width:
+    if rows != lines - 1 or (longest or 0) > inner.max_chars:
         return None
-    # Each record's characters as ``csv_records`` counts them: fields, separators and the line end (CR LF).
-    longest = raw.select(pl.sum_horizontal([pl.col(c).str.len_chars() for c in raw.columns]).max()).item()
-    if longest is not None and longest + width + 1 > inner.max_chars:
-        return None
-    at = {name: i for i, name in enumerate(header)}
-    if any(c not in at for c in COLUMNS):
-        return None  # the file changed since the source read its header: the streaming pass says how
-    return raw.select([pl.col(f"c{at[c]}").alias(c) for c in COLUMNS])
+    return lazy.select("row", *(pl.col(f"c{at[c]}").alias(c) for c in COLUMNS))
 
 
 def _shape(source: CsvSource) -> tuple[list[str], int, int] | None:

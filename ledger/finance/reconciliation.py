@@ -46,7 +46,17 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, cast
 
 from ledger.domain.records import RECONCILIATION_KINDS
-from ledger.finance.transactions import MAX_FEN, Record, RowProblem, Txn, parse, record_of, row_digest, txn_id_of
+from ledger.finance.transactions import (
+    COLUMNS,
+    MAX_FEN,
+    Record,
+    RowProblem,
+    Txn,
+    parse,
+    record_of,
+    row_digest,
+    txn_id_of,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -210,7 +220,7 @@ def scan(rows: Rows, as_of: date) -> Scan:
 
 
 def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barred: BarredBy,
-              unpaid_days: int = 90, scanned: Scan | None = None, table: pl.DataFrame | None = None) -> Result:
+              unpaid_days: int = 90, scanned: Scan | None = None, table: pl.LazyFrame | None = None) -> Result:
     """Reconcile the transactions booked on or before ``as_of`` against ``book``
     (``scanned``: pass 1 over the same rows, if the caller has run it already;
     ``table``: the same rows as columns, ``csv_table.plain_table``, if the caller
@@ -265,7 +275,7 @@ class _Booking:
         self.settled: pl.DataFrame | None = None
 
     def check_rows(self, rows: Rows, as_of: date, scanned: Scan,
-                   table: pl.DataFrame | None = None) -> tuple[dict[str, list[Txn]], dict[str, list[Txn]]]:
+                   table: pl.LazyFrame | None = None) -> tuple[dict[str, list[Txn]], dict[str, list[Txn]]]:
         """Book every valid row booked by ``as_of``; return the rows that reversals
         name (held for ``book_reversed``) and the valid rows of repeated txn_ids
         (held for ``book_repeats``). With ``table``, its plain payments are booked
@@ -420,7 +430,7 @@ class _Booking:
 
     # --- Set-based booking of the plain payments (decision 0025) ---------------------------
 
-    def _book_plain(self, table: pl.DataFrame, as_of: date, scanned: Scan) -> Iterator[Record]:
+    def _book_plain(self, table: pl.LazyFrame, as_of: date, scanned: Scan) -> Iterator[Record]:
         """Book the table's plain payments set-based; yield every other row, as
         ``CsvSource.rows`` would, for the row-by-row loop.
 
@@ -442,45 +452,54 @@ class _Booking:
             *is_plain, c("kind") == "payment", c("reverses") == "", c("amount_fen").str.contains(r"^[0-9]{1,14}$"),
             c("booked_on").str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), ~c("programme").str.contains(_UNSAFE_RE),
             ~c("txn_id").is_in(list(scanned.reversed_by)), ~c("txn_id").is_in(list(scanned.repeated)))
-        rows = table.with_row_index("row").with_columns(candidate.alias("candidate"))
-        dates = rows.filter(c("candidate")).select(c("booked_on").unique())["booked_on"].to_list()
-        days = pl.DataFrame({"booked_on": dates, "day": [_ordinal(d) for d in dates]},
-                            schema={"booked_on": pl.String, "day": pl.Int64})
-        grants = pl.DataFrame({"ref": list(self.book.grants), "seq": [g.seq for g in self.book.grants.values()]},
+        grants = pl.LazyFrame({"ref": list(self.book.grants), "seq": [g.seq for g in self.book.grants.values()]},
                               schema={"ref": pl.String, "seq": pl.Int64})
-        picked = (rows.filter(c("candidate"))
-                  .with_columns(c("amount_fen").cast(pl.Int64).alias("amount"), c("grant_ref").str.to_lowercase()
-                                .alias("ref"), c("payee_scheme").str.to_lowercase().alias("scheme"))
-                  .join(days, on="booked_on", how="left").join(grants, on="ref", how="left")
-                  .filter((c("amount") > 0) & (c("amount") <= MAX_FEN) & c("day").is_not_null()
-                          & c("seq").is_not_null())
-                  .select("row", "txn_id", "seq", "scheme", "payee_id", "amount", "day"))
+        # Narrowed at once to what booking needs, streamed: no step holds the whole table (memory, decision 0025).
+        picked = (table.filter(candidate)
+                  .select("row", "txn_id", "payee_id", "booked_on", c("grant_ref").str.to_lowercase().alias("ref"),
+                          c("payee_scheme").str.to_lowercase().alias("scheme"),
+                          c("amount_fen").cast(pl.Int64).alias("amount"))
+                  .join(grants, on="ref", how="left").drop("ref")
+                  .collect(engine="streaming"))
+        days = {d: _ordinal(d) for d in picked["booked_on"].unique().to_list()}
+        picked = picked.with_columns(c("booked_on").replace_strict(days, default=None, return_dtype=pl.Int64)
+                                     .alias("day")).drop("booked_on")
+        ok = c("seq").is_not_null() & c("day").is_not_null() & (c("amount") > 0) & (c("amount") <= MAX_FEN)
+        # Candidates that are not plain after all (no such grant, no such day, too much): the loop's.
+        left = picked.filter(~ok)["row"].to_list()
         # Valid rows booked after as_of count for nothing, as in the loop.
-        booked = picked.filter(c("day") <= as_of.toordinal())
-        payees = booked.select("scheme", "payee_id").unique()
+        picked = picked.filter(ok & (c("day") <= as_of.toordinal()))
+        payees = picked.select("scheme", "payee_id").unique()
         keys = [self._payee_of(scheme, payee_id) for scheme, payee_id in payees.iter_rows()]
-        self.fast = (booked.join(payees.with_columns(pl.Series("payee", keys, dtype=pl.Int64)),
-                                 on=["scheme", "payee_id"], how="left")
-                     .select("seq", "payee", "amount", "day", "txn_id"))
-        rest = rows.join(picked.select("row"), on="row", how="anti").sort("row")
-        return rest.select(*(c(n) for n in table.columns)).iter_rows()
+        self.fast = (picked.lazy().join(payees.with_columns(pl.Series("payee", keys, dtype=pl.Int64)).lazy(),
+                                        on=["scheme", "payee_id"], how="left")
+                     .select("seq", "payee", "amount", "day", "txn_id").collect())
+        del picked, payees
+        rest = (table.filter(~candidate | c("row").is_in(left)).sort("row").select(*COLUMNS)
+                .collect(engine="streaming"))
+        return rest.iter_rows()
 
     def _settle(self) -> None:
         """Each distinct payment once, under its smallest txn_id; every other
         txn_id booking it is a ``duplicate_payment`` (as ``report_copies``)."""
         import polars as pl
 
+        key = ["seq", "payee", "amount", "day"]
         schema = {"seq": pl.Int64, "payee": pl.Int64, "amount": pl.Int64, "day": pl.Int64, "txn_id": pl.String}
-        raw = pl.DataFrame([(*key, txn_id) for key, txn_id in self.raw], schema=schema, orient="row")
+        raw = pl.DataFrame([(*k, txn_id) for k, txn_id in self.raw], schema=schema, orient="row")
         every = pl.concat([self.fast, raw]) if self.fast is not None else raw
-        every = every.with_columns(pl.col("txn_id").min().over("seq", "payee", "amount", "day").alias("first"))
-        copies = every.filter(pl.col("txn_id") != pl.col("first"))
+        self.fast = None
+        # Only the keys booked more than once need their smallest txn_id (a few in a night).
+        shared = every.filter(pl.struct(key).is_duplicated())
+        shared = shared.with_columns(pl.col("txn_id").min().over(key).alias("first"))
+        copies = shared.filter(pl.col("txn_id") != pl.col("first"))
         for seq, amount, txn_id, first in copies.select("seq", "amount", "txn_id", "first").iter_rows():
             g = self.by_seq[seq]
             self.add(Finding("duplicate_payment", f"payment {txn_id} repeats payment {first} (same grant, payee, "
                                                   "amount and date)", txn_id=txn_id, grant_ref=g.grant_ref,
                              subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
-        self.settled = every.filter(pl.col("txn_id") == pl.col("first")).drop("first")
+        # txn_ids are distinct among the bookings (a repeated one is booked once, the rest reported).
+        self.settled = every.filter(~pl.col("txn_id").is_in(copies["txn_id"].to_list()))
 
     def counted_settled(self, book: Book, stop: dict[int, tuple[date, str, int]]) -> tuple[
             dict[int, int], Iterator[tuple[str, GrantFact, date, str | None, int]]]:
@@ -501,9 +520,10 @@ class _Booking:
         sums = self.settled.group_by("seq").agg((c("amount") // 2**32).sum().alias("hi"),
                                                  (c("amount") % 2**32).sum().alias("lo"))
         paid = {seq: (hi << 32) + lo for seq, hi, lo in sums.iter_rows()}
-        joined = self.settled.join(refs, on="payee", how="left").join(subjects, on="seq", how="left")
+        joined = self.settled.lazy().join(refs.lazy(), on="payee", how="left").join(subjects.lazy(), on="seq",
+                                                                                   how="left")
         maybe = joined.filter(c("ref").is_null() | (c("ref") != c("subject")) | c("seq").is_in(list(stop))
-                              | c("ref").is_in(list(book.sanctioned)))
+                              | c("ref").is_in(list(book.sanctioned))).collect(engine="streaming")
         by_seq = self.by_seq
         found = ((txn_id, by_seq[seq], date.fromordinal(day), ref, amount)
                  for txn_id, seq, day, ref, amount in maybe.select("txn_id", "seq", "day", "ref", "amount").iter_rows())
