@@ -26,7 +26,7 @@ from ledger.finance.transactions import COLUMNS, Source
 if TYPE_CHECKING:
     import polars as pl
 
-_PIECE = 1 << 24
+_PIECE = 1 << 22
 _BOM = b"\xef\xbb\xbf"
 _NOT_PLAIN = (b'"', b"\x00")
 
@@ -34,44 +34,34 @@ _NOT_PLAIN = (b'"', b"\x00")
 def plain_table(source: Source | object) -> pl.LazyFrame | None:
     """The rows of ``source`` as a lazy table with the columns ``COLUMNS`` (text,
     the empty string for an empty cell) and ``row`` (the data row's index), or
-    None if it is not a plain CSV file. Checked here by one streaming pass, so
-    that what the caller collects from it cannot fail."""
+    None if it is not a plain CSV file. Everything that makes a file plain is
+    checked here, on its bytes, so that what the caller collects cannot fail."""
     inner = getattr(source, "source", source)  # under a progress wrapper (cli), the file itself
     if type(inner) is not CsvSource:  # a subclass (the nightly snapshot) rewrites its cells
         return None
     try:
-        shape = _shape(inner)
+        header = _plain_header(inner)
     except OSError:
         return None  # the streaming pass reports it as a typed error
-    if shape is None:
+    if header is None:
         return None
-    header, commas, lines = shape
-    width = len(header)
     at = {name: i for i, name in enumerate(header)}
-    if commas != lines * (width - 1) or lines < 2 or any(c not in at for c in COLUMNS):
-        return None  # some line has another number of fields, no data lines, or the file changed
-    try:
-        import polars as pl
+    if any(c not in at for c in COLUMNS):
+        return None  # the file changed since the source read its header: the streaming pass says how
+    import polars as pl
 
-        lazy = pl.scan_csv(inner.path, has_header=False, skip_rows=1, quote_char=None, infer_schema=False,
-                           empty_string_is_null=False, new_columns=[f"c{i}" for i in range(width)],
-                           row_index_name="row")
-        # Each record's characters as ``csv_records`` counts them: fields, separators and the line end (CR LF).
-        length = pl.sum_horizontal([pl.col(f"c{i}").str.len_chars() for i in range(width)]) + width + 1
-        rows, longest = lazy.select(pl.len(), length.max()).collect(engine="streaming").row(0)
-    except Exception:  # noqa: BLE001 - not UTF-8, a longer line, ...: not plain; the streaming pass judges it
-        return None
-    if rows != lines - 1 or (longest or 0) > inner.max_chars:
-        return None
+    lazy = pl.scan_csv(inner.path, has_header=False, skip_rows=1, quote_char=None, infer_schema=False,
+                       empty_string_is_null=False, new_columns=[f"c{i}" for i in range(len(header))],
+                       row_index_name="row")
     return lazy.select("row", *(pl.col(f"c{at[c]}").alias(c) for c in COLUMNS))
 
 
-def _shape(source: CsvSource) -> tuple[list[str], int, int] | None:
-    """The header's fields, the commas and the lines of a file with none of
-    ``_NOT_PLAIN`` and no CR outside a CR LF (a last line without its line end
-    counts), else None."""
-    commas = newlines = crs = crlfs = 0
-    last = b""
+def _plain_header(source: CsvSource) -> list[str] | None:
+    """The header's fields if the file is plain, else None: no byte-order mark,
+    none of ``_NOT_PLAIN``, no CR outside a CR LF, valid UTF-8, at least one data
+    line, every line with the header's number of commas (so no blank, short or
+    long record), none longer than ``max_chars`` with its line end (in bytes,
+    which are at least its characters)."""
     with source.path.open("rb") as f:
         first = f.readline(source.max_chars + 1)
         if first.startswith(_BOM) or not first.endswith(b"\n"):
@@ -80,15 +70,31 @@ def _shape(source: CsvSource) -> tuple[list[str], int, int] | None:
             header = first.rstrip(b"\n").removesuffix(b"\r").decode("utf-8").split(",")
         except UnicodeDecodeError:
             return None
-        f.seek(0)
-        while piece := f.read(_PIECE):
-            if any(b in piece for b in _NOT_PLAIN):
-                return None
-            commas += piece.count(b",")
-            newlines += piece.count(b"\n")
-            crs += piece.count(b"\r")
-            crlfs += piece.count(b"\r\n") + (last == b"\r" and piece[:1] == b"\n")  # one cut between pieces
-            last = piece[-1:]
-    if crs != crlfs:
-        return None  # a CR alone ends a record for csv.reader, not for Polars
-    return header, commas, newlines + (last != b"\n")
+        commas, limit, lines = len(header) - 1, source.max_chars - 1, 0
+        carry = b""
+        while True:
+            piece = f.read(_PIECE)
+            data = carry + piece
+            if not piece:
+                chunk, carry = data, b""  # the last line, if it has no line end
+            else:
+                cut = data.rfind(b"\n") + 1
+                chunk, carry = data[:cut], data[cut:]
+                if len(carry) > limit:
+                    return None
+            if chunk:
+                if any(b in chunk for b in _NOT_PLAIN) or chunk.count(b"\r") != chunk.count(b"\r\n"):
+                    return None  # a CR alone ends a record for csv.reader, not for Polars
+                try:
+                    chunk.decode("utf-8")  # whole lines: a sequence never straddles two chunks
+                except UnicodeDecodeError:
+                    return None
+                records = chunk.split(b"\n")
+                if records[-1] == b"":
+                    records.pop()
+                if max(map(len, records)) > limit or any(r.count(b",") != commas for r in records):
+                    return None
+                lines += len(records)
+            if not piece:
+                break
+    return header if lines else None

@@ -460,7 +460,7 @@ class _Booking:
                           c("payee_scheme").str.to_lowercase().alias("scheme"),
                           c("amount_fen").cast(pl.Int64).alias("amount"))
                   .join(grants, on="ref", how="left").drop("ref")
-                  .collect(engine="streaming"))
+                  .collect())
         days = {d: _ordinal(d) for d in picked["booked_on"].unique().to_list()}
         picked = picked.with_columns(c("booked_on").replace_strict(days, default=None, return_dtype=pl.Int64)
                                      .alias("day")).drop("booked_on")
@@ -487,10 +487,11 @@ class _Booking:
         key = ["seq", "payee", "amount", "day"]
         schema = {"seq": pl.Int64, "payee": pl.Int64, "amount": pl.Int64, "day": pl.Int64, "txn_id": pl.String}
         raw = pl.DataFrame([(*k, txn_id) for k, txn_id in self.raw], schema=schema, orient="row")
-        every = pl.concat([self.fast, raw]) if self.fast is not None else raw
+        every = pl.concat([self.fast, raw], rechunk=False) if self.fast is not None else raw
         self.fast = None
-        # Only the keys booked more than once need their smallest txn_id (a few in a night).
-        shared = every.filter(pl.struct(key).is_duplicated())
+        # Only the keys booked more than once need their smallest txn_id (a few in a night): found by
+        # a hash of the key (8 bytes a row), exactly by the key itself among those.
+        shared = every.filter(pl.struct(key).hash().is_duplicated())
         shared = shared.with_columns(pl.col("txn_id").min().over(key).alias("first"))
         copies = shared.filter(pl.col("txn_id") != pl.col("first"))
         for seq, amount, txn_id, first in copies.select("seq", "amount", "txn_id", "first").iter_rows():
