@@ -583,10 +583,10 @@ def _check_payments(booking: _Booking, book: Book, barred: BarredBy, add: Add) -
     stopped, to no one barred that day. Returns the net paid per grant seq."""
     stop = _stops(book)
     if booking.columnar:
-        paid, maybe = booking.counted_settled(book, stop)
+        net, maybe = booking.counted_settled(book, stop)
         for txn_id, g, on, ref, amount in maybe:
             _check_payment(txn_id, g, on, ref, amount, book, stop, barred, add)
-        return paid
+        return net
     paid: dict[int, int] = {}
     for txn_id, g, on, ref, amount in booking.counted():
         paid[g.seq] = paid.get(g.seq, 0) + amount
