@@ -41,6 +41,7 @@ from ledger.domain.identifiers import Identifier, normalise
 from ledger.domain.vault import Vault
 from ledger.errors import AnchorMismatch, ConfigError, LedgerError, Problem, RequestConflict, ValidationError
 from ledger.finance import business_day, csv_cells
+from ledger.finance.csv_table import plain_table
 from ledger.finance.reconciliation import Book, ClawbackFact, GrantFact, Result, Scan, reconcile, scan
 from ledger.finance.sources import CsvSource
 from ledger.finance.staged_directory import staged, write_file
@@ -304,8 +305,9 @@ def produce(engine: Engine, vault: Vault | None, source: Source, as_of: date, ou
         book = load_book(conn, size, as_of)
         look = Lookups(conn, vault, size, book.sanctioned, business_day.recorded_before_end_of(as_of))
         say(f"{len(book.grants)} grants, {len(book.clawbacks)} clawbacks; streaming {source.label}")
+        table = plain_table(source)  # a plain CSV as columns (decision 0025), read while pass 1 ends
         result = reconcile(source.rows, book, as_of, payee_ref=look.payee_ref, barred=look.barred,
-                           unpaid_days=unpaid_days, scanned=_finish_scan(pass_one))
+                           unpaid_days=unpaid_days, scanned=_finish_scan(pass_one), table=table)
     report = build_report(result, book, source, unpaid_days)
     report_bytes = canonical.encode(report)
     digest = hashlib.sha256(report_bytes).hexdigest()

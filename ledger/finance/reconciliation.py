@@ -43,10 +43,23 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ledger.domain.records import RECONCILIATION_KINDS
-from ledger.finance.transactions import Record, RowProblem, Txn, parse, record_of, row_digest, txn_id_of
+from ledger.finance.transactions import (
+    COLUMNS,
+    MAX_FEN,
+    Record,
+    RowProblem,
+    Txn,
+    parse,
+    record_of,
+    row_digest,
+    txn_id_of,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
 
 KINDS = RECONCILIATION_KINDS
 # Kinds a report's ``counts`` lists only when found: a report of a night without
@@ -207,16 +220,18 @@ def scan(rows: Rows, as_of: date) -> Scan:
 
 
 def reconcile(rows: Rows, book: Book, as_of: date, *, payee_ref: PayeeRef, barred: BarredBy,
-              unpaid_days: int = 90, scanned: Scan | None = None) -> Result:
+              unpaid_days: int = 90, scanned: Scan | None = None, table: pl.LazyFrame | None = None) -> Result:
     """Reconcile the transactions booked on or before ``as_of`` against ``book``
-    (``scanned``: pass 1 over the same rows, if the caller has run it already)."""
+    (``scanned``: pass 1 over the same rows, if the caller has run it already;
+    ``table``: the same rows as columns, ``csv_table.plain_table``, if the caller
+    has them: the plain payments are then booked set-based, decision 0025)."""
     findings: list[Finding] = []
     add = findings.append
     scanned = scanned or scan(rows, as_of)
 
     # Pass 2: check every row, book payments and recoveries.
-    booking = _Booking(book, payee_ref, add)
-    targets, held = booking.check_rows(rows, as_of, scanned)
+    booking = _Booking(book, payee_ref, add, columnar=table is not None)
+    targets, held = booking.check_rows(rows, as_of, scanned, table)
     # Reversed rows and their reversals, then rows sharing a txn_id, are booked after
     # the pass, in an order the input's order cannot change.
     booking.book_reversed(targets, scanned.reversed_by)
@@ -240,7 +255,7 @@ class _Booking:
     """Pass 2's state: every txn_id seen, each distinct payment once (with the
     smallest txn_id that booked it), the copies, and the recoveries per grant."""
 
-    def __init__(self, book: Book, payee_ref: PayeeRef, add: Add):
+    def __init__(self, book: Book, payee_ref: PayeeRef, add: Add, columnar: bool = False):
         self.book, self.payee_ref, self.add = book, payee_ref, add
         self.seen: set[str] = set()
         self.payees: dict[tuple[str, str], int] = {}  # (scheme, id) as written -> payee index
@@ -252,16 +267,25 @@ class _Booking:
         self.recovered: dict[int, int] = {}
         self.by_seq = {g.seq: g for g in book.grants.values()}
         self.clawed = {s for c in book.clawbacks for s in c.grant_seqs}
+        # Set-based (decision 0025): the plain payments as a table, the others' bookings
+        # as (key, txn_id), both settled together by ``report_copies``.
+        self.columnar = columnar
+        self.fast: pl.DataFrame | None = None
+        self.raw: list[tuple[PaymentKey, str]] = []
+        self.settled: pl.DataFrame | None = None
 
-    def check_rows(self, rows: Rows, as_of: date, scanned: Scan) -> tuple[dict[str, list[Txn]], dict[str, list[Txn]]]:
+    def check_rows(self, rows: Rows, as_of: date, scanned: Scan,
+                   table: pl.LazyFrame | None = None) -> tuple[dict[str, list[Txn]], dict[str, list[Txn]]]:
         """Book every valid row booked by ``as_of``; return the rows that reversals
         name (held for ``book_reversed``) and the valid rows of repeated txn_ids
-        (held for ``book_repeats``)."""
+        (held for ``book_repeats``). With ``table``, its plain payments are booked
+        set-based and only the other rows go through the loop below."""
         add, book_row = self.add, self.book_row
         reversed_by, repeated = scanned.reversed_by, scanned.repeated
         targets: dict[str, list[Txn]] = {}
         held: dict[str, list[Txn]] = {}
-        for row in _records(rows()):
+        each = _records(rows()) if table is None else self._book_plain(table, as_of, scanned)
+        for row in each:
             t = parse(row, 0)
             if isinstance(t, RowProblem):
                 add(_invalid(t, row_digest(row)))
@@ -363,6 +387,9 @@ class _Booking:
 
     def _book_payment(self, t: Txn, g: GrantFact) -> None:
         key = (g.seq, self._payee(t), t.amount_fen, t.booked_on.toordinal())
+        if self.columnar:
+            self.raw.append((key, t.txn_id))  # settled with the table's (``_settle``)
+            return
         first = self.kept.get(key)
         if first is None:
             self.kept[key] = t.txn_id
@@ -371,18 +398,24 @@ class _Booking:
             self.kept[key] = min(first, t.txn_id)
 
     def _payee(self, t: Txn) -> int:
+        return self._payee_of(t.payee_scheme, t.payee_id)
+
+    def _payee_of(self, scheme: str, payee_id: str) -> int:
         """The payee's key: one per person paid, however the number was typed
         (``payee_ref`` is asked once per distinct (scheme, id) as written)."""
-        payee = self.payees.setdefault((t.payee_scheme, t.payee_id), len(self.payees))
+        payee = self.payees.setdefault((scheme, payee_id), len(self.payees))
         if payee == len(self.payee_refs):
-            ref = self.payee_ref(t.payee_scheme, t.payee_id)
+            ref = self.payee_ref(scheme, payee_id)
             self.payee_refs.append(ref)
             # Duplicates compare who was paid, not how the number was typed.
-            who = ref or f"{t.payee_scheme}:{t.payee_id.strip().upper()}"
+            who = ref or f"{scheme}:{payee_id.strip().upper()}"
             self.payee_key.append(self.identity.setdefault(who, len(self.identity)))
         return self.payee_key[payee]
 
     def report_copies(self) -> None:
+        if self.columnar:
+            self._settle()
+            return
         for key, txn_id, g, amount in self.copies:
             self.add(Finding("duplicate_payment", f"payment {txn_id} repeats payment {self.kept[key]} (same grant, "
                                                   f"payee, amount and date)", txn_id=txn_id, grant_ref=g.grant_ref,
@@ -394,6 +427,121 @@ class _Booking:
         ref_of = {k: self.payee_refs[i] for i, k in enumerate(self.payee_key)}
         for (seq, payee, amount, day), txn_id in self.kept.items():
             yield txn_id, self.by_seq[seq], date.fromordinal(day), ref_of[payee], amount
+
+    # --- Set-based booking of the plain payments (decision 0025) ---------------------------
+
+    def _book_plain(self, table: pl.LazyFrame, as_of: date, scanned: Scan) -> Iterator[Record]:
+        """Book the table's plain payments set-based; yield every other row, as
+        ``CsvSource.rows`` would, for the row-by-row loop.
+
+        A row is plain when ``parse`` would take it as it is and the loop would
+        book it straight away as a payment on a known grant: printable ASCII
+        identifiers without outer spaces (so trimming changes nothing and case
+        folding is lower-casing), the kind ``payment`` as written, no ``reverses``,
+        an amount of 1 to 14 digits within ``MAX_FEN``, a date ``date.fromisoformat``
+        reads, a programme without a character ``parse`` refuses, a txn_id that no
+        reversal names and no other row repeats, and a grant_ref the book has.
+        Everything else (recoveries, reversals and their targets, repeats, unknown
+        grants, invalid rows) is left to the loop, which is the definition."""
+        import polars as pl
+
+        c = pl.col
+        plain = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
+        is_plain = [c(n).str.contains(plain) for n in ("txn_id", "grant_ref", "payee_scheme", "payee_id")]
+        candidate = pl.all_horizontal(
+            *is_plain, c("kind") == "payment", c("reverses") == "", c("amount_fen").str.contains(r"^[0-9]{1,14}$"),
+            c("booked_on").str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), ~c("programme").str.contains(_UNSAFE_RE),
+            ~c("txn_id").is_in(list(scanned.reversed_by)), ~c("txn_id").is_in(list(scanned.repeated)))
+        grants = pl.LazyFrame({"ref": list(self.book.grants), "seq": [g.seq for g in self.book.grants.values()]},
+                              schema={"ref": pl.String, "seq": pl.Int64})
+        # Narrowed at once to what booking needs, streamed: no step holds the whole table (memory, decision 0025).
+        picked = (table.filter(candidate)
+                  .select("row", "txn_id", "payee_id", "booked_on", c("grant_ref").str.to_lowercase().alias("ref"),
+                          c("payee_scheme").str.to_lowercase().alias("scheme"),
+                          c("amount_fen").cast(pl.Int64).alias("amount"))
+                  .join(grants, on="ref", how="left").drop("ref")
+                  .collect())
+        days = {d: _ordinal(d) for d in picked["booked_on"].unique().to_list()}
+        picked = picked.with_columns(c("booked_on").replace_strict(days, default=None, return_dtype=pl.Int64)
+                                     .alias("day")).drop("booked_on")
+        ok = c("seq").is_not_null() & c("day").is_not_null() & (c("amount") > 0) & (c("amount") <= MAX_FEN)
+        # Candidates that are not plain after all (no such grant, no such day, too much): the loop's.
+        left = picked.filter(~ok)["row"].to_list()
+        # Valid rows booked after as_of count for nothing, as in the loop.
+        picked = picked.filter(ok & (c("day") <= as_of.toordinal()))
+        payees = picked.select("scheme", "payee_id").unique()
+        keys = [self._payee_of(scheme, payee_id) for scheme, payee_id in payees.iter_rows()]
+        self.fast = (picked.lazy().join(payees.with_columns(pl.Series("payee", keys, dtype=pl.Int64)).lazy(),
+                                        on=["scheme", "payee_id"], how="left")
+                     .select("seq", "payee", "amount", "day", "txn_id").collect())
+        del picked, payees
+        rest = (table.filter(~candidate | c("row").is_in(left)).sort("row").select(*COLUMNS)
+                .collect(engine="streaming"))
+        return rest.iter_rows()
+
+    def _settle(self) -> None:
+        """Each distinct payment once, under its smallest txn_id; every other
+        txn_id booking it is a ``duplicate_payment`` (as ``report_copies``)."""
+        import polars as pl
+
+        key = ["seq", "payee", "amount", "day"]
+        schema = {"seq": pl.Int64, "payee": pl.Int64, "amount": pl.Int64, "day": pl.Int64, "txn_id": pl.String}
+        raw = pl.DataFrame([(*k, txn_id) for k, txn_id in self.raw], schema=schema, orient="row")
+        every = pl.concat([self.fast, raw], rechunk=False) if self.fast is not None else raw
+        self.fast = None
+        # Only the keys booked more than once need their smallest txn_id (a few in a night): found by
+        # a hash of the key (8 bytes a row), exactly by the key itself among those.
+        shared = every.filter(pl.struct(key).hash().is_duplicated())
+        shared = shared.with_columns(pl.col("txn_id").min().over(key).alias("first"))
+        copies = shared.filter(pl.col("txn_id") != pl.col("first"))
+        for seq, amount, txn_id, first in copies.select("seq", "amount", "txn_id", "first").iter_rows():
+            g = self.by_seq[seq]
+            self.add(Finding("duplicate_payment", f"payment {txn_id} repeats payment {first} (same grant, payee, "
+                                                  "amount and date)", txn_id=txn_id, grant_ref=g.grant_ref,
+                             subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
+        # txn_ids are distinct among the bookings (a repeated one is booked once, the rest reported).
+        self.settled = every.filter(~pl.col("txn_id").is_in(copies["txn_id"].to_list()))
+
+    def counted_settled(self, book: Book, stop: dict[int, tuple[date, str, int]]) -> tuple[
+            dict[int, int], Iterator[tuple[str, GrantFact, date, str | None, int]]]:
+        """The net paid per grant, and those of ``counted``'s payments that may
+        need a finding: to a payee other than the grant's subject (or unknown),
+        on a stopped grant, or to a sanctioned subject. The others pass every
+        check of ``_check_payments``."""
+        import polars as pl
+
+        assert self.settled is not None
+        ref_of = {k: self.payee_refs[i] for i, k in enumerate(self.payee_key)}
+        refs = pl.DataFrame({"payee": list(ref_of), "ref": list(ref_of.values())},
+                            schema={"payee": pl.Int64, "ref": pl.String})
+        subjects = pl.DataFrame({"seq": list(self.by_seq), "subject": [g.subject for g in self.by_seq.values()]},
+                                schema={"seq": pl.Int64, "subject": pl.String})
+        c = pl.col
+        # Summed in two halves so that no sum can overflow 64 bits, whatever the input.
+        sums = self.settled.group_by("seq").agg((c("amount") // 2**32).sum().alias("hi"),
+                                                 (c("amount") % 2**32).sum().alias("lo"))
+        paid = {seq: (hi << 32) + lo for seq, hi, lo in sums.iter_rows()}
+        joined = self.settled.lazy().join(refs.lazy(), on="payee", how="left").join(subjects.lazy(), on="seq",
+                                                                                   how="left")
+        maybe = joined.filter(c("ref").is_null() | (c("ref") != c("subject")) | c("seq").is_in(list(stop))
+                              | c("ref").is_in(list(book.sanctioned))).collect(engine="streaming")
+        by_seq = self.by_seq
+        found = ((txn_id, by_seq[seq], date.fromordinal(day), ref, amount)
+                 for txn_id, seq, day, ref, amount in maybe.select("txn_id", "seq", "day", "ref", "amount").iter_rows())
+        return paid, found
+
+
+# What ``transactions._UNSAFE`` refuses in an identifier, in the regular-expression syntax of
+# Polars (Rust ``regex``); a lone surrogate cannot be in a table read from UTF-8.
+_UNSAFE_RE = r"[\x00-\x1f\x7f-\x{9f}\x{2028}\x{2029}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+
+
+def _ordinal(text: str) -> int | None:
+    """The day ``parse`` reads in ``text``, as an ordinal; None if it reads none."""
+    try:
+        return date.fromisoformat(text).toordinal()
+    except ValueError:
+        return None
 
 
 def _invalid(p: RowProblem, digest: int) -> Finding:
@@ -433,37 +581,48 @@ def _report_orphan_reversals(reversed_by: dict[str, tuple[Txn, ...]], found: set
 def _check_payments(booking: _Booking, book: Book, barred: BarredBy, add: Add) -> dict[int, int]:
     """Each payment that counts: to the grant's subject, before the grant was
     stopped, to no one barred that day. Returns the net paid per grant seq."""
-    paid: dict[int, int] = {}
     stop = _stops(book)
+    if booking.columnar:
+        net, maybe = booking.counted_settled(book, stop)
+        for txn_id, g, on, ref, amount in maybe:
+            _check_payment(txn_id, g, on, ref, amount, book, stop, barred, add)
+        return net
+    paid: dict[int, int] = {}
     for txn_id, g, on, ref, amount in booking.counted():
         paid[g.seq] = paid.get(g.seq, 0) + amount
-        if ref is None and g.subject in book.erased:
-            # Decision 0019: the subject's identifiers were erased, so whether the payee
-            # was the subject cannot be known; the finding names only the erasure's
-            # seq, which no later vault change alters (not a payee_mismatch every night).
-            gone = book.erased[g.subject]
-            add(Finding("payee_erased", f"payment {txn_id} on grant {g.grant_ref}: the grant's subject was erased "
-                                        f"at seq {gone} (PIPL Art. 47), so the payee can no longer be matched",
-                        txn_id=txn_id, grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq, gone),
-                        amounts={"amount_fen": amount}))
-        elif ref != g.subject:
-            who = "a payee not in the vault" if ref is None else f"subject {ref[:12]}…"
-            add(Finding("payee_mismatch", f"payment {txn_id} on grant {g.grant_ref} went to {who}, not to the "
-                                          f"grant's subject {g.subject[:12]}…", txn_id=txn_id, grant_ref=g.grant_ref,
-                        subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
-        if g.seq in stop and on > stop[g.seq][0]:
-            when, why, by = stop[g.seq]
-            add(Finding("paid_after_revocation", f"payment {txn_id} on {on} came after the grant was {why} on "
-                                                 f"{when} (seq {by})", txn_id=txn_id, grant_ref=g.grant_ref,
-                        subject=g.subject, seqs=(g.seq, by), amounts={"amount_fen": amount}))
-        if ref is not None and ref in book.sanctioned:
-            blocking = barred(ref, g.region, g.programme, on)
-            if blocking:
-                add(Finding("paid_while_barred", f"payment {txn_id} on {on} went to a subject barred from "
-                                                 f"subsidies in {g.region} by sanction {', '.join(map(str, blocking))} "
-                                                 "(as the ledger knew it that day)", txn_id=txn_id,
-                            grant_ref=g.grant_ref, subject=ref, seqs=(g.seq, *blocking), amounts={"amount_fen": amount}))
+        _check_payment(txn_id, g, on, ref, amount, book, stop, barred, add)
     return paid
+
+
+def _check_payment(txn_id: str, g: GrantFact, on: date, ref: str | None, amount: int, book: Book,
+                   stop: dict[int, tuple[date, str, int]], barred: BarredBy, add: Add) -> None:
+    """One payment that counts (``_Booking.counted_settled`` relies on which cases give a finding)."""
+    if ref is None and g.subject in book.erased:
+        # Decision 0019: the subject's identifiers were erased, so whether the payee
+        # was the subject cannot be known; the finding names only the erasure's
+        # seq, which no later vault change alters (not a payee_mismatch every night).
+        gone = book.erased[g.subject]
+        add(Finding("payee_erased", f"payment {txn_id} on grant {g.grant_ref}: the grant's subject was erased "
+                                    f"at seq {gone} (PIPL Art. 47), so the payee can no longer be matched",
+                    txn_id=txn_id, grant_ref=g.grant_ref, subject=g.subject, seqs=(g.seq, gone),
+                    amounts={"amount_fen": amount}))
+    elif ref != g.subject:
+        who = "a payee not in the vault" if ref is None else f"subject {ref[:12]}…"
+        add(Finding("payee_mismatch", f"payment {txn_id} on grant {g.grant_ref} went to {who}, not to the "
+                                      f"grant's subject {g.subject[:12]}…", txn_id=txn_id, grant_ref=g.grant_ref,
+                    subject=g.subject, seqs=(g.seq,), amounts={"amount_fen": amount}))
+    if g.seq in stop and on > stop[g.seq][0]:
+        when, why, by = stop[g.seq]
+        add(Finding("paid_after_revocation", f"payment {txn_id} on {on} came after the grant was {why} on "
+                                             f"{when} (seq {by})", txn_id=txn_id, grant_ref=g.grant_ref,
+                    subject=g.subject, seqs=(g.seq, by), amounts={"amount_fen": amount}))
+    if ref is not None and ref in book.sanctioned:
+        blocking = barred(ref, g.region, g.programme, on)
+        if blocking:
+            add(Finding("paid_while_barred", f"payment {txn_id} on {on} went to a subject barred from "
+                                             f"subsidies in {g.region} by sanction {', '.join(map(str, blocking))} "
+                                             "(as the ledger knew it that day)", txn_id=txn_id,
+                        grant_ref=g.grant_ref, subject=ref, seqs=(g.seq, *blocking), amounts={"amount_fen": amount}))
 
 
 def _check_grants(book: Book, paid: dict[int, int], as_of: date, unpaid_days: int, add: Add) -> None:
