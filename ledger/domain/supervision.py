@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
+from ledger.domain.records import RECONCILIATION_KINDS
 from ledger.domain.regions import NAMES, covers
 
 
@@ -175,7 +176,7 @@ class Figures:
     sanctions: tuple[SanctionRow, ...]
     overrides: tuple[OverrideGroup, ...]
     nights: tuple[Night, ...]
-    finding_kinds: tuple[str, ...]  # every kind any night counted, sorted
+    finding_kinds: tuple[str, ...]  # every kind any night counted, in the documented order
     override_rows: tuple[Override, ...] = field(default=(), repr=False)
 
 
@@ -296,7 +297,13 @@ def figures(as_of: date, tree_size: int, grants: Sequence[Grant], clawbacks: Seq
                    money_by_league([g for g in grants if mine(g.region)], claws, moves, as_of),
                    sanctions_by_league((e for e in sanctions if mine(e.region)), as_of),
                    override_groups(overs, as_of), tuple(shown),
-                   tuple(sorted({k for n in shown for k in n.counts})), tuple(overs))
+                   _kinds(shown), tuple(overs))
+
+
+def _kinds(nights: Iterable[Night]) -> tuple[str, ...]:
+    """Every finding kind the nights count, in the order of docs/reconciliation.md, unknown kinds last."""
+    order = {k: i for i, k in enumerate(RECONCILIATION_KINDS)}
+    return tuple(sorted({k for n in nights for k in n.counts}, key=lambda k: (order.get(k, len(order)), k)))
 
 
 def overrides_of(f: Figures, authority_id: str, officer: str | None) -> tuple[Override, ...]:
