@@ -62,7 +62,7 @@ function barConfig(labels, datasets, { money = false, stacked = false, horizonta
   const valueAxis = { beginAtZero: true, stacked, ticks: money ? moneyTicks() : { precision: 0 } };
   return {
     type: "bar",
-    data: { labels, datasets: datasets.map((d, i) => ({ backgroundColor: PALETTE[i % PALETTE.length], ...d })) },
+    data: { labels, datasets: datasets.map((d, i) => ({ backgroundColor: PALETTE[i % PALETTE.length], maxBarThickness: 48, ...d })) },
     options: {
       responsive: true, maintainAspectRatio: false, indexAxis: horizontal ? "y" : "x",
       scales: horizontal ? { x: valueAxis, y: { stacked } } : { x: { stacked }, y: valueAxis },
