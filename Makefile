@@ -12,7 +12,7 @@ export LEDGER_TEST_PG_APP_URL ?= $(PG_APP_URL)
 # Dev-only secrets for `make run`: generated once under var/, never committed.
 DEV_ENV = LEDGER_KEY_PASSPHRASE_FILE=var/dev-passphrase
 
-.PHONY: install run test test-fast lint postgres browser softhsm redis bench clean demo verify schema reconcile
+.PHONY: install run test test-fast lint postgres browser softhsm redis bench clean demo verify schema reconcile vendor
 
 # Extras by use (pyproject.toml): `make run` installs the core only; `make test`
 # adds the suite, the gates, Airflow and the browser driver; `make reconcile`
@@ -33,7 +33,21 @@ $(AIRFLOW_STAMP): $(STAMP)
 	$(BIN)/pip install -q -e '.[airflow]'
 	touch $(AIRFLOW_STAMP)
 
-install: $(STAMP)
+# The console's browser dependencies from the npm registry (package-lock.json pins
+# them; decision 0026): `npm ci`, then the built file is copied into the console's
+# static folder and served from its own origin (no CDN). Redone when the lock changes.
+VENDOR := ledger/console/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chart.umd.js
+	cp node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md
+	touch $(VENDOR_STAMP)
+
+vendor: $(VENDOR_STAMP)
+
+install: $(STAMP) $(VENDOR_STAMP)
 
 var/dev-passphrase:
 	mkdir -p var && umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > $@
@@ -119,4 +133,4 @@ schema: install
 	$(BIN)/python -m ledger.api.schema > graphql/schema.graphql
 
 clean:
-	rm -rf var .pytest_cache .hypothesis
+	rm -rf var .pytest_cache .hypothesis node_modules $(VENDOR)

@@ -239,7 +239,7 @@ NESTED_EXPECTED: dict[str, Expect] = {
     "Eligibility": Expect("eligibility", status, _fields("answer subject on_record benefit programme region on "
                                                          "tree_size blocking warnings")),
     "Reason": Expect("reason", status, _fields("kind seq message legal_basis period_from period_until amount_fen "
-                                             "applies_to deciding_body programmes employer exempted_seq deadline")),
+                                               "applies_to deciding_body programmes employer exempted_seq deadline")),
     "Entry": Expect("entry", entries, ENTRY_FIELDS),
     "Authority": Expect("authority", entries, _fields("id region")),
     "EntryConnection": Expect("entries", entries, _fields("edges page_info tree_size")),

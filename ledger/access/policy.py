@@ -16,6 +16,12 @@ jurisdiction and case checks below narrow it further:
   evidence exports of them;
 - ``admin``: issues and revokes tokens, enrols and revokes authorities' public
   keys, erases vault records; reads no records.
+- ``auditor`` and ``admin``: the supervision figures (``read_supervision``:
+  aggregates by league and month, overrides by authority and officer, the
+  reconciliation nights; Art. 63, 68). The drill-down to the override entries
+  (seqs, subject references, reasons) is entry content: it also needs
+  ``read_entries``, so an admin sees the figures and not the entries. A token
+  with a region sees only the figures under it.
 - anyone, with or without a token (``PUBLIC``): the public publicity list of
   sanctions (``read_publicity``: masked, within publicity periods; Art. 66,
   docs/publicity.md). No other action is open without a token.
@@ -63,6 +69,7 @@ class Action(str, Enum):
     erase_subject = "erase_subject"
     request_export = "request_export"  # an evidence bundle for the court's case
     read_publicity = "read_publicity"  # the public, masked list of publicised sanctions (docs/publicity.md)
+    read_supervision = "read_supervision"  # aggregate money, sanctions, overrides, nights (Art. 63, 68; docs/console.md)
 
 
 R = Role
@@ -79,6 +86,7 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.erase_subject: frozenset({R.admin}),
     Action.request_export: frozenset({R.court}),
     Action.read_publicity: frozenset(Role),  # every role, and anonymous callers (PUBLIC_ACTIONS)
+    Action.read_supervision: frozenset({R.auditor, R.admin}),
 }
 # What a caller without a token may do: only what is published to everyone anyway.
 PUBLIC_ACTIONS = frozenset({Action.read_publicity})

@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
-from ledger.console import publicity_routes, reference, round_routes
+from ledger.console import publicity_routes, reference, round_routes, supervision_routes
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": "login.html", "/login": "login.html", "/check": "check.html", "/timeline": "timeline.html",
@@ -86,5 +86,6 @@ def console_routes() -> list[BaseRoute]:
     and ``/console/api/…`` under one security-header wrapper."""
     inner = Router(routes=[*(Route(path, _page(f)) for path, f in PAGES.items()),
                            Mount("/static", app=StaticFiles(directory=STATIC)),
-                           *reference.routes(), *publicity_routes.routes(), *round_routes.routes()])
+                           *reference.routes(), *publicity_routes.routes(), *round_routes.routes(),
+                           *supervision_routes.routes()])
     return [Route("/", _to_console), Route("/console", _to_console), Mount("/console", app=SecurityHeaders(inner))]
