@@ -44,6 +44,11 @@ from ledger.log.statement import SignedStatement
 # previous one took (a grant's rules cost ten times a note's), so a write that
 # waits behind a chunk is answered within about a second (bench/import_latency.py).
 CHUNK_SECONDS = 0.5
+# PostgreSQL: a quarter second. On 2 cores the server, the importer and the other
+# writer share the CPU, and a chunk's time varies about threefold with the server's
+# own work (index upkeep, checkpoints; measured with bench/import_latency.py
+# --entries 100000): chunks sized to 0.5 s let a waiting write's p99 reach 2.4 s.
+CHUNK_SECONDS_BY_DIALECT = {"sqlite": CHUNK_SECONDS, "postgresql": 0.25}
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 100, 10, 5000
 # SQLite only: longer than the busy handler's longest sleep (100 ms), so a waiting
 # writer polls at least once while the lock is free.
@@ -75,7 +80,7 @@ def append_in_chunks(
     timer: Callable[[], float] = time.perf_counter,
 ) -> ImportResult:
     """Append ``signed`` in chunks, each its own transaction: ``chunk_size`` entries,
-    or (None) as many as take about ``CHUNK_SECONDS`` under the lock.
+    or (None) as many as take about ``CHUNK_SECONDS_BY_DIALECT`` seconds under the lock.
 
     ``ValidationError`` before any chunk for input that can never be appended
     (named by item, nothing written); during the chunks, the chunk's error with
@@ -86,6 +91,7 @@ def append_in_chunks(
     prepared = prepare_statements(engine, signed)
     total = len(prepared.items)
     wait = (SQLITE_PAUSE if engine.dialect.name == "sqlite" else 0.0) if pause is None else pause
+    target = CHUNK_SECONDS_BY_DIALECT.get(engine.dialect.name, CHUNK_SECONDS)
     out: list[Entry] = []
     chunks, lo, size = 0, 0, chunk_size or FIRST_CHUNK
     while lo < total:
@@ -102,7 +108,7 @@ def append_in_chunks(
                 "committed", f"the {lo} entries before item {lo} were recorded in earlier chunks; "
                 "fix the input and run it again: those are returned as retries")], index=e.index) from e
         if chunk_size is None:
-            size = next_chunk_size(hi - lo, timer() - started)
+            size = next_chunk_size(hi - lo, timer() - started, target)
         chunks, lo = chunks + 1, hi
         if progress:
             progress(hi, total)
