@@ -1,4 +1,4 @@
-"""No console page loads anything from another host (issue 22, item 5).
+"""No console page loads anything from another host (docs/console.md, the security model).
 
 An integrity registry's console that pulls a script, font or chart library from
 a CDN hands that host the page: it could read every identifier typed and every

@@ -3,7 +3,7 @@ set-based reads of the projections (grants, clawbacks, money_moves,
 sanction_versions, exits), the override-bearing entries and the reconciliation
 anchors, each bounded by ``seq < size`` so that one answer reads one log prefix.
 
-Projections are derived from the log (docs/design.md §3); what they lack (the
+Projections are derived from the log (decision 0019, docs/decisions/0019-facts-from-the-verified-log.md); what they lack (the
 override in a grant's body, the anchors' counts, the correction's recorded date)
 is read from the entries themselves.
 """
