@@ -385,7 +385,8 @@ def questions(engine) -> tuple[list[dict], list[str]]:
             .order_by(func.count().desc(), entries.c.subject).limit(100))]
     asked = []
     for k, (subject, canonical) in enumerate(sanctions):
-        body = json.loads(canonical)["body"]
+        entry = json.loads(canonical)
+        body = (entry["statement"] if entry.get("v") == 2 else entry)["body"]  # v2: the body is the statement's
         scope = body["scope"]
         asked.append({"subject": subject, "benefit": scope["benefits"][0], "programme": "草原英才",
                       "region": scope["regions"][0], "on": body["effective_from"]})

@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 from common import HOHHOT, ORIGIN, bootstrap, make_keyring, median, utc_now  # noqa: I001
+from domain_append import programme_drafts
 from sqlalchemy import select
 
 from ledger.config import Settings
@@ -42,13 +43,14 @@ def build(tmp: Path, n: int):
     upgrade(engine)
     ring = make_keyring()
     bootstrap(engine, ring)
+    append_entries(engine, programme_drafts(), ring, utc_now)  # the checks name a registered programme
     vault = Vault(bytes(range(32)))
     ref, _ = add_subject(engine, vault, "cn-rid:150102199001010019", "张三", utc_now)
     basis = {"article": "条例第六十六条", "document_no": "内人社发〔2026〕1号"}
     append_entries(engine, [Draft("sanction.imposed", HOHHOT, "bench", ref, (), "s", {
         "severity": "serious", "grounds": "伪造申报材料", "legal_basis": basis, "deciding_body": "人社局",
         "decision_date": "2026-01-01", "effective_from": "2026-01-01", "effective_until": "2027-12-31",
-        "scope": {"benefits": ["subsidy"], "regions": ["150000"]}})], ring, utc_now)
+        "scope": {"benefits": ["subsidy"], "regions": ["150100"]}})], ring, utc_now)  # HOHHOT is the city office
     for start in range(0, n - 1, 500):
         append_entries(engine, [Draft("eligibility.checked", HOHHOT, "bench", ref, (), f"c{i}", {
             "officer": "审核员", "programme": "草原英才", "award_ref": f"AW-{i}", "benefit": "subsidy",
