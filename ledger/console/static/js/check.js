@@ -4,7 +4,7 @@
 // in this browser with their enrolled key (decision 0016; statement.js).
 import { checkIdentifierOnServer, gql, isError } from "./api.js";
 import { $, clear, h, table, yuan } from "./dom.js";
-import { enrolment } from "./enrolment.js";
+import { enrolment, showSigner } from "./enrolment.js";
 import { describe, load } from "./signing_key.js";
 import { signAndRecord, signedAt, statement, StatementError } from "./statement.js";
 import { asApiText, checkIdentifier } from "./ids.js";
@@ -132,7 +132,7 @@ function showAnswer(e, s) {
   for (const input of document.querySelectorAll('input[name="decision"]')) input.checked = input.value === (e.answer === "eligible" ? "proceed" : "refuse");
   showOverride();
   const canRecord = me.role === "programme_officer";
-  if (canRecord) showSigner();
+  if (canRecord) showSigner($("#record-key"), me.token_id);
   $("#record-form").hidden = !canRecord;
   $("#record-role").hidden = canRecord;
   say($("#record-message"), "id.empty");
@@ -206,21 +206,6 @@ async function enrolledKey(out) {
   return null;
 }
 
-/** Say beside the record button which key will sign, or why none can (the submit checks again). */
-async function showSigner() {
-  const out = $("#record-key");
-  try {
-    const key = await load(me.token_id);
-    if (!key) { out.className = "error"; say(out, "record.no_key"); return; }
-    const { state } = await enrolment(await describe(key));
-    out.className = state === "enrolled" ? "ok" : "error";
-    if (state === "enrolled") say(out, "record.signer", { name: key.name });
-    else say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
-  } catch (e) {
-    out.className = "error";
-    say(out, "common.error", { message: e.message });
-  }
-}
 
 /** The eligibility.checked body (ledger/domain/records.py ELIGIBILITY_CHECKED) for what was asked and decided. */
 function checkBody(recording, decision) {

@@ -4,6 +4,8 @@
 // again when it appends (the key registered at the head); this is the page's
 // early answer, so an officer without an enrolled key is told before signing.
 import { gql } from "./api.js";
+import { say } from "./i18n.js";
+import { describe, load } from "./signing_key.js";
 
 const KEYS = `query ConsoleKeys($authority_id: String!) {
   keys(authority_id: $authority_id) { keys { name vkey authority_id fingerprint registered_seq revoked_seq valid } } }`;
@@ -43,4 +45,20 @@ export async function registerKey(authorityId, publicKey, name, holder) {
 /** Admin: revoke a key (key.revoked): it signs nothing after that entry; what it signed stays valid. */
 export async function revokeKey(name, reason) {
   return (await gql(REVOKE, { name, reason })).revoke_key;
+}
+
+/** Say in ``out`` which of this login's keys will sign, or why none can (the
+ *  check and round pages; the log checks again when it appends). */
+export async function showSigner(out, login) {
+  try {
+    const key = await load(login);
+    if (!key) { out.className = "error"; say(out, "record.no_key"); return; }
+    const { state } = await enrolment(await describe(key));
+    out.className = state === "enrolled" ? "ok" : "error";
+    if (state === "enrolled") say(out, "record.signer", { name: key.name });
+    else say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
+  } catch (e) {
+    out.className = "error";
+    say(out, "common.error", { message: e.message });
+  }
 }

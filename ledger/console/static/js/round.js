@@ -6,7 +6,7 @@
 // request bodies (never in URLs), to /console/api/round/… (round_routes.py).
 import { session, toLogin } from "./api.js";
 import { $, clear, h, table } from "./dom.js";
-import { enrolment } from "./enrolment.js";
+import { enrolment, showSigner } from "./enrolment.js";
 import { extend, say, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { reasonText } from "./reasons.js";
@@ -99,7 +99,7 @@ function showAnswers() {
   const canRecord = me.role === "programme_officer";
   $("#record-form").hidden = !canRecord;
   $("#record-role").hidden = canRecord;
-  if (canRecord) showSigner();
+  if (canRecord) showSigner($("#record-key"), me.token_id);
   say($("#record-message"), "id.empty");
   $("#answers").hidden = false;
 }
@@ -111,20 +111,6 @@ function applyFilter() {
 $("#filter").addEventListener("change", applyFilter);
 
 // --- recording ----------------------------------------------------------------------------
-async function showSigner() {
-  const out = $("#record-key");
-  try {
-    const key = await load(me.token_id);
-    if (!key) { out.className = "error"; say(out, "record.no_key"); return; }
-    const { state } = await enrolment(await describe(key));
-    out.className = state === "enrolled" ? "ok" : "error";
-    if (state === "enrolled") say(out, "record.signer", { name: key.name });
-    else say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
-  } catch (e) {
-    out.className = "error";
-    say(out, "common.error", { message: e.message });
-  }
-}
 
 /** Each recordable candidate's decision, or the rows that break the single check's rules. */
 function decisions() {
