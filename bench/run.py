@@ -46,7 +46,8 @@ SCRIPTS: list[tuple[str, str, list[str], list[str]]] = [
     ("domain", "bench/domain_append.py", [], ["--quick"]),
     ("proofs", "bench/proofs.py", [], ["--quick"]),
     ("verify", "bench/verify.py", [], ["--quick"]),
-    ("imports", "bench/import_latency.py", ["--runs", "2"], ["--quick"]),
+    # imports: the target's 100,000 entries, once per engine and way (about 10 minutes of the run).
+    ("imports", "bench/import_latency.py", ["--entries", "100000", "--runs", "1"], ["--quick"]),
     ("status", "bench/status.py", [], ["--quick"]),
     ("api", "bench/api.py", ["--runs", "3"], ["--quick"]),
     ("reconcile", "bench/reconcile.py", [], ["--quick"]),
@@ -130,6 +131,8 @@ def table(header: list[str], rows: list[list]) -> str:
 # their idle latency (docs/limits.md): p50 and p99 within this factor of the
 # idle window of the same server, same run.
 ABUSE_TARGET = 2
+# Full verify on both cores against the same run's signatures-alone rate (docs/benchmarks.md).
+VERIFY_SHARE = 0.85
 
 
 def targets(data: dict[str, dict | None]) -> str:
@@ -181,12 +184,14 @@ def targets(data: dict[str, dict | None]) -> str:
     else:
         add("GraphQL within 3× of a bare endpoint", "—", "—", None, "eligibility")
     if v:
-        add("Full verify ≥ 25,000 entries/s on both cores, signatures included",
-            f"{n(v['two_cores_eps'])} entries/s ({n(v['entries'])} entries)",
-            f"one process {n(v['one_core_eps'])}/s; libsodium signatures alone on 2 processes "
-            f"{n(v['signatures_only_eps'])}/s", v["two_cores_eps"] >= 25_000, "verify")
+        add(f"Full verify on both cores ≥ {n(VERIFY_SHARE * 100)}% of the same-run ceiling (libsodium signatures "
+            "alone on 2 processes)",
+            f"{n(v['two_cores_eps'])} entries/s = {n(v['share_of_ceiling'] * 100)}% of the ceiling "
+            f"({n(v['entries'])} entries)",
+            f"ceiling {n(v['signatures_only_eps'])}/s; one process {n(v['one_core_eps'])}/s",
+            v["share_of_ceiling"] >= VERIFY_SHARE, "verify")
     else:
-        add("Full verify ≥ 25,000 entries/s on both cores", "—", "—", None, "verify")
+        add(f"Full verify on both cores ≥ {n(VERIFY_SHARE * 100)}% of the same-run ceiling", "—", "—", None, "verify")
     led, pan = dig(r, "ledger"), dig(r, "pandas")
     if led and pan:
         add(f"Reconciliation of {n(dig(r, 'params', 'txns'))} transactions within 60 s and 1 GiB",
@@ -199,15 +204,17 @@ def targets(data: dict[str, dict | None]) -> str:
     else:
         add("Reconciliation within 60 s and 1 GiB, faster than pandas", "—", "—", None, "reconciliation")
     imports = data.get("imports")
-    sq = dig(imports, "engines", "sqlite")
-    if sq and sq["chunks"]["p99"] is not None:
-        chunks, batch = sq["chunks"], sq["batch"]
-        add(f"A write while a {n(imports['n'])}-entry import runs in chunks (SQLite): p99 ≤ 1 s, no timeouts",
-            f"p99 {n(chunks['p99'] * 1000)} ms, worst {n(chunks['max'] * 1000)} ms, {n(chunks['failures'])} failed",
-            f"one batch: worst write {n(batch['max'] * 1000)} ms, {n(batch['failures'])} failed",
-            chunks["p99"] <= 1 and not chunks["failures"], "imports")
-    else:
-        add("A write while an import runs in chunks: p99 ≤ 1 s, no timeouts", "—", "—", None, "imports")
+    for engine, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        one = dig(imports, "engines", engine)
+        if one and one["chunks"]["p99"] is not None:
+            chunks, batch = one["chunks"], one["batch"]
+            add(f"A write while a {n(imports['n'])}-entry import runs in chunks ({label}): p99 ≤ 1 s, no timeouts",
+                f"p99 {n(chunks['p99'] * 1000)} ms, worst {n(chunks['max'] * 1000)} ms, {n(chunks['failures'])} "
+                f"failed; import {n(chunks['rate'])} entries/s",
+                f"one batch: worst write {n(batch['max'] * 1000)} ms, {n(batch['failures'])} failed; import "
+                f"{n(batch['rate'])} entries/s", chunks["p99"] <= 1 and not chunks["failures"], "imports")
+        else:
+            add(f"A write while an import runs in chunks ({label}): p99 ≤ 1 s, no timeouts", "—", "—", None, "imports")
     on, off = dig(data["abuse"], "summary", "on", "attack"), dig(data["abuse"], "summary", "off", "attack")
     if on and off:
         add(f"Pre-award checks while the reported attack runs within {n(ABUSE_TARGET)}× of idle, p50 and p99 "
@@ -309,6 +316,11 @@ def sec_verify(d: dict) -> str:
              f"verify reaches {n(f['share_of_ceiling'] * 100)}% of this ceiling"]]
     out = [f"Full verify of a signed log of {n(f['entries'])} entries, medians of {f['runs']} runs:\n",
            table(["run", "rate", ""], rows)]
+    if "main_cpu_us" in f:
+        out.append(f"\nCPU per entry in the two-core runs (`getrusage`): main process {n(f['main_cpu_us'], 1)} µs, "
+                   f"workers {n(f['worker_cpu_us'], 1)} µs; the signatures alone {n(f['signature_cpu_us'], 1)} µs. "
+                   f"The main process's share caps verify at {n(1e6 / f['main_cpu_us'])} entries/s on any number "
+                   "of cores; on two, the sum caps it.")
     rows = [[f"incremental: {n(i['new_entries'])} new entries on {n(i['base'])}",
              f"**{n(i['incremental_s'], 2)} s** ({n(i['incremental_eps'])} new entries/s)"]]
     if "full_verify_at_base_s" in i:

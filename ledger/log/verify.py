@@ -12,8 +12,11 @@ equals the node recomputed from the leaves; no node beyond the log; every
 stored checkpoint matches the tree at its size and is signed by the log key.
 
 The first problem raises ``IntegrityError`` naming the lowest bad seq and
-what is wrong. Signatures are checked in worker processes (both cores) while
-the main process hashes the next chunk.
+what is wrong. The per-entry checks (``ledger.log.row_check``: decode,
+columns, leaf hash, chain, time, signer, signature) run in worker processes
+on both cores, a segment of rows at a time; the main process reads rows,
+applies key entries to the registry, checks where segments meet, and
+recomputes the tree.
 
 Incremental mode starts from a ``VerifierState`` saved by an earlier run:
 the verifier's own trusted record of (size, root, tree border, chain tail,
@@ -24,28 +27,30 @@ the saved root to the new one.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Row
+from sqlalchemy import Connection, Engine
 
-from ledger.errors import IntegrityError, LedgerError, ProofError
-from ledger.log import entry_types, merkle
+from ledger.errors import IntegrityError, ProofError
+from ledger.log import merkle
 from ledger.log.canonical import JSON
-from ledger.log.entry import GENESIS_PREV, Entry, from_canonical, parse_time
+from ledger.log.entry import GENESIS_PREV, from_canonical
 from ledger.log.merkle_verify import verify_consistency
-from ledger.log.statement import order_problem, skew_limit, skew_problem
-from ledger.signing.key_registry import KeyRegistry
+from ledger.log.row_check import RANK, Problem, SegmentResult, boundary_problem, check_segment
+from ledger.signing.key_registry import KEY_ENTRY_TYPES, KeyRegistry
 from ledger.signing.keys import VerifierKey
 from ledger.signing.private_files import write_private
 from ledger.store import log_store
 
 Progress = Callable[[int, int], None]
 CHUNK = 10_000
-_COLUMNS = ("seq", "type", "recorded_at", "authority_id", "subject", "request_id", "signer", "prev")
+PIECES_PER_CHUNK = 4  # per chunk, so that both workers have work while the main process reads
+IN_FLIGHT = 2  # chunks read ahead of the one being taken back
 PARALLEL_THRESHOLD = 20_000  # below this, process start-up costs more than it saves
 SignatureCheck = tuple[int, bytes, bytes, bytes]  # (seq, public key, signing bytes, signature)
 BadSignatures = list[tuple[int, str]]  # (seq, why), from a worker
@@ -117,25 +122,26 @@ def verify_log(
         size = log_store.head(conn).size
         if size < start:
             raise IntegrityError(size, "truncated", f"log has {size} entries, fewer than the {start} verified before")
-        scan = _Scan(st, trusted_log_key)
         pool = ProcessPoolExecutor(workers or 2) if (workers != 1 and size - start >= PARALLEL_THRESHOLD) else None
-        pending: list[Future[BadSignatures]] = []
+        scan = _Scan(st, trusted_log_key, pool)
+        # Chunks read ahead while the workers check earlier ones; the main process
+        # keeps only the sequential part (segment boundaries, the tree).
+        ahead = IN_FLIGHT if pool else 0
         try:
             for lo in range(start, size, chunk):
-                hi = min(lo + chunk, size)
-                rows = list(log_store.entry_rows(conn, lo, hi))
-                scan.entries(rows, hi)
-                scan.nodes(conn, lo, hi)
-                _submit(pool, pending, scan.take_signatures())
-                if scan.error:
+                scan.submit(lo, min(lo + chunk, size), log_store.entry_check_rows(conn, lo, min(lo + chunk, size)))
+                while scan.in_flight() > ahead and scan.problem is None:
+                    scan.drain(conn, progress, start, size)
+                if scan.problem:
                     break
-                if progress:
-                    progress(hi - start, size - start)
-            bad_sig = _collect(pending)
+            while scan.in_flight() and scan.problem is None:
+                scan.drain(conn, progress, start, size)
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
-        _raise_first(scan.error, bad_sig)
+        if scan.problem:
+            p = scan.problem
+            raise IntegrityError(p.seq, p.kind, p.detail)
         extra = log_store.count_nodes_beyond(conn, size)
         if extra:
             lvl, idx = extra[0]
@@ -149,86 +155,100 @@ def verify_log(
     return VerifyReport(size, new_root, start, scan.signatures, scan.node_count, checkpoints), st
 
 
+@dataclass
+class _Chunk:
+    lo: int
+    hi: int
+    pieces: list[Future[SegmentResult]]
+    gap: Problem | None  # a missing seq inside [lo, hi), found when the rows were read
+
+
 class _Scan:
-    """Streaming checks over entry rows; keeps the chain tail and tree border."""
+    """Hands segments of rows to the workers in seq order and takes their results back
+    in the same order; keeps the key registry, the chain tail and the tree border."""
 
-    def __init__(self, st: VerifierState, trusted_log_key: VerifierKey | None):
-        self.st, self.trusted = st, trusted_log_key
-        self.error: IntegrityError | None = None
-        self.batch: list[SignatureCheck] = []
+    def __init__(self, st: VerifierState, trusted_log_key: VerifierKey | None, pool: ProcessPoolExecutor | None):
+        self.st, self.trusted, self.pool = st, trusted_log_key, pool
+        self.chunks: deque[_Chunk] = deque()
+        self.problem: Problem | None = None
         self.signatures = self.node_count = 0
-        self.leaves: list[bytes] = []
-        self._limit = self._limit_for = ""
+        self._next = st.size  # the seq the next row read must have
 
-    def entries(self, rows: Iterable[Row[Any]], hi: int) -> None:
-        st, expected = self.st, self.st.size
-        self.leaves = []
+    def in_flight(self) -> int:
+        return len(self.chunks)
+
+    def submit(self, lo: int, hi: int, rows: Iterable[Sequence[Any]]) -> None:
+        """Split ``rows`` into segments at the entries that change the key registry
+        (each the last row of its segment) and start checking them."""
+        pieces: list[Future[SegmentResult]] = []
+        run: list[Sequence[Any]] = []
+        gap = None
         for row in rows:
-            if row.seq != expected:
-                return self._fail(expected, "gap", f"entry {expected} is missing (next stored seq is {row.seq})")
-            try:
-                e, leaf = self._entry(row)
-            except IntegrityError as err:
-                # _entry raises only with the row's seq, never None
-                return self._fail(cast(int, err.seq), err.kind, err.detail)
-            self.leaves.append(leaf)
-            st.size = expected = expected + 1
-            st.last_leaf_hash, st.last_recorded_at, st.last_version = leaf.hex(), e.recorded_at, e.v
-        if expected != hi:
-            self._fail(expected, "gap", f"entry {expected} is missing (log ends at {expected})")
+            if row[0] != self._next:
+                gap = Problem(self._next, RANK["gap"], "gap", f"entry {self._next} is missing (next stored seq is {row[0]})")
+                break
+            self._next += 1
+            run.append(row)
+            if row[2] in KEY_ENTRY_TYPES:
+                # The registry in force at this row is the one after every earlier key entry.
+                self._start(pieces, run)
+                run = []
+                self._apply_key_entry(pieces[-1], row)
+        else:
+            if self._next != hi:
+                gap = Problem(self._next, RANK["gap"], "gap", f"entry {self._next} is missing (log ends at {self._next})")
+        if run:
+            self._start(pieces, run)
+        self.chunks.append(_Chunk(lo, hi, pieces, gap))
 
-    def _entry(self, row: Row[Any]) -> tuple[Entry, bytes]:
-        seq, data = row.seq, _blob(row.canonical)
-        try:
-            e = from_canonical(data)
-        except LedgerError as err:
-            raise IntegrityError(seq, "encoding", str(err)) from err
-        leaf = merkle.leaf_hash(data)  # of the stored bytes themselves (decode proved them canonical)
-        stored = (row.seq, row.type, row.recorded_at, row.authority_id, row.subject, row.request_id, row.signer,
-                  _blob(row.prev).hex())
-        inside = (e.seq, e.type, e.recorded_at, e.authority.id, e.subject, e.request_id, e.signer, e.prev)
-        if stored != inside:  # one tuple comparison on the hot path; name the column only on failure
-            name, got, want = next(c for c in zip(_COLUMNS, stored, inside) if c[1] != c[2])
-            raise IntegrityError(seq, "column", f"stored {name} {got!r} differs from the entry's {want!r}")
-        if _blob(row.leaf_hash) != leaf:
-            raise IntegrityError(seq, "hash", f"stored leaf hash {_blob(row.leaf_hash).hex()}, computed {leaf.hex()}")
-        if e.prev != self.st.last_leaf_hash:
-            raise IntegrityError(seq, "chain", f"prev is {e.prev}, but entry {seq - 1} hashes to {self.st.last_leaf_hash}")
-        if e.recorded_at < self.st.last_recorded_at:
-            raise IntegrityError(seq, "time", f"recorded_at {e.recorded_at} is before {self.st.last_recorded_at}")
-        order = order_problem(self.st.last_version, e.v)
-        if order:
-            raise IntegrityError(seq, "version", order)
-        if e.v == 2:
-            skew = self._skew(cast(str, e.signed_at), e.recorded_at)
-            if skew:
-                raise IntegrityError(seq, "time", f"signed_at: {skew}")
-        try:
-            t = entry_types.get(e.type)
-            key = self.st.registry.signing_key(e, log_signed=t.signed_by == "log")
-        except LedgerError as err:
-            raise IntegrityError(seq, "signature", str(err)) from err
-        if seq == 0 and self.trusted and key != self.trusted:
-            raise IntegrityError(0, "signature", f"log key {key.vkey()} is not the trusted {self.trusted.vkey()}")
-        self.batch.append((seq, key.public, e.signing_bytes, e.signature))
-        self.st.registry.apply(e)
-        return e, leaf
+    def _start(self, pieces: list[Future[SegmentResult]], run: list[Sequence[Any]]) -> None:
+        # A copy of the registry: the main process goes on applying key entries
+        # while a worker still holds this segment.
+        registry = KeyRegistry(self.st.registry.log_key, self.st.registry.records)
+        if self.pool is None or len(run) == 1 and run[-1][2] in KEY_ENTRY_TYPES:
+            pieces.append(_done(check_segment(run, registry, self.trusted)))
+            return
+        step = max(1, -(-len(run) // PIECES_PER_CHUNK))
+        for i in range(0, len(run), step):
+            pieces.append(self.pool.submit(check_segment, run[i:i + step], registry, self.trusted))
 
-    def _skew(self, signed_at: str, recorded_at: str) -> str | None:
-        """``skew_problem``, with the limit computed once per ``recorded_at``: a batch's
-        entries share one, and formatting a time per entry cost more than the check."""
-        try:
-            if recorded_at != self._limit_for:
-                self._limit, self._limit_for = skew_limit(recorded_at), recorded_at
-            parse_time(signed_at)
-        except (ValueError, TypeError) as err:
-            return str(err)
-        return skew_problem(signed_at, recorded_at, limit=self._limit)
+    def _apply_key_entry(self, piece: Future[SegmentResult], row: Sequence[Any]) -> None:
+        """Apply a key entry to the registry once its own checks passed (in this process;
+        such entries are few). A failed one is the problem the drain will name."""
+        if piece.result().problem is None:  # checked in this process (``_start``): already done
+            self.st.registry.apply(from_canonical(bytes(row[1])))
 
-    def nodes(self, conn: Connection, lo: int, hi: int) -> None:
-        """Recompute the interior nodes completed by leaves [lo, lo+len) and compare."""
-        new = merkle.integrate(self.st.border, lo, self.leaves)
-        self.st.border = merkle.next_border(self.st.border, lo, self.leaves, new)
+    def drain(self, conn: Connection, progress: Progress | None, start: int, size: int) -> None:
+        """Take the oldest chunk's results in seq order: segment boundaries, then the tree."""
+        c = self.chunks.popleft()
+        st, leaves, found = self.st, [], c.gap
+        for f in c.pieces:
+            r = f.result()
+            if r.head is not None:
+                at_boundary = boundary_problem(r.first, r.head, st.last_leaf_hash, st.last_recorded_at, st.last_version)
+                if at_boundary:
+                    found = _lowest(found, at_boundary)
+                    break
+            good = [r.leaves[i:i + 32] for i in range(0, len(r.leaves), 32)]
+            if good:
+                leaves.extend(good)
+                st.size += len(good)
+                st.last_leaf_hash = good[-1].hex()
+                st.last_recorded_at, st.last_version = cast(tuple[str, int], r.tail)
+            if r.problem:
+                found = _lowest(found, r.problem)
+                break
+        self.signatures += len(leaves)
+        found = _lowest(found, self._nodes(conn, c.lo, leaves))
+        if found:
+            self.problem = found
+        elif progress:
+            progress(c.hi - start, size - start)
+
+    def _nodes(self, conn: Connection, lo: int, leaves: list[bytes]) -> Problem | None:
+        """Recompute the interior nodes completed by ``leaves`` (from seq ``lo``) and compare."""
+        new = merkle.integrate(self.st.border, lo, leaves)
+        self.st.border = merkle.next_border(self.st.border, lo, leaves, new)
         by_level: dict[int, list[int]] = {}
         for lvl, idx in new:
             by_level.setdefault(lvl, []).append(idx)
@@ -239,54 +259,28 @@ class _Scan:
                 got = stored.get(idx)
                 if got != new[(lvl, idx)]:
                     what = "missing" if got is None else f"stored {got.hex()}, recomputed {new[(lvl, idx)].hex()}"
-                    self._fail(idx << lvl, "node", f"tree node (level {lvl}, index {idx}) over seqs "
-                               f"{idx << lvl}-{((idx + 1) << lvl) - 1}: {what}")
-                    return
+                    return Problem(idx << lvl, RANK["node"], "node", f"tree node (level {lvl}, index {idx}) over seqs "
+                                   f"{idx << lvl}-{((idx + 1) << lvl) - 1}: {what}")
         self.node_count += len(new)
-
-    def take_signatures(self) -> list[SignatureCheck]:
-        batch, self.batch = self.batch, []
-        self.signatures += len(batch)
-        return batch
-
-    def _fail(self, seq: int, kind: str, detail: str) -> None:
-        if self.error is None or seq < (self.error.seq or 0):
-            self.error = IntegrityError(seq, kind, detail)
+        return None
 
 
-def _blob(value: object) -> bytes:
-    """Column bytes as stored. SQLite lets an attacker store TEXT in a BLOB column;
-    we compare its UTF-8 bytes, which then fail the hash checks, rather than crash."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    return str(value).encode("utf-8", errors="surrogatepass")
+def _lowest(a: Problem | None, b: Problem | None) -> Problem | None:
+    """The problem a single pass in seq order meets first."""
+    if a is None or (b is not None and (b.seq, b.rank) < (a.seq, a.rank)):
+        return b
+    return a
 
 
-def _submit(pool: ProcessPoolExecutor | None, pending: list[Future[BadSignatures]],
-            batch: list[SignatureCheck]) -> None:
-    if not batch:
-        return
-    if pool is None:
-        f: Future[BadSignatures] = Future()
-        f.set_result(bad_signatures(batch))
-        pending.append(f)
-        return
-    step = max(1, len(batch) // 4)
-    for i in range(0, len(batch), step):
-        pending.append(pool.submit(bad_signatures, batch[i : i + step]))
-    while sum(not f.done() for f in pending) > 16:  # bound memory held by queued work
-        next(f for f in pending if not f.done()).result()
-
-
-def _collect(pending: list[Future[BadSignatures]]) -> BadSignatures:
-    bad = []
-    for f in pending:
-        bad.extend(f.result())
-    return sorted(bad)
+def _done(result: SegmentResult) -> Future[SegmentResult]:
+    f: Future[SegmentResult] = Future()
+    f.set_result(result)
+    return f
 
 
 def bad_signatures(batch: list[SignatureCheck]) -> BadSignatures:
-    """Worker: the seqs in ``batch`` whose Ed25519 signature does not verify.
+    """The seqs in ``batch`` whose Ed25519 signature does not verify (the append path's
+    check of a batch of statements before it is sealed).
 
     libsodium (PyNaCl) rather than OpenSSL (cryptography) here: measured 1.7x
     faster per verification on this machine (bench/verify.py), and stricter
@@ -306,13 +300,6 @@ def bad_signatures(batch: list[SignatureCheck]) -> BadSignatures:
         except (BadSignatureError, ValueError, TypeError):
             bad.append((seq, "Ed25519 signature does not verify with the signer's key"))
     return bad
-
-
-def _raise_first(error: IntegrityError | None, bad_sig: BadSignatures) -> None:
-    if bad_sig and (error is None or bad_sig[0][0] < (error.seq or 0)):
-        raise IntegrityError(bad_sig[0][0], "signature", bad_sig[0][1])
-    if error:
-        raise error
 
 
 def _check_consistency(conn: Connection, old: int, old_root: bytes, new: int, new_root: bytes) -> None:

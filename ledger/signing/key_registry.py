@@ -15,6 +15,9 @@ from ledger.log.canonical import JSON
 from ledger.log.entry import Entry
 from ledger.signing.keys import VerifierKey, parse_vkey
 
+# The entry types ``KeyRegistry.apply`` acts on: the registry is the same between them.
+KEY_ENTRY_TYPES = frozenset({"log.initialized", "key.registered", "key.revoked"})
+
 
 @dataclass(frozen=True)
 class KeyRecord:

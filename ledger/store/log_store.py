@@ -144,9 +144,10 @@ def nodes_in_range(conn: Connection, level: int, first: int, last: int) -> dict[
         select(tree_nodes.c.idx, tree_nodes.c.hash).where(
             tree_nodes.c.level == level, tree_nodes.c.idx >= first, tree_nodes.c.idx < last
         )
-    )
+    ).all()
     # str(): SQLite would let tampering store TEXT here; verify then reports a mismatch.
-    return {r.idx: r.hash if isinstance(r.hash, bytes) else str(r.hash).encode() for r in rows}
+    # Unpacked rather than by name: verify reads one node per entry.
+    return {idx: h if isinstance(h, bytes) else str(h).encode() for idx, h in rows}
 
 
 def count_nodes_beyond(conn: Connection, size: int) -> list[tuple[int, int]]:
@@ -163,6 +164,15 @@ def count_nodes_beyond(conn: Connection, size: int) -> list[tuple[int, int]]:
 def entry_rows(conn: Connection, start: int, end: int) -> Iterator[Row[Any]]:
     """Raw rows ``start <= seq < end`` in seq order (verify reads every column)."""
     return conn.execute(select(entries).where(entries.c.seq >= start, entries.c.seq < end).order_by(entries.c.seq))
+
+
+def entry_check_rows(conn: Connection, start: int, end: int) -> list[tuple[Any, ...]]:
+    """Rows ``start <= seq < end`` in seq order as plain tuples of
+    ``ledger.log.row_check.ROW_COLUMNS`` (they cross to verify's worker processes)."""
+    c = entries.c
+    result = conn.execute(select(c.seq, c.canonical, c.type, c.recorded_at, c.authority_id, c.subject, c.request_id,
+                                 c.signer, c.prev, c.leaf_hash).where(c.seq >= start, c.seq < end).order_by(c.seq))
+    return [tuple(r) for r in result.all()]
 
 
 def get_entry(conn: Connection, seq: int) -> Entry | None:
