@@ -386,3 +386,80 @@ def test_the_csv_routes(world):
     assert dict(zip(head, night, strict=True))["overpaid"] == "2" and night[2] == str(seqs["night"])
     for bad in ("table=all", "table=money&as_of=2026-13-01", "table=money&tree_size=-1", "table=money&tree_size=999999"):
         assert api.client.get(f"/console/api/supervision.csv?{bad}", headers=bearer(api, "auditor")).status_code == 400, bad
+
+
+# --- 3. The overrides projection (revision 0008) ---------------------------------------------------
+def _override_rows(engine) -> list[tuple]:
+    import sqlalchemy as sa
+
+    from ledger.store.schema import overrides
+
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(overrides).order_by(overrides.c.seq))]
+
+
+def test_the_overrides_are_rows_written_with_the_entries(world):
+    """One row per override, what the signed bodies say; a check decided otherwise and a
+    grant without an override write none."""
+    api, seqs = world
+    rows = _override_rows(api.ledger.engine)
+    assert [(r[0], r[1], r[2], r[4], r[6], r[9], r[11]) for r in rows] == [
+        (seqs["over"], "award", "subsidy.granted", "李局长", None, "2026-03-02", 10_000_00),
+        (seqs["check"], "check", "eligibility.checked", "张局长", "王五", "2026-03-10", None)]
+
+
+def test_a_rewritten_override_is_drift(world):
+    """Whoever holds the file (or the PostgreSQL owner) renames the approver past the
+    trigger: verify's projection check names the table, the row and the column."""
+    import sqlalchemy as sa
+
+    from ledger.domain import projection_check
+    from ledger.domain.projection_check import ProjectionDrift
+
+    api, seqs = world
+    store = api.ledger.store
+    with store.owner.begin() as conn:
+        if store.dialect == "sqlite":
+            conn.execute(sa.text("DROP TRIGGER overrides_no_update"))
+        else:
+            conn.execute(sa.text("ALTER TABLE overrides DISABLE TRIGGER USER"))
+        conn.execute(sa.text(f"UPDATE overrides SET approver = '某人' WHERE seq = {seqs['over']}"))
+    with api.ledger.engine.connect() as conn, pytest.raises(ProjectionDrift) as e:
+        projection_check.check(conn, log_store.size(conn))
+    assert e.value.table == "overrides" and e.value.seq == seqs["over"]
+    assert "approver is '某人', the log says '李局长'" in str(e.value)
+
+
+def test_the_application_cannot_rewrite_an_override(world):
+    import sqlalchemy as sa
+
+    api, _ = world
+    for statement in ("UPDATE overrides SET approver = 'x'", "DELETE FROM overrides"):
+        with pytest.raises(sa.exc.DBAPIError), api.ledger.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert len(_override_rows(api.ledger.engine)) == 2
+
+
+def test_the_upgrade_to_0008_writes_the_rows_of_the_entries_already_there(world):
+    """A ledger at revision 0007 holds override entries but no table: the upgrade writes
+    exactly the rows the append path writes, makes the table insert-only, and (on
+    PostgreSQL) lets the application role that appends grants append overrides too."""
+    import sqlalchemy as sa
+
+    from ledger.store.migrate import current_revision, head_revision, upgrade
+
+    api, seqs = world
+    store, engine = api.ledger.store, api.ledger.engine
+    written = _override_rows(engine)
+    with store.owner.begin() as conn:
+        conn.execute(sa.text("DROP TABLE overrides"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0007'"))
+    upgrade(store.owner)  # without --app-role, as an operator upgrading in place would
+    assert current_revision(store.owner) == head_revision()
+    assert _override_rows(engine) == written
+    with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM overrides"))
+    p = api.ledger.subject(PERSON)
+    later = api.ledger.grant(p, amount=1_000_00, on="2026-03-20", region="150102",
+                             override={"approver": "赵处长", "reason": "急需"})
+    assert [r[0] for r in _override_rows(engine)] == [seqs["over"], seqs["check"], later.seq]

@@ -66,6 +66,7 @@ from ledger.store.schema import (
     honors,
     links,
     money_moves,
+    overrides,
     sanction_versions,
 )
 
@@ -441,13 +442,16 @@ def rows_of(e: Entry, latest_version: Callable[[int], Mapping[str, Any]]) -> lis
 
     if t == "honor.granted":
         return [(honors, {"seq": e.seq, "subject": e.subject, "title": b["title"], "level": b["level"],
-                          "programme": b["programme"], "decision_date": b["decision_date"], "region": b["region"]})]
+                          "programme": b["programme"], "decision_date": b["decision_date"],
+                          "region": b["region"]})] + _override(e)
     if t == "honor.revoked":
         return [exit_(e.refs[0], "revoked", b["decision_date"])]
     if t == "subsidy.granted":
         return [(grants, {"seq": e.seq, "subject": e.subject, "grant_ref": normalise_grant_ref(b["grant_ref"]),
                           "programme": b["programme"], "kind": b["kind"], "amount_fen": b["amount_fen"],
-                          "decision_date": b["decision_date"], "region": b["region"]})]
+                          "decision_date": b["decision_date"], "region": b["region"]})] + _override(e)
+    if t == "eligibility.checked":
+        return _override(e)
     if t == "clawback.ordered":
         return [(clawbacks, {"seq": e.seq, "subject": e.subject, "amount_fen": b["amount_fen"],
                              "deadline": b["deadline"], "grant_seqs": json.dumps(list(e.refs)),
@@ -480,6 +484,25 @@ def rows_of(e: Entry, latest_version: Callable[[int], Mapping[str, Any]]) -> lis
     return []
 
 
+def _override(e: Entry) -> list[tuple[Table, dict[str, object]]]:
+    """An award made despite a bar (the body's ``override``), or a check decided
+    ``override`` (Art. 68): the approver is who is accountable for the exception."""
+    b = e.body
+    row: dict[str, object] = {"seq": e.seq, "type": e.type, "authority_id": e.authority.id, "actor": e.actor,
+                              "region": b["region"], "subject": e.subject}
+    if e.type == "eligibility.checked":
+        if b["decision"] != "override":
+            return []
+        row |= {"kind": "check", "approver": b.get("approver", ""), "officer": b["officer"],
+                "reason": b.get("reason", ""), "on_date": b["on"], "amount_fen": None}
+    elif "override" in b:
+        row |= {"kind": "award", "approver": b["override"]["approver"], "officer": None,
+                "reason": b["override"]["reason"], "on_date": b["decision_date"], "amount_fen": b.get("amount_fen")}
+    else:
+        return []
+    return [(overrides, row)]
+
+
 # The entry types that add projection rows, per table (rows_of).
 WRITERS: dict[str, tuple[str, ...]] = {
     "honors": ("honor.granted",),
@@ -489,6 +512,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "sanction_versions": ("sanction.imposed", "sanction.amended"),
     "exits": ("honor.revoked", "sanction.ended", "exemption.granted", "entry.corrected"),
     "links": ("subject.linked",),
+    "overrides": ("honor.granted", "subsidy.granted", "eligibility.checked"),
 }
 
 

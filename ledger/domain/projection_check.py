@@ -1,7 +1,7 @@
 """Checking the domain projections against the log (decision 0019).
 
 The projections (``grants``, ``clawbacks``, ``money_moves``, ``exits``,
-``sanction_versions``, ``honors``, ``links``) are what the nightly
+``sanction_versions``, ``honors``, ``links``, ``overrides``) are what the nightly
 reconciliation and the award guard read in bulk. They are insert-only (revision
 0006), but on SQLite whoever holds the file can drop a trigger, and on
 PostgreSQL the owner can: so before a night is anchored, and in ``ledger
@@ -29,7 +29,7 @@ from ledger.store.schema import DOMAIN_PROJECTIONS, entries
 
 # The column holding the seq of the entry that made each row: "as known at size N" is `< N`.
 SEQ_COLUMN = {"sanction_versions": "version_seq", "grants": "seq", "honors": "seq", "clawbacks": "seq",
-              "money_moves": "move_seq", "exits": "exit_seq", "links": "seq"}
+              "money_moves": "move_seq", "exits": "exit_seq", "links": "seq", "overrides": "seq"}
 # What the nightly reconciliation reads (ledger.finance.job.load_book and Lookups).
 NIGHT_TABLES = ("grants", "clawbacks", "money_moves", "exits", "sanction_versions")
 ALL_TABLES = tuple(t.name for t in DOMAIN_PROJECTIONS)

@@ -1,11 +1,10 @@
 """Reading the supervision's rows (``ledger.domain.supervision``) at one tree size:
 set-based reads of the projections (grants, clawbacks, money_moves,
-sanction_versions, exits), the override-bearing entries and the reconciliation
-anchors, each bounded by ``seq < size`` so that one answer reads one log prefix.
+sanction_versions, exits, overrides) and of the reconciliation anchors, each
+bounded by ``seq < size`` so that one answer reads one log prefix.
 
 Projections are derived from the log (decision 0019, docs/decisions/0019-facts-from-the-verified-log.md); what they lack (the
-override in a grant's body, the anchors' counts, the correction's recorded date)
-is read from the entries themselves.
+anchors' counts, the correction's recorded date) is read from the entries themselves.
 """
 
 from __future__ import annotations
@@ -30,10 +29,9 @@ from ledger.domain.supervision import (
     voided_seqs,
 )
 from ledger.log.entry import from_canonical, parse_time
-from ledger.store.schema import clawbacks, entries, exits, grants, money_moves, sanction_versions
+from ledger.store.schema import clawbacks, entries, exits, grants, money_moves, overrides, sanction_versions
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the business day (ledger.finance.business_day.ZONE)
-OVERRIDE_TYPES = ("honor.granted", "subsidy.granted", "eligibility.checked")
 
 
 @dataclass(frozen=True)
@@ -105,23 +103,11 @@ def _sanctions(conn: Connection, size: int, exit_rows: Sequence[Row[Any]], void:
 
 
 def _overrides(conn: Connection, size: int) -> tuple[Override, ...]:
-    """Grants carrying an override and checks decided ``override``, from the entries themselves
-    (the projections keep neither)."""
-    out = []
-    for row in conn.execute(select(entries.c.canonical).where(entries.c.type.in_(OVERRIDE_TYPES), entries.c.seq < size)
-                            .order_by(entries.c.seq)):
-        e = from_canonical(bytes(row.canonical))
-        b = e.body
-        if e.type == "eligibility.checked":
-            if b["decision"] != "override":
-                continue
-            out.append(Override(e.seq, "check", e.type, e.authority.id, b.get("approver", ""), e.actor, b["officer"],
-                                b.get("reason", ""), b["region"], _day(b["on"]), e.subject, None))
-        elif "override" in b:
-            out.append(Override(e.seq, "award", e.type, e.authority.id, b["override"]["approver"], e.actor, None,
-                                b["override"]["reason"], b["region"], _day(b["decision_date"]), e.subject,
-                                b.get("amount_fen")))
-    return tuple(out)
+    """Grants and honours awarded despite a bar and checks decided ``override``: the
+    ``overrides`` projection (revision 0008), checked against the log like the others."""
+    query = select(overrides).where(overrides.c.seq < size).order_by(overrides.c.seq)
+    return tuple(Override(r.seq, r.kind, r.type, r.authority_id, r.approver, r.actor, r.officer, r.reason, r.region,
+                          _day(r.on_date), r.subject, r.amount_fen) for r in conn.execute(query))
 
 
 def _nights(conn: Connection, size: int) -> tuple[Night, ...]:

@@ -29,8 +29,11 @@ What a caller gives up, and gets back:
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -50,6 +53,7 @@ CHUNK_SECONDS = 0.5
 # --entries 100000): chunks sized to 0.5 s let a waiting write's p99 reach 2.4 s.
 CHUNK_SECONDS_BY_DIALECT = {"sqlite": CHUNK_SECONDS, "postgresql": 0.25}
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 100, 10, 5000
+RECENT_CHUNKS = 3  # the next chunk is sized from the slowest of these, per entry
 # SQLite only: longer than the busy handler's longest sleep (100 ms), so a waiting
 # writer polls at least once while the lock is free.
 SQLITE_PAUSE = 0.11
@@ -94,22 +98,61 @@ def append_in_chunks(
     target = CHUNK_SECONDS_BY_DIALECT.get(engine.dialect.name, CHUNK_SECONDS)
     out: list[Entry] = []
     chunks, lo, size = 0, 0, chunk_size or FIRST_CHUNK
-    while lo < total:
-        hi = min(lo + size, total)
-        if chunks and wait:
-            sleep(wait)  # the lock is free: let a waiting writer take it
-        started = timer()
-        try:
-            out.extend(append_prepared(engine, prepared, lo, hi, clock))
-        except ValidationError as e:
-            if lo == 0:
-                raise
-            raise ValidationError([*e.problems, Problem(
-                "committed", f"the {lo} entries before item {lo} were recorded in earlier chunks; "
-                "fix the input and run it again: those are returned as retries")], index=e.index) from e
-        if chunk_size is None:
-            size = next_chunk_size(hi - lo, timer() - started, target)
-        chunks, lo = chunks + 1, hi
-        if progress:
-            progress(hi, total)
+    recent: deque[tuple[int, float]] = deque(maxlen=RECENT_CHUNKS)  # (entries, seconds) of the last chunks
+    with _collector_outside_the_lock():
+        while lo < total:
+            hi = min(lo + size, total)
+            if chunks and wait:
+                sleep(wait)  # the lock is free: let a waiting writer take it
+            started = timer()
+            try:
+                with _no_collection():
+                    out.extend(append_prepared(engine, prepared, lo, hi, clock))
+            except ValidationError as e:
+                if lo == 0:
+                    raise
+                raise ValidationError([*e.problems, Problem(
+                    "committed", f"the {lo} entries before item {lo} were recorded in earlier chunks; "
+                    "fix the input and run it again: those are returned as retries")], index=e.index) from e
+            if chunk_size is None:
+                recent.append((hi - lo, timer() - started))
+                # Sized from the slowest of the last chunks per entry, not the last alone: a
+                # fast chunk followed by a chunk sized from it alone was the slow one.
+                size = next_chunk_size(*max(recent, key=lambda c: c[1] / c[0]), target)
+            chunks, lo = chunks + 1, hi
+            gc.freeze()  # the entries kept so far: the collector need not scan them again
+            if progress:
+                progress(hi, total)
     return ImportResult(out, chunks)
+
+
+@contextmanager
+def _collector_outside_the_lock() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector from pausing a chunk under the lock.
+
+    An import holds every statement of its input (and the entries appended so far)
+    for its whole run; a full collection scans them all, and with 100,000 items that
+    is a 0.4 to 0.6 s pause (bench/import_latency.py, 16 of them in one import),
+    which a chunk that met it held the append lock through. So the input is frozen
+    (``gc.freeze``: left out of every later collection) before the first chunk, and
+    what each chunk adds is frozen after it; collections stay cheap, and none runs
+    during a chunk (``_no_collection``). On the way out everything is unfrozen,
+    which returns it to the collector (a caller's own frozen objects too)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """No cyclic collection while a chunk holds the lock: one that is due runs at the
+    first allocation after it, outside the lock."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

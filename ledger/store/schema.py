@@ -31,7 +31,8 @@ LOG_TABLES = ("entries", "tree_nodes", "checkpoints", "cosignatures")
 # Domain projections: every row carries the seq that made it true and is never
 # changed (a new state is a new row, read as the latest); the application role
 # may only SELECT and INSERT them (ledger.store.migrate.grant_app_role, decision 0019).
-INSERT_ONLY_PROJECTIONS = ("sanction_versions", "grants", "honors", "clawbacks", "money_moves", "exits", "links")
+INSERT_ONLY_PROJECTIONS = ("sanction_versions", "grants", "honors", "clawbacks", "money_moves", "exits", "links",
+                           "overrides")
 APPEND_ONLY_TABLES = LOG_TABLES + INSERT_ONLY_PROJECTIONS
 
 entries = Table(
@@ -221,7 +222,27 @@ links = Table(
     Column("valid_until", String(10), nullable=True),
 )
 
-DOMAIN_PROJECTIONS = (sanction_versions, grants, honors, clawbacks, money_moves, exits, links)
+# The award guard's overrides (Art. 68): an honour or a grant awarded despite a bar,
+# and a pre-award check decided ``override``; what the supervision page counts
+# (decision 0026), kept here so that it reads rows rather than decoding entries.
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(8), nullable=False),  # award | check
+    Column("type", String(64), nullable=False),  # honor.granted | subsidy.granted | eligibility.checked
+    Column("authority_id", String(128), nullable=False),
+    Column("approver", String(200), nullable=False),  # who approved awarding despite the bar
+    Column("actor", String(128), nullable=False),  # who submitted the entry
+    Column("officer", String(200), nullable=True),  # eligibility.checked: who checked
+    Column("reason", Text, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("on_date", String(10), nullable=False),  # the award's decision date, or the checked award's date
+    Column("subject", String(64), nullable=True),
+    Column("amount_fen", BigInteger, nullable=True),  # subsidy.granted only
+)
+
+DOMAIN_PROJECTIONS = (sanction_versions, grants, honors, clawbacks, money_moves, exits, links, overrides)
 
 # --- API bearer tokens (not part of the log). Only a SHA-256 of the secret is
 # stored: a database reader cannot replay a token. Revocation sets revoked_at.
