@@ -112,17 +112,18 @@ def test_recorded_eligibility_check_carries_the_ledgers_answer(api, domain):
 # --- subjects: status, money, history ---------------------------------------------
 def test_subject_money_and_history_connection(api, domain):
     p = domain.subject(PERSON)
-    g = domain.grant(p, amount=100_000_00)
+    g = domain.grant(p, amount=100_000_00, ref="NMG-Gr-0042")
     c = domain.record("clawback.ordered", p, {"amount_fen": 40_000_00, "deadline": "2026-05-01", "grounds": "未履约",
                                                "legal_basis": BASIS, "decision_date": "2026-04-01",
                                                "deciding_body": "呼和浩特市人社局"}, refs=[g.seq])
     domain.record("clawback.recovered", p, {"amount_fen": 15_000_00, "recovered_on": "2026-04-20"}, refs=[c.seq])
     h = domain.honor(p)
     data = api.gql("auditor", """query($id: String!) { subject(id: $id, on: "2026-06-01") { ... on Subject {
-        tree_size grants { seq amount_fen clawed_back_fen recovered_fen outstanding_fen clawback_seqs status }
+        tree_size grants { seq grant_ref amount_fen clawed_back_fen recovered_fen outstanding_fen clawback_seqs status }
         clawbacks { seq amount_fen recovered_fen outstanding_fen overdue } honors { seq status } } } }""", id=p)
     s = data["subject"]
-    assert s["grants"] == [{"seq": g.seq, "amount_fen": 100_000_00, "clawed_back_fen": 40_000_00,
+    # The reference as recorded, not the case-folded form reconciliation matches on.
+    assert s["grants"] == [{"seq": g.seq, "grant_ref": "NMG-Gr-0042", "amount_fen": 100_000_00, "clawed_back_fen": 40_000_00,
                             "recovered_fen": 15_000_00, "outstanding_fen": 25_000_00, "clawback_seqs": [c.seq],
                             "status": "active"}]
     assert s["clawbacks"] == [{"seq": c.seq, "amount_fen": 40_000_00, "recovered_fen": 15_000_00,

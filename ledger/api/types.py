@@ -257,7 +257,8 @@ class Honor:
                              "(a clawback naming several grants counts on each).")
 class Grant:
     seq: int
-    grant_ref: str
+    grant_ref: str = strawberry.field(description="The grant's reference as recorded (reconciliation matches it "
+                                                  "trimmed and case-folded, docs/reconciliation.md).")
     programme: str
     kind: str
     amount_fen: Fen

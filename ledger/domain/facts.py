@@ -143,7 +143,9 @@ def award_rows(state: SubjectState, type_: str) -> list[AwardRow]:
         if type_ == "honor.granted":
             row.update(title=b["title"], level=b["level"])
         else:
-            row.update(grant_ref=normalise_grant_ref(b["grant_ref"]), kind=b["kind"], amount_fen=b["amount_fen"])
+            # As recorded: the normalised form (``normalise_grant_ref``) is what matching uses
+            # (the grants projection, reconciliation), not what an officer typed and reads.
+            row.update(grant_ref=b["grant_ref"], kind=b["kind"], amount_fen=b["amount_fen"])
         out.append(row)
     return out
 
