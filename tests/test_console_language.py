@@ -177,3 +177,63 @@ def test_the_timeline_reads_as_sentences(page, served):
     page.click("#lang-switch")
     expect(page.locator("#all-entries")).to_contain_text("imposed a sanction")
     shot(page, "lang-21-timeline-en")
+
+
+# --- refusals are said by their code ---------------------------------------------------------
+SERVER = [ROOT / "ledger" / "api", ROOT / "ledger" / "console"]
+# The shapes in which the server names a refusal's code: a union member's ``code=``, a JSON
+# ``"code":``, ``BadRequest("…")``, ``_error(status, "…")``, ``_execution_error("…")``,
+# ``_refusal(message, "…")`` and the HTTP refusals app.py names by condition.
+CODE_SHAPES = [r'code="([a-z_]+)"', r'"code":\s*"([a-z_]+)"', r'BadRequest\("([a-z_]+)"', r'_error\(\d+, "([a-z_]+)"',
+               r'_execution_error\(\s*"([a-z_]+)"', r'_refusal\([^\n]*?,\s*"([a-z_]+)"', r'\n\s+"([a-z_]+)", (?:cost|field)=',
+               r'code = "([a-z_]+)" if .* else "([a-z_]+)"']
+
+
+def server_codes() -> set[str]:
+    codes: set[str] = set()
+    for folder in SERVER:
+        for path in folder.glob("*.py"):
+            text = path.read_text()
+            for shape in CODE_SHAPES:
+                for found in re.findall(shape, text):
+                    codes.update(found if isinstance(found, tuple) else (found,))
+    return codes
+
+
+def test_the_codes_are_parsed_from_the_server():
+    # Non-vacuous: the parse sees codes of every shape, or the test below proves nothing.
+    assert {"validation", "barred", "conflict", "forbidden", "not_found", "unavailable", "rate_limited", "internal",
+            "too_large", "invalid_json", "unauthenticated", "cost_exceeded", "operation_name_required",
+            "unknown_operation", "bad_request", "response_too_large", "rows"} <= server_codes()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_refusal_code_has_words_in_both_languages(language):
+    table = messages(language)
+    for code in server_codes():
+        key = f"error.{code}"
+        assert table.get(key), f"{language}: no words for the server's refusal code {code} ({key})"
+        if language == "zh":
+            assert not LATIN_WORD.search(re.sub(r"\{\w+\}", "", table[key])), f"{key} has English in it: {table[key]}"
+
+
+def test_a_refusal_is_said_by_its_code_not_in_the_servers_english(page, served):
+    """A rate-limited check (HTTP 429, docs/limits.md) reads as a sentence with the seconds to
+    wait, in the page's language; the server's English message does not reach the page."""
+    import json
+
+    start(page, served, "officer", "check")
+    refusal = {"errors": [{"message": "too many requests for this token: retry in 7 s",
+                           "extensions": {"code": "rate_limited", "reason": "token", "retry_after": 7}}]}
+    page.route("**/graphql", lambda route: route.fulfill(status=429, content_type="application/json",
+                                                         headers={"Retry-After": "7"}, body=json.dumps(refusal)))
+    page.fill("#identifier", CLEAN)
+    page.select_option("#region-league", "150100")
+    page.select_option("#region-county", "150102")
+    page.fill("#on", "2026-10-01")
+    page.click("#check-submit")
+    out = page.locator("#check-message")
+    expect(out).to_have_text("请求过于频繁，请在 7 秒后重试。")
+    page.click("#lang-switch")
+    expect(out).to_have_text("Too many requests: try again in 7 s.")
+    page.unroute("**/graphql")

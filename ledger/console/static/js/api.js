@@ -12,7 +12,25 @@ export const session = {
   clear() { sessionStorage.removeItem(TOKEN); sessionStorage.removeItem(ME); },
 };
 
-export class Unauthenticated extends Error {}
+/** A refusal from the server with its machine-readable code (GraphQL ``extensions.code``;
+ * docs/api.md, Results and errors) and details (``retry_after``, ``field``, …): pages say it
+ * by code (``sayError``), not in the server's English. */
+export class ApiError extends Error {
+  constructor(code, message, details = {}) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export class Unauthenticated extends ApiError {}
+
+function refusal(errors, status, Kind = ApiError) {
+  const first = errors?.[0] ?? {};
+  const { code, ...details } = first.extensions ?? {};
+  const message = (errors ?? []).map((e) => e.message).join("; ") || `HTTP ${status}`;
+  return new Kind(typeof code === "string" ? code : status === 401 ? "unauthenticated" : `http_${status}`, message, details);
+}
 
 async function post(path, body, token) {
   const r = await fetch(path, {
@@ -21,8 +39,8 @@ async function post(path, body, token) {
     body: JSON.stringify(body),
   });
   const data = await r.json().catch(() => ({}));
-  if (r.status === 401) throw new Unauthenticated(data.errors?.[0]?.message ?? "unauthenticated");
-  if (!r.ok && !data.data) throw new Error(data.errors?.[0]?.message ?? `HTTP ${r.status}`);
+  if (r.status === 401) throw refusal(data.errors, 401, Unauthenticated);
+  if (!r.ok && !data.data) throw refusal(data.errors, r.status);
   return data;
 }
 
@@ -35,7 +53,7 @@ export async function gql(query, variables = {}, token = session.token()) {
     if (e instanceof Unauthenticated && token === session.token()) toLogin();
     throw e;
   }
-  if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join("; "));
+  if (body.errors?.length) throw refusal(body.errors, 200);
   return body.data;
 }
 

@@ -5,7 +5,7 @@
 // compared a key and pinned it, and only the pinned key is ever used.
 import { gql, isError, publicJson } from "./api.js";
 import { $, clear, h } from "./dom.js";
-import { say, t } from "./i18n.js";
+import { say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { verifyBundle } from "./verify/bundle.js";
 import { checking, hex, VerifyError } from "./verify/bytes.js";
@@ -22,11 +22,11 @@ frame("title.audit");
 async function showCheckpoint() {
   try {
     const cp = (await gql("query ConsoleCheckpoint { latest_checkpoint { __typename ... on Checkpoint { size root_hash note } ... on Error { code message } } }")).latest_checkpoint;
-    if (isError(cp)) { say($("#cp-message"), "common.error", { message: cp.message }); return; }
+    if (isError(cp)) { sayError($("#cp-message"), cp); return; }
     $("#cp-size").textContent = cp.size;
     $("#cp-root").textContent = cp.root_hash;
     $("#cp-note").textContent = cp.note;
-  } catch (e) { say($("#cp-message"), "common.error", { message: e.message }); }
+  } catch (e) { sayError($("#cp-message"), e); }
 }
 
 /** Say whether the key in the field is pinned (and so will be used). */

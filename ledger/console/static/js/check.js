@@ -8,7 +8,7 @@ import { enrolment, showSigner } from "./enrolment.js";
 import { describe, load } from "./signing_key.js";
 import { signAndRecord, signedAt, statement, StatementError } from "./statement.js";
 import { asApiText, checkIdentifier } from "./ids.js";
-import { join, say, t } from "./i18n.js";
+import { join, say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { authorityName } from "./authorities.js";
 import { reasonEl } from "./reasons.js";
@@ -82,7 +82,7 @@ function onIdentifierInput() {
     } catch (e) {
       if (stale()) return;
       server.className = "hint error";
-      say(server, "common.error", { message: e.message });
+      sayError(server, e);
     }
   }, 300);
   return r;
@@ -152,9 +152,7 @@ function showNoSubject(message) {
 
 function showError(out, result) {
   out.className = "message error";
-  const key = { forbidden: "common.forbidden", not_found: "common.not_found", validation: "common.validation" }[result.code] ?? "common.error";
-  const detail = result.problems ? result.problems.map((p) => `${p.field}: ${p.rule}`).join("; ") : result.message;
-  say(out, key, { message: detail });
+  sayError(out, result);
 }
 
 $("#check-form").addEventListener("submit", async (event) => {
@@ -184,7 +182,7 @@ $("#check-form").addEventListener("submit", async (event) => {
   } catch (err) {
     if (mine !== generation) return;
     out.className = "message error";
-    say(out, "common.error", { message: err.message });
+    sayError(out, err);
   }
 });
 
@@ -243,7 +241,7 @@ $("#record-form").addEventListener("submit", async (event) => {
     out.className = "message error";
     if (err instanceof StatementError && err.code === "mismatch") { say(out, "record.mismatch"); return; }
     if (err instanceof StatementError) { showError(out, err); return; }
-    say(out, "common.error", { message: err.message });
+    sayError(out, err);
   }
 });
 

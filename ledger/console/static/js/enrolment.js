@@ -4,7 +4,7 @@
 // again when it appends (the key registered at the head); this is the page's
 // early answer, so an officer without an enrolled key is told before signing.
 import { gql } from "./api.js";
-import { say } from "./i18n.js";
+import { say, sayError } from "./i18n.js";
 import { describe, load } from "./signing_key.js";
 
 const KEYS = `query ConsoleKeys($authority_id: String!) {
@@ -59,6 +59,6 @@ export async function showSigner(out, login) {
     else say(out, "record.key_not_enrolled", { name: key.name, state: { key: `key.status.${state}` } });
   } catch (e) {
     out.className = "error";
-    say(out, "common.error", { message: e.message });
+    sayError(out, e);
   }
 }

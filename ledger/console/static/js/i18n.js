@@ -40,6 +40,20 @@ const zh = {
   "login.ok": "已登录：{role}",
   "common.loading": "正在查询…", "common.error": "出错：{message}", "common.none": "无",
   "common.forbidden": "无权限：{message}", "common.not_found": "未找到：{message}", "common.validation": "输入有误：{message}",
+  // A refusal by its code (docs/api.md, Results and errors; sayError): the server's English stays out of the page.
+  "error.invalid_json": "请求的数据格式有误。", "error.invalid_request": "请求格式有误。",
+  "error.unsupported_media_type": "请求的内容类型不受支持。", "error.bad_request": "请求有误。",
+  "error.unknown_operation": "请求中没有这项操作。", "error.operation_name_required": "请求包含多项操作，须指明执行哪一项。",
+  "error.method_not_allowed": "不支持此请求方式。",
+  "error.barred": "该主体被禁止授予此项待遇（阻止记录：第 {blocking} 号）。",
+  "error.conflict": "请求编号 {request_id} 已用于不同的内容，未写入任何内容。",
+  "error.forbidden": "无权限：该令牌的角色或辖区不允许此操作。", "error.not_found": "未找到。",
+  "error.unavailable": "此服务器当前不能办理登记（未配置签名密钥或身份库）。",
+  "error.validation": "输入有误：{message}", "error.rows": "名单有误：{message}",
+  "error.internal": "服务器内部错误（已记录），请稍后重试。",
+  "error.rate_limited": "请求过于频繁，请在 {retry_after} 秒后重试。",
+  "error.response_too_large": "结果过大，请缩小查询范围。", "error.too_large": "上传或请求的内容过大。",
+  "error.unauthenticated": "登录已失效，请重新登录。", "error.cost_exceeded": "一次查询的范围过大，请缩小分页后重试。",
   "common.tree_size": "登记簿规模 {size}", "common.seq": "序号", "common.open_ended": "无限期",
   "check.heading": "授予前核查", "check.intro": "授予荣誉或资金前，核查对象在授予日期、授予地区是否受失信惩戒限制（条例第五十二、六十五、六十六条）。",
   "check.scheme": "标识类型", "scheme.auto": "自动识别", "scheme.cn-rid": "居民身份号码", "scheme.cn-uscc": "统一社会信用代码", "scheme.passport": "护照（国家/号码）",
@@ -191,6 +205,22 @@ const en = {
   "login.ok": "Logged in: {role}",
   "common.loading": "Asking the ledger…", "common.error": "Error: {message}", "common.none": "None",
   "common.forbidden": "Not allowed: {message}", "common.not_found": "Not found: {message}", "common.validation": "Invalid input: {message}",
+  "error.invalid_json": "The request's data is malformed.", "error.invalid_request": "The request is malformed.",
+  "error.unsupported_media_type": "The request's content type is not supported.", "error.bad_request": "Bad request.",
+  "error.unknown_operation": "No such operation in the request.",
+  "error.operation_name_required": "The request holds several operations: name the one to run.",
+  "error.method_not_allowed": "This request method is not allowed.",
+  "error.barred": "The subject is barred for this benefit (blocking entries: {blocking}).",
+  "error.conflict": "request_id {request_id} was used before for different content; nothing was written.",
+  "error.forbidden": "Not allowed: this token's role or jurisdiction does not permit it.", "error.not_found": "Not found.",
+  "error.unavailable": "This server cannot record now (no signing key or vault configured).",
+  "error.validation": "Invalid input: {message}", "error.rows": "The list has errors: {message}",
+  "error.internal": "Unexpected server error (logged): try again later.",
+  "error.rate_limited": "Too many requests: try again in {retry_after} s.",
+  "error.response_too_large": "The answer would be too large: ask for less.",
+  "error.too_large": "The upload or request is too large.",
+  "error.unauthenticated": "Your sign-in is no longer valid: sign in again.",
+  "error.cost_exceeded": "The query asks for too much at once: ask for smaller pages.",
   "common.tree_size": "tree size {size}", "common.seq": "seq", "common.open_ended": "indefinite",
   "check.heading": "Pre-award check", "check.intro": "Before an honour or money is awarded: is the subject barred on the award date, in the award's region (Art. 52, 65, 66)?",
   "check.scheme": "Identifier type", "scheme.auto": "Detect", "scheme.cn-rid": "Resident identity number", "scheme.cn-uscc": "Unified social credit code", "scheme.passport": "Passport (country/number)",
@@ -355,6 +385,22 @@ export function say(el, key, params = {}) {
 
 export function has(key) {
   return key in MESSAGES.zh;
+}
+
+/** Say a refusal by its code: ``error.<code>`` with the refusal's details (a GraphQL
+ * error's extensions, a union member's fields), else the server's own wording under
+ * "common.error". ``err``: an ``ApiError``, an Error member ({code, message, …}) or any Error. */
+export function sayError(el, err) {
+  const code = err && typeof err.code === "string" ? err.code : null;
+  const fields = err && typeof err === "object" ? { ...(err.details ?? {}), ...err } : {};
+  const problems = Array.isArray(fields.problems) ? fields.problems.map((p) => `${p.field}: ${p.rule}`).join("; ") : null;
+  const params = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === null || ["string", "number", "boolean"].includes(typeof value)) params[name] = value;
+    else if (Array.isArray(value) && value.every((v) => typeof v !== "object")) params[name] = join(value.map(String));
+  }
+  params.message = problems ?? (err instanceof Error || typeof err?.message === "string" ? err.message : String(err));
+  say(el, code && has(`error.${code}`) ? `error.${code}` : "common.error", params);
 }
 
 /** A list in the current language's punctuation (顿号 in Chinese). */

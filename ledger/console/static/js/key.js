@@ -4,7 +4,7 @@
 // leaves the browser (signing_key.js); the page sends nothing but queries.
 import { $ } from "./dom.js";
 import { enrolment } from "./enrolment.js";
-import { say, t } from "./i18n.js";
+import { say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { describe, generate, grouped, load, supported } from "./signing_key.js";
 
@@ -33,7 +33,7 @@ async function status(described) {
     badge.className = "answer answer-barred";
     badge.dataset.state = "unknown";
     say(badge, "key.status.unknown");
-    say(detail, "common.error", { message: e.message });
+    sayError(detail, e);
   }
 }
 

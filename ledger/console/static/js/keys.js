@@ -6,7 +6,7 @@
 import { isError } from "./api.js";
 import { $, clear, table } from "./dom.js";
 import { keysOf, registerKey, revokeKey } from "./enrolment.js";
-import { say, t } from "./i18n.js";
+import { say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { fingerprint, grouped } from "./signing_key.js";
 import { b64decode } from "./verify/bytes.js";
@@ -36,10 +36,6 @@ async function showFingerprint() {
 }
 $("#enrol-key").addEventListener("input", showFingerprint);
 
-function problemText(r) {
-  return r.problems ? r.problems.map((p) => `${p.field}: ${p.rule}`).join("; ") : r.message;
-}
-
 $("#enrol-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const out = $("#enrol-message");
@@ -48,14 +44,14 @@ $("#enrol-form").addEventListener("submit", async (event) => {
   try {
     const r = await registerKey($("#enrol-authority").value.trim(), $("#enrol-key").value.trim(), $("#enrol-name").value.trim(),
       $("#enrol-holder").value.trim());
-    if (isError(r)) { out.className = "message error"; say(out, "common.error", { message: problemText(r) }); return; }
+    if (isError(r)) { out.className = "message error"; sayError(out, r); return; }
     out.className = "message ok";
     say(out, "keys.ok", { name: r.key.name, seq: r.seq });
     $("#list-authority").value = $("#enrol-authority").value.trim();
     await list();
   } catch (e) {
     out.className = "message error";
-    say(out, "common.error", { message: e.message });
+    sayError(out, e);
   }
 });
 
@@ -69,7 +65,7 @@ async function list() {
       ["keys.col.revoked", (k) => k.revoked_seq ?? ""], ["col.status", state], ["keys.col.vkey", (k) => k.vkey]], keys, t));
   } catch (e) {
     out.className = "message error";
-    say(out, "common.error", { message: e.message });
+    sayError(out, e);
   }
 }
 $("#list-form").addEventListener("submit", (event) => { event.preventDefault(); list(); });
@@ -79,13 +75,13 @@ $("#revoke-form").addEventListener("submit", async (event) => {
   const out = $("#revoke-message");
   try {
     const r = await revokeKey($("#revoke-name").value.trim(), $("#revoke-reason").value.trim());
-    if (isError(r)) { out.className = "message error"; say(out, "common.error", { message: problemText(r) }); return; }
+    if (isError(r)) { out.className = "message error"; sayError(out, r); return; }
     out.className = "message ok";
     say(out, "keys.revoked", { name: r.key.name, seq: r.seq });
     if ($("#list-authority").value.trim()) await list();
   } catch (e) {
     out.className = "message error";
-    say(out, "common.error", { message: e.message });
+    sayError(out, e);
   }
 });
 

@@ -7,7 +7,7 @@
 import { session, toLogin } from "./api.js";
 import { $, clear, h, table } from "./dom.js";
 import { enrolment, showSigner } from "./enrolment.js";
-import { extend, say, t } from "./i18n.js";
+import { extend, say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { reasonText } from "./reasons.js";
 import { ROUND_STRINGS } from "./round_strings.js";
@@ -44,13 +44,13 @@ $("#upload-form").addEventListener("submit", async (event) => {
     const r = await post("/console/api/round/screen", await file.arrayBuffer(), "application/octet-stream");
     const body = await r.json();
     if (!body.ok && body.code === "rows") { say(out, "id.empty"); showProblems(body.problems); return; }
-    if (!body.ok) { out.className = "message error"; say(out, "common.error", { message: problemText(body) }); return; }
+    if (!body.ok) { out.className = "message error"; sayError(out, { code: body.code, message: problemText(body) }); return; }
     say(out, "id.empty");
     screening = { ...body, answers: body.answers.map((a) => ({ ...a, request_id: crypto.randomUUID() })) };
     showAnswers();
   } catch (err) {
     out.className = "message error";
-    say(out, "common.error", { message: err.message });
+    sayError(out, err);
   }
 });
 
@@ -174,7 +174,7 @@ $("#record-form").addEventListener("submit", async (event) => {
     say(out, "round.sending", { n: signed.length });
     const r = await post("/console/api/round/record", JSON.stringify({ reference, statements: signed }));
     const body = await r.json();
-    if (!body.ok) { out.className = "message error"; say(out, "common.error", { message: problemText(body) }); return; }
+    if (!body.ok) { out.className = "message error"; sayError(out, { code: body.code, message: problemText(body) }); return; }
     const seqs = body.recorded.map((x) => x.seq);
     recorded = { reference, seqs, identifiers: chosen.map((c) => c.a.identifier),
       unrecorded: screening.answers.filter((a) => !a.on_record).map(({ identifier, programme, benefit, region, on }) => ({ identifier, programme, benefit, region, on })) };
@@ -185,7 +185,7 @@ $("#record-form").addEventListener("submit", async (event) => {
   } catch (err) {
     out.className = "message error";
     if (err instanceof StatementError && err.code === "mismatch") { say(out, "record.mismatch"); return; }
-    say(out, "common.error", { message: err instanceof StatementError ? problemText(err) : err.message });
+    sayError(out, err instanceof StatementError ? { code: err.code, message: problemText(err) } : err);
   }
 });
 
@@ -197,7 +197,7 @@ async function download(kind) {
   say(out, "round.report.wait");
   try {
     const r = await post(`/console/api/round/report.${kind}`, JSON.stringify(recorded));
-    if (!r.ok) { const body = await r.json(); out.className = "message error"; say(out, "common.error", { message: problemText(body) }); return; }
+    if (!r.ok) { const body = await r.json(); out.className = "message error"; sayError(out, { code: body.code, message: problemText(body) }); return; }
     const url = URL.createObjectURL(await r.blob());
     const name = `${recorded.reference}.${kind}`;
     const a = h("a", { href: url, download: name, hidden: true });
@@ -209,7 +209,7 @@ async function download(kind) {
     say(out, "round.report.ok", { name });
   } catch (err) {
     out.className = "message error";
-    say(out, "common.error", { message: err.message });
+    sayError(out, err);
   }
 }
 $("#report-xlsx").addEventListener("click", () => download("xlsx"));

@@ -7,7 +7,7 @@
 import { publicJson, session, toLogin } from "./api.js";
 import { authorityName, loaded as authoritiesLoaded } from "./authorities.js";
 import { $, clear, h, table, yuan } from "./dom.js";
-import { extend, say, t } from "./i18n.js";
+import { extend, say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { regionName } from "./regions.js";
 import { SUPERVISION_STRINGS } from "./supervision_strings.js";
@@ -33,10 +33,6 @@ async function get(path) {
   const r = await fetch(path, { cache: "no-store", credentials: "omit", headers: { Authorization: `Bearer ${session.token()}` } });
   if (r.status === 401) { toLogin(); throw new Error("unauthenticated"); }
   return r;
-}
-
-function problemText(body) {
-  return body.problems ? body.problems.map((p) => `${p.field}: ${p.rule}`).join("; ") : body.message;
 }
 
 function leagueLabel(code) {
@@ -156,13 +152,13 @@ async function openDrill(authority, officer) {
   try {
     const r = await get(`/console/api/supervision/overrides?${q}`);
     const body = await r.json();
-    if (!r.ok) { out.className = "message error"; say(out, "common.error", { message: problemText(body) }); return; }
+    if (!r.ok) { out.className = "message error"; sayError(out, body); return; }
     drill = { authority, officer, entries: body.entries };
     showDrill();
     $("#override-entries").scrollIntoView();
   } catch (err) {
     out.className = "message error";
-    say(out, "common.error", { message: err.message });
+    sayError(out, err);
   }
 }
 
@@ -215,7 +211,7 @@ async function load() {
     const body = await r.json();
     if (!r.ok) {
       out.className = "message error";
-      say(out, r.status === 403 ? "common.forbidden" : "common.error", { message: problemText(body) });
+      sayError(out, body);
       return;
     }
     figures = body;
@@ -226,7 +222,7 @@ async function load() {
     render();
   } catch (err) {
     out.className = "message error";
-    say(out, "common.error", { message: err.message });
+    sayError(out, err);
   }
 }
 
@@ -236,7 +232,7 @@ async function download(name, extra = {}) {
   const q = new URLSearchParams({ table: name, as_of: figures.as_of, tree_size: figures.tree_size, ...extra });
   try {
     const r = await get(`/console/api/supervision.csv?${q}`);
-    if (!r.ok) { const body = await r.json(); out.className = "message error"; say(out, "common.error", { message: problemText(body) }); return; }
+    if (!r.ok) { const body = await r.json(); out.className = "message error"; sayError(out, body); return; }
     const file = `supervision-${name}-${figures.as_of}-${figures.tree_size}.csv`;
     const url = URL.createObjectURL(await r.blob());
     const a = h("a", { href: url, download: file, hidden: true });
@@ -248,7 +244,7 @@ async function download(name, extra = {}) {
     say(out, "sup.csv.ok", { name: file });
   } catch (err) {
     out.className = "message error";
-    say(out, "common.error", { message: err.message });
+    sayError(out, err);
   }
 }
 for (const b of document.querySelectorAll("button.csv")) b.addEventListener("click", () => download(b.dataset.table));

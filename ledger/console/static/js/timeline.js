@@ -4,7 +4,7 @@
 import { gql, isError, session } from "./api.js";
 import { $, clear, h, table, yuan } from "./dom.js";
 import { asApiText, checkIdentifier } from "./ids.js";
-import { has, join, say, t } from "./i18n.js";
+import { has, join, say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { authorityName } from "./authorities.js";
 import { entrySentence, loaded, regionText, typeText } from "./entries.js";
@@ -190,7 +190,7 @@ async function show(id) {
     render(s);
   } catch (e) {
     out.className = "message error";
-    say(out, "common.error", { message: e.message });
+    sayError(out, e);
   }
 }
 
