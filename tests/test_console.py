@@ -190,7 +190,7 @@ def test_barred_subject_shows_the_sanction_and_the_check_is_recorded(page, serve
     expect(blocking).to_contain_text(str(served.seqs["sanction"]))
     expect(blocking).to_contain_text(SANCTION_BASIS["article"])
     expect(blocking).to_contain_text(SANCTION_BASIS["document_no"])
-    expect(blocking).to_contain_text("2026-02-01 — 2028-01-31")
+    expect(blocking).to_contain_text("2026年2月1日 — 2028年1月31日")  # dates in words, not ISO
     expect(page.locator("#clawbacks")).to_contain_text("¥60,000.00")  # ordered 100,000, recovered 40,000
     expect(page.locator('input[name="decision"][value="refuse"]')).to_be_checked()
     shot(page, "03-check-barred")
@@ -262,7 +262,7 @@ def test_after_the_bar_an_overdue_clawback_needs_review(page, served):
     expect(page.locator("#blocking")).to_contain_text("追缴")  # what needs review: the clawback
     expect(page.locator("#blocking")).to_contain_text(str(served.seqs["clawback"]))
     expect(page.locator("#clawbacks")).to_contain_text("¥60,000.00")
-    expect(page.locator("#clawbacks")).to_contain_text("2026-12-31")
+    expect(page.locator("#clawbacks")).to_contain_text("2026年12月31日")
     shot(page, "06b-check-needs-review")
 
 

@@ -8,7 +8,7 @@ import { enrolment, showSigner } from "./enrolment.js";
 import { describe, load } from "./signing_key.js";
 import { signAndRecord, signedAt, statement, StatementError } from "./statement.js";
 import { asApiText, checkIdentifier } from "./ids.js";
-import { join, say, sayError, t } from "./i18n.js";
+import { dateText, join, say, sayError, t } from "./i18n.js";
 import { frame } from "./layout.js";
 import { authorityName } from "./authorities.js";
 import { reasonEl } from "./reasons.js";
@@ -91,7 +91,7 @@ $("#identifier").addEventListener("input", onIdentifierInput);
 $("#scheme").addEventListener("change", onIdentifierInput);
 
 // --- the answer ------------------------------------------------------------------
-const period = (from, until) => `${from ?? ""} — ${until ?? t("common.open_ended")}`;
+const period = (from, until) => `${dateText(from)} — ${until ? dateText(until) : t("common.open_ended")}`;
 const basis = (lb) => (lb ? `${lb.article}${lb.document_no ? ` ${lb.document_no}` : ""}` : "");
 const kind = (k) => h("span", { "data-i18n": `kind.${k}` }, t(`kind.${k}`));
 
@@ -125,7 +125,7 @@ function showAnswer(e, s) {
     if (open.length) {
       reasons.append(section("check.clawbacks", table([["col.seq", (c) => c.seq], ["col.amount", (c) => yuan(c.amount_fen)],
         ["col.recovered", (c) => yuan(c.recovered_fen)], ["col.outstanding", (c) => yuan(c.outstanding_fen)],
-        ["col.deadline", (c) => c.deadline], ["col.overdue", (c) => (c.overdue ? "⚠" : "")]], open, t), "clawbacks"));
+        ["col.deadline", (c) => dateText(c.deadline)], ["col.overdue", (c) => (c.overdue ? "⚠" : "")]], open, t), "clawbacks"));
     }
     $("#timeline-link").href = `/console/timeline?subject=${encodeURIComponent(s.ref)}`;
   }

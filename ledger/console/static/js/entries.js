@@ -7,7 +7,7 @@
 import { publicJson } from "./api.js";
 import { authorityName, loaded as authoritiesLoaded } from "./authorities.js";
 import { yuan } from "./dom.js";
-import { has, join, lang, t } from "./i18n.js";
+import { dateText, has, join, lang, t } from "./i18n.js";
 
 let VOCAB = { types: {}, fields: {}, hidden: [], codes: {}, coded_by_type: {} };
 let REGIONS = new Map();
@@ -22,12 +22,6 @@ export const loaded = Promise.all([
 ]);
 
 const zh = () => lang() === "zh";
-/** 2026-03-01 -> 2026年3月1日 in Chinese; ISO in English. */
-export function dateText(iso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso ?? "");
-  if (!m) return iso ?? "";
-  return zh() ? `${Number(m[1])}年${Number(m[2])}月${Number(m[3])}日` : iso;
-}
 /** Amounts: ¥5,000.00 in both languages (yuan() in dom.js). */
 const money = (fen) => yuan(fen);
 export const regionText = (code) => (REGIONS.has(code) ? REGIONS.get(code) : code);

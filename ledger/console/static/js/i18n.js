@@ -403,6 +403,13 @@ export function sayError(el, err) {
   say(el, code && has(`error.${code}`) ? `error.${code}` : "common.error", params);
 }
 
+/** 2026-03-01 -> 2026年3月1日 in Chinese; ISO in English (anything else as it is). */
+export function dateText(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso ?? "");
+  if (!m) return iso ?? "";
+  return lang() === "zh" ? `${Number(m[1])}年${Number(m[2])}月${Number(m[3])}日` : iso;
+}
+
 /** A list in the current language's punctuation (顿号 in Chinese). */
 export function join(items) {
   return items.join(lang() === "en" ? ", " : "、");

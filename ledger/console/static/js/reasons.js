@@ -6,7 +6,7 @@
 // used only for a kind this console has no words for yet.
 import { authorityName, loaded } from "./authorities.js";
 import { yuan } from "./dom.js";
-import { has, join, t } from "./i18n.js";
+import { dateText, has, join, t } from "./i18n.js";
 
 /** The i18n key for reason ``r`` (exemption_applied is worded by what it neutralised). */
 export function reasonKey(r) {
@@ -18,8 +18,9 @@ export function reasonText(r) {
   const key = reasonKey(r);
   if (!has(key)) return r.message; // a kind newer than this console: better English than nothing
   const params = {
-    seq: r.seq, body: authorityName(r.deciding_body), from: r.period_from ?? "",
-    until: r.period_until ?? t("common.open_ended"), amount: yuan(r.amount_fen), deadline: r.deadline ?? "",
+    seq: r.seq, body: authorityName(r.deciding_body), from: dateText(r.period_from),
+    until: r.period_until ? dateText(r.period_until) : t("common.open_ended"), amount: yuan(r.amount_fen),
+    deadline: dateText(r.deadline),
     exempted: r.exempted_seq ?? "", employer: r.employer ? `${r.employer.slice(0, 12)}…` : "",
   };
   const programmes = r.programmes?.length ? t("reason.programmes", { programmes: join(r.programmes) }) : "";
