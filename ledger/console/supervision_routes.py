@@ -18,6 +18,8 @@ subjects by their reference only, as the timeline does.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -26,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ledger.access import supervision as service
+from ledger.access.policy import Principal
 from ledger.console.round_routes import NO_STORE, _answer, _caller, _refusal
 from ledger.domain import supervision
 from ledger.errors import LedgerError
@@ -67,67 +70,62 @@ def _figures(f: supervision.Figures, drill: bool) -> dict[str, Any]:
                         "input_rows": n.input_rows, "counts": dict(n.counts)} for n in f.nights]}
 
 
-async def figures(request: Request) -> Response:
+Handler = Callable[[Request, Principal, date, int | None], Awaitable[Response]]
+
+
+def _route(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """What every supervision route does first and last: the caller (bearer token), the
+    query (``as_of``, ``tree_size``), and an expected refusal (``LedgerError``) as JSON."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        principal = await _caller(request)
+        if isinstance(principal, Response):
+            return principal
+        query = _query(request)
+        if isinstance(query, Response):
+            return query
+        try:
+            return await handler(request, principal, *query)
+        except LedgerError as e:
+            return _refusal(e)
+
+    return endpoint
+
+
+async def _run(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(engine, *args)`` off the event loop (the API's thread hand-off)."""
     from ledger.api.context import run
 
-    principal = await _caller(request)
-    if isinstance(principal, Response):
-        return principal
-    query = _query(request)
-    if isinstance(query, Response):
-        return query
-    state = request.app.state.ledger
-    try:
-        f = await run(service.figures, state.engine, principal, *query)
-    except LedgerError as e:
-        return _refusal(e)
+    return await run(fn, request.app.state.ledger.engine, *args)
+
+
+@_route
+async def figures(request: Request, principal: Principal, as_of: date, size: int | None) -> Response:
+    f = await _run(request, service.figures, principal, as_of, size)
     return _answer(_figures(f, service.may_drill_down(principal)))
 
 
-async def overrides(request: Request) -> Response:
-    from ledger.api.context import run
-
-    principal = await _caller(request)
-    if isinstance(principal, Response):
-        return principal
-    query = _query(request)
-    if isinstance(query, Response):
-        return query
-    authority = request.query_params.get("authority")
+@_route
+async def overrides(request: Request, principal: Principal, as_of: date, size: int | None) -> Response:
+    authority, officer = request.query_params.get("authority"), request.query_params.get("officer")
     if not authority:
         return _bad("authority", "the authority id whose overrides to list")
-    state = request.app.state.ledger
-    try:
-        f, rows = await run(service.override_entries, state.engine, principal, query[0], authority,
-                            request.query_params.get("officer"), query[1])
-    except LedgerError as e:
-        return _refusal(e)
+    f, rows = await _run(request, service.override_entries, principal, as_of, authority, officer, size)
     return _answer({"ok": True, "as_of": f.as_of.isoformat(), "tree_size": f.tree_size, "authority_id": authority,
-                    "officer": request.query_params.get("officer"), "entries": [_override(o) for o in rows]})
+                    "officer": officer, "entries": [_override(o) for o in rows]})
 
 
-async def csv_table(request: Request) -> Response:
-    from ledger.api.context import run
-
-    principal = await _caller(request)
-    if isinstance(principal, Response):
-        return principal
-    query = _query(request)
-    if isinstance(query, Response):
-        return query
+@_route
+async def csv_table(request: Request, principal: Principal, as_of: date, size: int | None) -> Response:
     name = request.query_params.get("table", "")
     if name not in supervision.TABLES:
         return _bad("table", f"one of {', '.join(supervision.TABLES)}")
-    state = request.app.state.ledger
     authority, officer = request.query_params.get("authority"), request.query_params.get("officer")
-    try:
-        if name == "override_entries":
-            f, _ = await run(service.override_entries, state.engine, principal, query[0], authority or "", officer,
-                             query[1])
-        else:
-            f = await run(service.figures, state.engine, principal, *query)
-    except LedgerError as e:
-        return _refusal(e)
+    if name == "override_entries":
+        f, _ = await _run(request, service.override_entries, principal, as_of, authority or "", officer, size)
+    else:
+        f = await _run(request, service.figures, principal, as_of, size)
     data = supervision.to_csv(supervision.table(f, name, authority or None, officer))
     filename = f"supervision-{name}-{f.as_of.isoformat()}-{f.tree_size}.csv"
     return Response(data, media_type="text/csv; charset=utf-8",
