@@ -262,3 +262,41 @@ def test_rate_limited_per_client(api):
     r = api.client.post(SEARCH, json={"identifier": f"cn-rid:{ETHNIC}"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_the_list_is_built_once_per_tree_size_and_day(api):
+    """Every page needs the whole list (it is sorted); an anonymous reader's pages no longer
+    rebuild it (fold every state, decrypt every publicised record). A new entry or a new
+    day builds it again; nothing built at an older size is served."""
+    from datetime import UTC, datetime
+
+    from ledger.console.publicity_routes import list_cache
+
+    first = api.client.get(LIST, params={"page": 1, "per_page": 2}).json()
+    api.client.get(LIST, params={"page": 2, "per_page": 2})
+    api.client.get(LIST, params={"page": 3, "per_page": 2})
+    cache = api.client.app.state.publicity_list
+    assert cache.built == 1
+    sanctioned = api.ledger.subject("cn-rid:11010519491231002X", "赵六")
+    api.ledger.sanction(sanctioned, publicity_until="2026-12-31")
+    after = api.client.get(LIST, params={"page": 1, "per_page": 50}).json()
+    assert cache.built == 2 and after["total"] == first["total"] + 1
+    api.ledger.clock.now = datetime(2026, 1, 6, 8, tzinfo=UTC)
+    api.client.get(LIST)
+    assert cache.built == 3 and list_cache(api.client) is cache  # a new day, the same size: built again
+
+
+def test_an_erasure_after_the_list_was_built_is_never_served_from_it(api):
+    """Erasure wins (PIPL Art. 47): the erasure appends subject.erased in the transaction that
+    erases the vault row, so the next list is built at the new size, without them."""
+    from tests.publicity_support import HOHHOT, erase_subject
+
+    ref = api.ledger.subject("cn-rid:150102198506120032", "钱多多")
+    # Ended long ago (its retention has run: erasure allowed), yet still within its publicity period.
+    api.ledger.sanction(ref, start="2015-01-01", until="2018-12-31", publicity_until="2027-12-31")
+    before = api.client.get(LIST, params={"per_page": 50}).json()
+    assert "钱*多" in {i["name"] for i in before["items"]}
+    erase_subject(api.ledger.engine, api.ledger.keyring, ref, "本人申请", "个人信息保护法第四十七条", "dpo", HOHHOT,
+                  api.ledger.clock, vault=api.ledger.vault)
+    after = api.client.get(LIST, params={"per_page": 50}).json()
+    assert "钱*多" not in {i["name"] for i in after["items"]} and after["total"] == before["total"] - 1

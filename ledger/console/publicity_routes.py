@@ -48,6 +48,14 @@ def admission(request: Request) -> Admission:
     return state.publicity_admission  # type: ignore[no-any-return]
 
 
+def list_cache(request: Request) -> publicity.ListCache:
+    """The app's one cached public list (``publicity.ListCache``), made on first use."""
+    state = request.app.state
+    if getattr(state, "publicity_list", None) is None:
+        state.publicity_list = publicity.ListCache()
+    return state.publicity_list  # type: ignore[no-any-return]
+
+
 def _answer(content: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(content, status, headers={**NO_STORE, **(headers or {})})
 
@@ -90,7 +98,8 @@ async def publicity_list(request: Request) -> JSONResponse:
 
         def read():
             with state.engine.connect() as conn:
-                return publicity.public_page(conn, state.vault, log_store.size(conn), on, page, per_page)
+                return publicity.public_page(conn, state.vault, log_store.size(conn), on, page, per_page,
+                                             list_cache(request))
 
         p = await run(read)
         return _answer({"on": on.isoformat(), "page": p.page, "per_page": p.per_page, "total": p.total,

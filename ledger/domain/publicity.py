@@ -23,6 +23,7 @@ seq: those link the public item to the private log (docs/publicity.md).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -104,11 +105,43 @@ def public_sanctions(conn: Connection, vault: Vault, size: int, on: date,
     return [item for _, _, item in found]
 
 
-def public_page(conn: Connection, vault: Vault, size: int, on: date, page: int, per_page: int) -> Page:
+class ListCache:
+    """The whole public list at the latest (tree size, day), kept for the next request.
+
+    Every page of the list needs all of it (it is sorted by decision date), and
+    building it folds every sanctioned subject's state and decrypts each publicised
+    one's vault record: an anonymous reader's every page was that work again. The
+    list is a function of the log prefix and the day, because whatever changes who
+    is shown changes the log first, in the same transaction (a sanction, its end or
+    correction, an erasure: ``subject.erased`` erases the vault row, so "erasure
+    wins" holds at the new size). One entry only, for the head size the route
+    reads: a request at a new size or day replaces it, and nothing older is ever
+    served. Thread-safe: the API answers on worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[int, int, date] | None = None
+        self._items: list[dict[str, Any]] = []
+        self.built = 0  # lists built (tests: a repeated request builds none)
+
+    def items(self, conn: Connection, vault: Vault, size: int, on: date) -> list[dict[str, Any]]:
+        key = (id(vault), size, on)
+        with self._lock:
+            if self._key == key:
+                return self._items
+        items = public_sanctions(conn, vault, size, on)
+        with self._lock:
+            self._key, self._items = key, items
+            self.built += 1
+        return items
+
+
+def public_page(conn: Connection, vault: Vault, size: int, on: date, page: int, per_page: int,
+                cache: ListCache | None = None) -> Page:
     """One page (1-based) of ``public_sanctions``; ``per_page`` at most ``MAX_PAGE``."""
     per_page = max(1, min(per_page, MAX_PAGE))
     page = max(1, page)
-    items = public_sanctions(conn, vault, size, on)
+    items = cache.items(conn, vault, size, on) if cache else public_sanctions(conn, vault, size, on)
     return Page(items[(page - 1) * per_page:page * per_page], len(items), page, per_page)
 
 
