@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +123,17 @@ def start_server(tmp: Path) -> tuple[Served, subprocess.Popen]:
     s.tokens["auditor"] = issue("--role", "auditor")
     s.base, proc = start_serve(env)
     return s, proc
+
+
+@contextmanager
+def running_server(tmp: Path) -> Iterator[Served]:
+    """``start_server`` as a module fixture's body: the server stops whatever the tests did."""
+    s, proc = start_server(tmp)
+    try:
+        yield s
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def launch_browser(playwright):

@@ -32,8 +32,8 @@ from tests.console_support import (
     enrol_browser_key,
     forge_log,
     login,
+    running_server,
     shot,
-    start_server,
 )
 
 expect = sync_api.expect
@@ -44,10 +44,8 @@ STATIC = Path(__file__).resolve().parent.parent / "ledger" / "console" / "static
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    s, proc = start_server(tmp_path_factory.mktemp("console"))
-    yield s
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(tmp_path_factory.mktemp("console")) as s:
+        yield s
 
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright import sync_api
 
-from tests.console_support import BARRED, CLEAN, login, shot, start_server
+from tests.console_support import BARRED, CLEAN, login, running_server, shot
 
 expect = sync_api.expect
 expect.set_options(timeout=30_000)
@@ -71,10 +71,8 @@ def test_a_missing_kind_would_fail():
 # --- the browser -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    s, proc = start_server(tmp_path_factory.mktemp("console-language"))
-    yield s
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(tmp_path_factory.mktemp("console-language")) as s:
+        yield s
 
 
 def run_check(page, identifier: str, league: str, county: str, on: str = "2026-10-01") -> None:

@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from playwright import sync_api
 from stdnum.cn import ric
 
-from tests.console_support import BARRED, CLEAN, enrol_browser_key, login, shot, start_server
+from tests.console_support import BARRED, CLEAN, enrol_browser_key, login, running_server, shot
 from tests.pdf_text import pdf_text
 
 expect = sync_api.expect
@@ -26,10 +26,8 @@ REFERENCE = "2026-人才计划-第3批"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    s, proc = start_server(tmp_path_factory.mktemp("console-round"))
-    yield s
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(tmp_path_factory.mktemp("console-round")) as s:
+        yield s
 
 
 def nobody(i: int) -> str:
