@@ -189,3 +189,37 @@ def test_earliest_problem_is_named_when_there_are_several(log):
     tamper(log.store, entries.update().where(entries.c.seq == 25).values(canonical=flip(data, 3)),
            entries.delete().where(entries.c.seq == 12))
     assert_detected(log, 12, "gap")
+
+
+# --- found by review of the per-entry checks in worker processes (docs/decisions/0009) ----------
+def test_a_key_entry_stored_as_text_with_the_same_bytes_neither_crashes_nor_hides(log):
+    """SQLite lets the file's holder store a key entry's bytes as TEXT. The bytes are the
+    same, so the log still verifies (as it did); it once crashed the reading of the rows,
+    which hid real problems at lower seqs."""
+    if log.store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's bytea holds bytes only")
+    with log.engine.connect() as conn:
+        key_seq = conn.execute(sa.select(entries.c.seq).where(entries.c.type == "key.registered")
+                               .order_by(entries.c.seq)).scalars().first()
+    tamper(log.store, sa.text(f"UPDATE entries SET canonical = CAST(canonical AS TEXT) WHERE seq = {key_seq}"))
+    assert verify_every_way(log.engine)[0] == "verified"
+    value = row(log, 1).request_id
+    tamper(log.store, entries.update().where(entries.c.seq == 1).values(request_id=value[:-1] + "~"))
+    assert_detected(log, 1, "column")
+
+
+def test_a_node_over_a_rewritten_entry_is_named_at_its_first_seq(log):
+    """Entry TARGET+1 rewritten with its own leaf hash, nodes left as they were: the node over
+    TARGET and TARGET+1 is wrong from TARGET on, and a single pass names it there (not the
+    signature one seq later)."""
+    data = bytes(row(log, TARGET + 1).canonical).replace("考核".encode(), "表彰".encode())
+    tamper(log.store, entries.update().where(entries.c.seq == TARGET + 1)
+           .values(canonical=data, leaf_hash=merkle.leaf_hash(data)))
+    assert_detected(log, TARGET, "node")
+
+
+def test_of_two_wrong_nodes_the_lower_seq_is_named_whatever_the_chunk(log):
+    tamper(log.store, tree_nodes.delete().where(tree_nodes.c.level == 1, tree_nodes.c.idx == 15),
+           tree_nodes.delete().where(tree_nodes.c.level == 2, tree_nodes.c.idx == 0))
+    err = assert_detected(log, 0, "node")
+    assert "level 2, index 0" in err.detail

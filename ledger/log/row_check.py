@@ -16,9 +16,11 @@ signer is the key valid for the entry's authority at its seq, or the log key
 for the log's own records (``signature``); the Ed25519 signature verifies
 (``signature``).
 
-Pure: rows in, a result out, no I/O. The segment stops at its first bad row: a
-verifier names the lowest bad seq, and every later row of the segment is
-higher. Moving these checks out of the main process is what lets verify use
+Pure: rows in, a result out, no I/O. The segment stops at its first bad row
+(a verifier names the lowest bad seq, and every later row of the segment is
+higher), except for a signature that does not verify: that is noted and the
+scan goes on, as a single pass over the log does, so that a tree node over the
+entry is still compared (a node problem at or before the seq is named first). Moving these checks out of the main process is what lets verify use
 both cores for more than signatures (docs/decisions/0009-verification-throughput.md).
 """
 
@@ -66,7 +68,8 @@ class SegmentResult:
     leaves: bytes  # the leaf hashes of the rows before the first problem, 32 bytes each, concatenated
     head: tuple[str, str, int] | None  # the first row's (prev, recorded_at, v), if its own checks passed
     tail: tuple[str, int] | None  # the last good row's (recorded_at, v)
-    problem: Problem | None
+    problem: Problem | None  # the first problem other than a bad signature; the segment stops there
+    bad_signature: Problem | None = None  # the first signature that does not verify (the scan goes on)
 
 
 def check_segment(rows: Sequence[Sequence[Any]], registry: KeyRegistry,
@@ -80,6 +83,7 @@ def check_segment(rows: Sequence[Sequence[Any]], registry: KeyRegistry,
     head: tuple[str, str, int] | None = None
     last: tuple[str, str, int] | None = None  # (leaf hex, recorded_at, v) of the previous good row
     skew = _SkewLimit()
+    bad: Problem | None = None
     first = rows[0][0] if rows else 0
     for row in rows:
         seq = row[0]
@@ -94,18 +98,19 @@ def check_segment(rows: Sequence[Sequence[Any]], registry: KeyRegistry,
                 raise _Failed("skew", problem)
             key = _signing_key(registry, e, trusted_log_key)
         except _Failed as f:
-            return SegmentResult(first, b"".join(leaves), head, last and last[1:], f.problem(seq))
+            return SegmentResult(first, b"".join(leaves), head, last and last[1:], f.problem(seq), bad)
         # libsodium (PyNaCl), not OpenSSL: 1.7x faster here and stricter (decision 0009).
         nacl_key = nacl_keys.get(key.public) or nacl_keys.setdefault(key.public, VerifyKey(key.public))
         try:
             nacl_key.verify(e.signing_bytes, e.signature)
         except (BadSignatureError, ValueError, TypeError):
-            return SegmentResult(first, b"".join(leaves), head, last and last[1:],
-                                 Problem(seq, RANK["signature"], "signature",
-                                         "Ed25519 signature does not verify with the signer's key"))
+            # Kept going, as a single pass does: the entry's leaf still counts, so a tree node
+            # over it (starting at or before it) is compared and, if wrong, named first.
+            bad = bad or Problem(seq, RANK["signature"], "signature",
+                                 "Ed25519 signature does not verify with the signer's key")
         leaves.append(leaf)
         last = (leaf.hex(), e.recorded_at, e.v)
-    return SegmentResult(first, b"".join(leaves), head, last and last[1:], None)
+    return SegmentResult(first, b"".join(leaves), head, last and last[1:], None, bad)
 
 
 def boundary_problem(seq: int, head: tuple[str, str, int], prev_leaf: str, prev_recorded_at: str,
@@ -133,19 +138,19 @@ class _Failed(Exception):  # noqa: N818 - internal control flow, never escapes t
 
 
 def _decoded(row: Sequence[Any]) -> tuple[Entry, bytes]:
-    seq, data = row[0], _blob(row[1])
+    seq, data = row[0], column_bytes(row[1])
     try:
         e = from_canonical(data)
     except LedgerError as err:
         raise _Failed("encoding", str(err)) from err
     leaf = merkle.leaf_hash(data)  # of the stored bytes themselves (decode proved them canonical)
-    stored = (seq, row[2], row[3], row[4], row[5], row[6], row[7], _blob(row[8]).hex())
+    stored = (seq, row[2], row[3], row[4], row[5], row[6], row[7], column_bytes(row[8]).hex())
     inside = (e.seq, e.type, e.recorded_at, e.authority.id, e.subject, e.request_id, e.signer, e.prev)
     if stored != inside:  # one tuple comparison on the hot path; name the column only on failure
         name, got, want = next(c for c in zip(_COMPARED, stored, inside) if c[1] != c[2])
         raise _Failed("column", f"stored {name} {got!r} differs from the entry's {want!r}")
-    if _blob(row[9]) != leaf:
-        raise _Failed("hash", f"stored leaf hash {_blob(row[9]).hex()}, computed {leaf.hex()}")
+    if column_bytes(row[9]) != leaf:
+        raise _Failed("hash", f"stored leaf hash {column_bytes(row[9]).hex()}, computed {leaf.hex()}")
     return e, leaf
 
 
@@ -194,7 +199,7 @@ def _signing_key(registry: KeyRegistry, e: Entry, trusted: VerifierKey | None) -
     return key
 
 
-def _blob(value: object) -> bytes:
+def column_bytes(value: object) -> bytes:
     """Column bytes as stored. SQLite lets an attacker store TEXT in a BLOB column;
     we compare its UTF-8 bytes, which then fail the hash checks, rather than crash."""
     if isinstance(value, (bytes, bytearray, memoryview)):

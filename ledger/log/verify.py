@@ -36,12 +36,12 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 
-from ledger.errors import IntegrityError, ProofError
+from ledger.errors import IntegrityError, LedgerError, ProofError
 from ledger.log import merkle
 from ledger.log.canonical import JSON
 from ledger.log.entry import GENESIS_PREV, from_canonical
 from ledger.log.merkle_verify import verify_consistency
-from ledger.log.row_check import RANK, Problem, SegmentResult, boundary_problem, check_segment
+from ledger.log.row_check import RANK, Problem, SegmentResult, boundary_problem, check_segment, column_bytes
 from ledger.signing.key_registry import KEY_ENTRY_TYPES, KeyRegistry
 from ledger.signing.keys import VerifierKey
 from ledger.signing.private_files import write_private
@@ -139,8 +139,8 @@ def verify_log(
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
-        if scan.problem:
-            p = scan.problem
+        p = _lowest(scan.problem, scan.bad_signature)
+        if p:
             raise IntegrityError(p.seq, p.kind, p.detail)
         extra = log_store.count_nodes_beyond(conn, size)
         if extra:
@@ -170,7 +170,8 @@ class _Scan:
     def __init__(self, st: VerifierState, trusted_log_key: VerifierKey | None, pool: ProcessPoolExecutor | None):
         self.st, self.trusted, self.pool = st, trusted_log_key, pool
         self.chunks: deque[_Chunk] = deque()
-        self.problem: Problem | None = None
+        self.problem: Problem | None = None  # stops the scan
+        self.bad_signature: Problem | None = None  # the lowest; the scan goes on (a node before it may be wrong)
         self.signatures = self.node_count = 0
         self._next = st.size  # the seq the next row read must have
 
@@ -188,12 +189,14 @@ class _Scan:
                 gap = Problem(self._next, RANK["gap"], "gap", f"entry {self._next} is missing (next stored seq is {row[0]})")
                 break
             self._next += 1
-            run.append(row)
             if row[2] in KEY_ENTRY_TYPES:
-                # The registry in force at this row is the one after every earlier key entry.
+                # Checked here, alone, with the registry in force at this row (the one after
+                # every earlier key entry), then applied: the rows after it get the new one.
                 self._start(pieces, run)
                 run = []
-                self._apply_key_entry(pieces[-1], row)
+                pieces.append(self._key_entry(row))
+            else:
+                run.append(row)
         else:
             if self._next != hi:
                 gap = Problem(self._next, RANK["gap"], "gap", f"entry {self._next} is missing (log ends at {self._next})")
@@ -202,21 +205,30 @@ class _Scan:
         self.chunks.append(_Chunk(lo, hi, pieces, gap))
 
     def _start(self, pieces: list[Future[SegmentResult]], run: list[Sequence[Any]]) -> None:
+        if not run:
+            return
         # A copy of the registry: the main process goes on applying key entries
         # while a worker still holds this segment.
         registry = KeyRegistry(self.st.registry.log_key, self.st.registry.records)
-        if self.pool is None or len(run) == 1 and run[-1][2] in KEY_ENTRY_TYPES:
+        if self.pool is None:
             pieces.append(_done(check_segment(run, registry, self.trusted)))
             return
         step = max(1, -(-len(run) // PIECES_PER_CHUNK))
         for i in range(0, len(run), step):
             pieces.append(self.pool.submit(check_segment, run[i:i + step], registry, self.trusted))
 
-    def _apply_key_entry(self, piece: Future[SegmentResult], row: Sequence[Any]) -> None:
-        """Apply a key entry to the registry once its own checks passed (in this process;
-        such entries are few). A failed one is the problem the drain will name."""
-        if piece.result().problem is None:  # checked in this process (``_start``): already done
-            self.st.registry.apply(from_canonical(bytes(row[1])))
+    def _key_entry(self, row: Sequence[Any]) -> Future[SegmentResult]:
+        """Check a key entry in this process (such entries are few) and apply it to the
+        registry if its checks passed; one that passed but cannot be applied (a key that
+        does not parse, a revocation of no registered key) is its own problem."""
+        result = check_segment([row], KeyRegistry(self.st.registry.log_key, self.st.registry.records), self.trusted)
+        if result.problem is None and result.bad_signature is None:
+            try:
+                self.st.registry.apply(from_canonical(column_bytes(row[1])))
+            except (LedgerError, KeyError, ValueError, TypeError) as e:
+                result = SegmentResult(row[0], b"", None, None, Problem(
+                    row[0], RANK["signer"], "signature", f"key entry cannot be applied to the key history: {e}"))
+        return _done(result)
 
     def drain(self, conn: Connection, progress: Progress | None, start: int, size: int) -> None:
         """Take the oldest chunk's results in seq order: segment boundaries, then the tree."""
@@ -235,6 +247,7 @@ class _Scan:
                 st.size += len(good)
                 st.last_leaf_hash = good[-1].hex()
                 st.last_recorded_at, st.last_version = cast(tuple[str, int], r.tail)
+            self.bad_signature = _lowest(self.bad_signature, r.bad_signature)
             if r.problem:
                 found = _lowest(found, r.problem)
                 break
@@ -249,6 +262,8 @@ class _Scan:
         """Recompute the interior nodes completed by ``leaves`` (from seq ``lo``) and compare."""
         new = merkle.integrate(self.st.border, lo, leaves)
         self.st.border = merkle.next_border(self.st.border, lo, leaves, new)
+        found: Problem | None = None
+        found_key: tuple[int, int] | None = None
         by_level: dict[int, list[int]] = {}
         for lvl, idx in new:
             by_level.setdefault(lvl, []).append(idx)
@@ -259,10 +274,17 @@ class _Scan:
                 got = stored.get(idx)
                 if got != new[(lvl, idx)]:
                     what = "missing" if got is None else f"stored {got.hex()}, recomputed {new[(lvl, idx)].hex()}"
-                    return Problem(idx << lvl, RANK["node"], "node", f"tree node (level {lvl}, index {idx}) over seqs "
-                                   f"{idx << lvl}-{((idx + 1) << lvl) - 1}: {what}")
+                    # The node a pass in seq order completes first (ties: the lower level, the
+                    # narrower range), whatever the chunk size: a rewritten entry is named by the
+                    # smallest node over it, two wrong nodes by the one completed earlier.
+                    key = (((idx + 1) << lvl) - 1, lvl)
+                    if found_key is None or key < found_key:
+                        found_key, found = key, Problem(idx << lvl, RANK["node"], "node",
+                                                        f"tree node (level {lvl}, index {idx}) over seqs "
+                                                        f"{idx << lvl}-{((idx + 1) << lvl) - 1}: {what}")
+                    break
         self.node_count += len(new)
-        return None
+        return found
 
 
 def _lowest(a: Problem | None, b: Problem | None) -> Problem | None:
